@@ -1,0 +1,6 @@
+//! The jkgate binary.
+#![forbid(unsafe_code)]
+
+fn main() -> std::process::ExitCode {
+    jkgate::cli::main()
+}
