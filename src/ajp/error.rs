@@ -194,6 +194,12 @@ pub enum EncodeError {
         /// Its length.
         len: usize,
     },
+    /// An empty string header name.
+    #[error("AJP `{field}` is empty")]
+    EmptyHeaderName {
+        /// The field.
+        field: &'static str,
+    },
     /// Method byte 0xFF (stored) without a stored-method attribute: Tomcat would leave
     /// the method unset.
     #[error("AJP FORWARD_REQUEST has the stored method byte 0xFF but no stored_method attribute")]
