@@ -37,7 +37,7 @@ pub const STATIC_FILES: &[(&str, usize)] = &[
 /// The 64-byte line repeated in static files and in `echo?gen=N` output.
 pub const PATTERN: &[u8; 64] = b"jkgate-test-data-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH\n";
 
-/// Environment variable overriding the start timeout (seconds, default 300: a loaded 2-core
+/// Environment variable overriding the start timeout (seconds, default 600: a loaded 2-core
 /// machine running several test binaries can take minutes to boot a JVM).
 pub const START_TIMEOUT_ENV: &str = "JKGATE_TOMCAT_START_TIMEOUT_SECS";
 
@@ -949,7 +949,7 @@ fn start_timeout() -> Duration {
     let secs = std::env::var(START_TIMEOUT_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(300);
+        .unwrap_or(600);
     Duration::from_secs(secs)
 }
 
