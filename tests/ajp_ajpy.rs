@@ -18,9 +18,15 @@ use std::process::{Command, Stdio};
 use bytes::{Bytes, BytesMut};
 use jkgate::ajp::*;
 
+/// The Python interpreter: `$JKGATE_PYTHON` if set (e.g. the real interpreter behind a
+/// slow pyenv shim), else `python3`.
+fn python() -> String {
+    std::env::var("JKGATE_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
 fn bridge(command: &str, input: &str) -> String {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ajpy/ajpy_bridge.py");
-    let mut child = Command::new("python3")
+    let mut child = Command::new(python())
         .arg(script)
         .arg(command)
         .stdin(Stdio::piped())
