@@ -214,7 +214,7 @@ measure() { # NAME URL PID
     P50[$name]=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
     P99[$name]=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
     ERR[$name]=$(awk '/Socket errors:/ { gsub(",", ""); e += $4 + $6 + $8 + $10 } /Non-2xx/ { e += $5 } END { print e + 0 }' <<<"$out")
-    US[$name]=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v r="${requests:-0}" 'BEGIN { printf "%.1f", r > 0 ? d / hz * 1e6 / r : 0 }')
+    US[$name]=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v r="${requests:-0}" 'BEGIN { printf "%.1f", (r > 0) ? (d / hz * 1e6 / r) : 0 }')
 }
 
 if [[ $ONLY != jkgate ]]; then start_modjk; fi
