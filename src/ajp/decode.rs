@@ -1,0 +1,643 @@
+//! Sans-I/O decoding in two layers, as tokio-util's `LengthDelimitedCodec` and
+//! tls-parser do it:
+//!
+//! 1. **Frame layer** ([`check_frame`]): streaming nom parsers read the 4-byte header,
+//!    check the magic and reject a declared length above P − 4 *before* anything is
+//!    allocated. A partial frame is [`FrameStatus::Incomplete`], never an error.
+//! 2. **Payload layer** (`parse_*_payload`): *complete* nom parsers run over the exact
+//!    payload slice, so a field that runs past the payload is a typed
+//!    [`DecodeError::Truncated`], never "need more bytes".
+//!
+//! Decoding never panics and never allocates more than the frame it was given.
+
+use bytes::{Bytes, BytesMut};
+use nom::{IResult, Parser};
+
+use super::error::{DecodeError, Direction};
+use super::message::*;
+use super::options::{DecodeOptions, Terminators, TrailingBytes};
+use super::packet_size::{HEADER_LEN, PacketSize};
+
+/// A message decoded from one whole frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded<M> {
+    /// The message.
+    pub message: M,
+    /// Bytes of the frame, header included, consumed from the input.
+    pub frame_len: usize,
+    /// Bytes inside the frame after the end of the message (see
+    /// [`TrailingBytes`](super::TrailingBytes)).
+    pub trailing_bytes: usize,
+}
+
+/// The result of a decode attempt on a byte stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeStatus<M> {
+    /// Not a whole frame yet: read at least `needed` more bytes. Nothing was consumed.
+    Incomplete {
+        /// Bytes missing from the frame (or from its header, if that is still short).
+        needed: usize,
+    },
+    /// One whole frame was decoded; `frame_len` bytes were used.
+    Complete(Decoded<M>),
+}
+
+/// What the frame layer found at the start of a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameStatus {
+    /// Not a whole frame yet: at least `needed` more bytes are required.
+    Incomplete {
+        /// Bytes missing.
+        needed: usize,
+    },
+    /// A whole frame is buffered.
+    Complete {
+        /// Payload length declared in the header.
+        payload_len: usize,
+    },
+}
+
+impl FrameStatus {
+    /// Header plus payload length of a complete frame.
+    pub const fn frame_len(self) -> Option<usize> {
+        match self {
+            FrameStatus::Complete { payload_len } => Some(HEADER_LEN + payload_len),
+            FrameStatus::Incomplete { .. } => None,
+        }
+    }
+}
+
+/// What a container-side decoder expects next; the only way to tell a request-body
+/// packet (no prefix code) from a new message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ContainerState {
+    /// Between requests: FORWARD_REQUEST, CPING, SHUTDOWN or PING may come.
+    #[default]
+    AwaitingRequest,
+    /// Inside a request whose body is not finished: every packet is a body packet,
+    /// until an empty one.
+    AwaitingBody,
+}
+
+impl ContainerState {
+    /// The state after receiving `message` in this state, following Tomcat: a
+    /// FORWARD_REQUEST is followed by body packets unless its Content-Length is
+    /// exactly 0 (absent means unknown length, so the container will ask); an empty
+    /// body packet ends the body. A container that decides not to read a body (or has
+    /// swallowed the one unsolicited packet) sets the state itself.
+    pub fn after(self, message: &ProxyMessage) -> ContainerState {
+        match message {
+            ProxyMessage::ForwardRequest(request) => match request.content_length() {
+                ContentLength::Length(0) => ContainerState::AwaitingRequest,
+                _ => ContainerState::AwaitingBody,
+            },
+            ProxyMessage::Body(data) if data.is_empty() => ContainerState::AwaitingRequest,
+            ProxyMessage::Body(_) => ContainerState::AwaitingBody,
+            ProxyMessage::CPing | ProxyMessage::Shutdown | ProxyMessage::Ping => self,
+        }
+    }
+}
+
+// === frame layer ===
+
+/// Checks whether `input` starts with a whole frame of `direction`: magic, then a
+/// declared payload length no larger than P − 4 (checked before the payload is read),
+/// then the payload. Only the first frame is looked at.
+pub fn check_frame(
+    input: &[u8],
+    direction: Direction,
+    packet_size: PacketSize,
+) -> Result<FrameStatus, DecodeError> {
+    use nom::number::streaming::be_u16;
+    let expected = direction.magic();
+    let (rest, magic) = match be_u16::<_, nom::error::Error<&[u8]>>(input) {
+        Ok(parsed) => parsed,
+        Err(_) => {
+            return Ok(FrameStatus::Incomplete {
+                needed: HEADER_LEN - input.len(),
+            });
+        }
+    };
+    if magic != expected {
+        return Err(DecodeError::BadMagic {
+            found: magic,
+            expected,
+        });
+    }
+    let (payload, declared) = match be_u16::<_, nom::error::Error<&[u8]>>(rest) {
+        Ok(parsed) => parsed,
+        Err(_) => {
+            return Ok(FrameStatus::Incomplete {
+                needed: HEADER_LEN - input.len(),
+            });
+        }
+    };
+    let payload_len = usize::from(declared);
+    let max = packet_size.max_payload();
+    if payload_len > max {
+        return Err(DecodeError::FrameTooLarge {
+            direction,
+            declared: payload_len,
+            max,
+        });
+    }
+    match nom::bytes::streaming::take::<_, _, nom::error::Error<&[u8]>>(payload_len).parse(payload)
+    {
+        Ok(_) => Ok(FrameStatus::Complete { payload_len }),
+        Err(_) => Ok(FrameStatus::Incomplete {
+            needed: payload_len - payload.len(),
+        }),
+    }
+}
+
+/// Runs the frame check, then `parse` over a copy of the payload.
+fn decode_from_slice<M>(
+    input: &[u8],
+    direction: Direction,
+    packet_size: PacketSize,
+    parse: impl FnOnce(&Bytes) -> Result<(M, usize), DecodeError>,
+) -> Result<DecodeStatus<M>, DecodeError> {
+    match check_frame(input, direction, packet_size)? {
+        FrameStatus::Incomplete { needed } => Ok(DecodeStatus::Incomplete { needed }),
+        FrameStatus::Complete { payload_len } => {
+            let frame_len = HEADER_LEN + payload_len;
+            let payload = input.get(HEADER_LEN..frame_len).unwrap_or_default();
+            let (message, trailing_bytes) = parse(&Bytes::copy_from_slice(payload))?;
+            Ok(DecodeStatus::Complete(Decoded {
+                message,
+                frame_len,
+                trailing_bytes,
+            }))
+        }
+    }
+}
+
+/// Runs the frame check, then splits the frame off `buffer` (zero-copy) and parses it.
+/// On `Ok(None)` nothing was consumed and room for the rest of the frame is reserved;
+/// on an error nothing was consumed either.
+fn decode_from_buffer<M>(
+    buffer: &mut BytesMut,
+    direction: Direction,
+    packet_size: PacketSize,
+    parse: impl FnOnce(&Bytes) -> Result<(M, usize), DecodeError>,
+) -> Result<Option<Decoded<M>>, DecodeError> {
+    match check_frame(buffer, direction, packet_size)? {
+        FrameStatus::Incomplete { needed } => {
+            buffer.reserve(needed);
+            Ok(None)
+        }
+        FrameStatus::Complete { payload_len } => {
+            let frame_len = HEADER_LEN + payload_len;
+            // Parse a view first so a bad frame leaves the buffer untouched.
+            let mut frame = buffer.split_to(frame_len);
+            let payload = frame.split_off(HEADER_LEN).freeze();
+            match parse(&payload) {
+                Ok((message, trailing_bytes)) => Ok(Some(Decoded {
+                    message,
+                    frame_len,
+                    trailing_bytes,
+                })),
+                Err(error) => {
+                    // Put the frame back in front of whatever followed it.
+                    let mut restored = BytesMut::with_capacity(frame_len + buffer.len());
+                    restored.extend_from_slice(&frame);
+                    restored.extend_from_slice(&payload);
+                    restored.extend_from_slice(buffer);
+                    *buffer = restored;
+                    Err(error)
+                }
+            }
+        }
+    }
+}
+
+// === public entry points ===
+
+/// Proxy side: decodes the first container → proxy frame (`41 42`) of `input`,
+/// copying its payload.
+pub fn decode_container_message(
+    input: &[u8],
+    options: &DecodeOptions,
+) -> Result<DecodeStatus<ContainerMessage>, DecodeError> {
+    decode_from_slice(
+        input,
+        Direction::FromContainer,
+        options.packet_size,
+        |payload| parse_container_payload(payload, options),
+    )
+}
+
+/// Proxy side: splits the first container → proxy frame off `buffer` (zero-copy) and
+/// decodes it; `Ok(None)` when the frame is not complete yet.
+pub fn decode_container_message_from(
+    buffer: &mut BytesMut,
+    options: &DecodeOptions,
+) -> Result<Option<Decoded<ContainerMessage>>, DecodeError> {
+    decode_from_buffer(
+        buffer,
+        Direction::FromContainer,
+        options.packet_size,
+        |payload| parse_container_payload(payload, options),
+    )
+}
+
+/// Container side: decodes the first proxy → container frame (`12 34`) of `input` as
+/// `state` dictates, copying its payload. The caller moves its state on with
+/// [`ContainerState::after`].
+pub fn decode_proxy_message(
+    input: &[u8],
+    state: ContainerState,
+    options: &DecodeOptions,
+) -> Result<DecodeStatus<ProxyMessage>, DecodeError> {
+    decode_from_slice(
+        input,
+        Direction::ToContainer,
+        options.packet_size,
+        |payload| parse_proxy_payload(payload, state, options),
+    )
+}
+
+/// Container side: splits the first proxy → container frame off `buffer` (zero-copy)
+/// and decodes it as `state` dictates; `Ok(None)` when it is not complete yet.
+pub fn decode_proxy_message_from(
+    buffer: &mut BytesMut,
+    state: ContainerState,
+    options: &DecodeOptions,
+) -> Result<Option<Decoded<ProxyMessage>>, DecodeError> {
+    decode_from_buffer(
+        buffer,
+        Direction::ToContainer,
+        options.packet_size,
+        |payload| parse_proxy_payload(payload, state, options),
+    )
+}
+
+/// Parses one container → proxy payload (the bytes after the 4-byte header). Returns
+/// the message and the number of trailing bytes ignored after it.
+pub fn parse_container_payload(
+    payload: &Bytes,
+    options: &DecodeOptions,
+) -> Result<(ContainerMessage, usize), DecodeError> {
+    let mut parser = PayloadParser::new(payload, options);
+    let Some((&code, _)) = payload.split_first() else {
+        return Err(DecodeError::EmptyFrame {
+            direction: Direction::FromContainer,
+        });
+    };
+    parser.byte("prefix code")?;
+    let (message, name) = match code {
+        CODE_SEND_HEADERS => (
+            ContainerMessage::SendHeaders(parser.send_headers()?),
+            "SEND_HEADERS",
+        ),
+        CODE_SEND_BODY_CHUNK => (
+            ContainerMessage::SendBodyChunk(parser.send_body_chunk()?),
+            "SEND_BODY_CHUNK",
+        ),
+        CODE_GET_BODY_CHUNK => {
+            let requested_len = parser.u16("requested_length")?;
+            (
+                ContainerMessage::GetBodyChunk { requested_len },
+                "GET_BODY_CHUNK",
+            )
+        }
+        CODE_END_RESPONSE => {
+            let offset = parser.offset();
+            let reuse = match parser.byte("reuse")? {
+                0 => false,
+                0xFF => {
+                    return Err(DecodeError::InvalidReuse {
+                        found: 0xFF,
+                        offset,
+                    });
+                }
+                _ => true,
+            };
+            (ContainerMessage::EndResponse { reuse }, "END_RESPONSE")
+        }
+        CODE_CPONG => (ContainerMessage::CPong, "CPONG"),
+        _ => {
+            return Err(DecodeError::UnexpectedMessageType {
+                direction: Direction::FromContainer,
+                code,
+            });
+        }
+    };
+    let trailing = parser.finish(name)?;
+    Ok((message, trailing))
+}
+
+/// Parses one proxy → container payload as `state` dictates: in
+/// [`ContainerState::AwaitingBody`] every payload is a body packet (an empty payload or
+/// a chunk length of 0 is the end of the body); otherwise it must start with a prefix
+/// code. Returns the message and the number of trailing bytes ignored after it.
+pub fn parse_proxy_payload(
+    payload: &Bytes,
+    state: ContainerState,
+    options: &DecodeOptions,
+) -> Result<(ProxyMessage, usize), DecodeError> {
+    let mut parser = PayloadParser::new(payload, options);
+    if state == ContainerState::AwaitingBody {
+        if payload.is_empty() {
+            return Ok((ProxyMessage::end_of_body(), 0));
+        }
+        let data = parser.request_body()?;
+        let trailing = parser.finish("body packet")?;
+        return Ok((ProxyMessage::Body(data), trailing));
+    }
+    let Some((&code, _)) = payload.split_first() else {
+        return Err(DecodeError::EmptyFrame {
+            direction: Direction::ToContainer,
+        });
+    };
+    parser.byte("prefix code")?;
+    let (message, name) = match code {
+        CODE_FORWARD_REQUEST => (
+            ProxyMessage::ForwardRequest(parser.forward_request()?),
+            "FORWARD_REQUEST",
+        ),
+        CODE_CPING => (ProxyMessage::CPing, "CPING"),
+        CODE_SHUTDOWN => (ProxyMessage::Shutdown, "SHUTDOWN"),
+        CODE_PING => (ProxyMessage::Ping, "PING"),
+        _ => {
+            return Err(DecodeError::UnexpectedMessageType {
+                direction: Direction::ToContainer,
+                code,
+            });
+        }
+    };
+    let trailing = parser.finish(name)?;
+    Ok((message, trailing))
+}
+
+// === payload layer: complete nom parsers with field-named errors ===
+
+/// The payload parsers' error: only "not enough input" can happen with the parsers
+/// used; [`PayloadParser::run`] names the field and offset.
+type PayloadError<'a> = nom::error::Error<&'a [u8]>;
+
+type PResult<'a, T> = IResult<&'a [u8], T, PayloadError<'a>>;
+
+fn be_u8(input: &[u8]) -> PResult<'_, u8> {
+    nom::number::complete::be_u8(input)
+}
+
+fn be_u16(input: &[u8]) -> PResult<'_, u16> {
+    nom::number::complete::be_u16(input)
+}
+
+fn take(count: usize) -> impl Fn(&[u8]) -> PResult<'_, &[u8]> {
+    move |input| nom::bytes::complete::take(count).parse(input)
+}
+
+/// A cursor over one payload: runs the complete nom parsers field by field and turns
+/// their failures into [`DecodeError`]s that name the field and its offset.
+struct PayloadParser<'p> {
+    payload: &'p Bytes,
+    remaining: &'p [u8],
+    terminators: Terminators,
+    trailing_policy: TrailingBytes,
+}
+
+/// The null string length.
+const NULL_STRING: u16 = 0xFFFF;
+
+impl<'p> PayloadParser<'p> {
+    fn new(payload: &'p Bytes, options: &DecodeOptions) -> Self {
+        PayloadParser {
+            payload,
+            remaining: payload,
+            terminators: options.terminators,
+            trailing_policy: options.trailing_bytes,
+        }
+    }
+
+    /// Offset of the next byte, counted from the first magic byte of the frame.
+    fn offset(&self) -> usize {
+        HEADER_LEN + (self.payload.len() - self.remaining.len())
+    }
+
+    /// Runs one nom parser; on failure reports `field` as truncated, needing `needed`.
+    fn run<T>(
+        &mut self,
+        field: &'static str,
+        needed: usize,
+        parser: impl FnOnce(&'p [u8]) -> PResult<'p, T>,
+    ) -> Result<T, DecodeError> {
+        match parser(self.remaining) {
+            Ok((rest, value)) => {
+                self.remaining = rest;
+                Ok(value)
+            }
+            Err(_) => Err(DecodeError::Truncated {
+                field,
+                offset: self.offset(),
+                needed,
+                available: self.remaining.len(),
+            }),
+        }
+    }
+
+    fn byte(&mut self, field: &'static str) -> Result<u8, DecodeError> {
+        self.run(field, 1, be_u8)
+    }
+
+    fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
+        self.run(field, 2, be_u16)
+    }
+
+    /// Peeks a u16 without consuming it.
+    fn peek_u16(&self, field: &'static str) -> Result<u16, DecodeError> {
+        match be_u16(self.remaining) {
+            Ok((_, value)) => Ok(value),
+            Err(_) => Err(DecodeError::Truncated {
+                field,
+                offset: self.offset(),
+                needed: 2,
+                available: self.remaining.len(),
+            }),
+        }
+    }
+
+    fn bytes(&mut self, field: &'static str, count: usize) -> Result<Bytes, DecodeError> {
+        let slice = self.run(field, count, take(count))?;
+        Ok(self.payload.slice_ref(slice))
+    }
+
+    /// The 0x00 after a string (or after SEND_BODY_CHUNK data), checked per policy.
+    fn terminator(&mut self, field: &'static str) -> Result<(), DecodeError> {
+        let offset = self.offset();
+        let found = self.run(field, 1, be_u8)?;
+        if found != 0 && self.terminators == Terminators::Strict {
+            return Err(DecodeError::BadTerminator {
+                field,
+                offset,
+                found,
+            });
+        }
+        Ok(())
+    }
+
+    /// An AJP string: u16 length (0xFFFF = null), bytes, 0x00 terminator.
+    fn string(&mut self, field: &'static str) -> Result<Option<Bytes>, DecodeError> {
+        let len = self.u16(field)?;
+        if len == NULL_STRING {
+            return Ok(None);
+        }
+        let value = self.bytes(field, usize::from(len))?;
+        self.terminator(field)?;
+        Ok(Some(value))
+    }
+
+    /// An AJP string that must not be null.
+    fn required_string(&mut self, field: &'static str) -> Result<Bytes, DecodeError> {
+        let offset = self.offset();
+        self.string(field)?
+            .ok_or(DecodeError::NullString { field, offset })
+    }
+
+    /// Ends the message: returns the count of trailing bytes, or rejects them per policy.
+    fn finish(self, message: &'static str) -> Result<usize, DecodeError> {
+        let count = self.remaining.len();
+        if count > 0 && self.trailing_policy == TrailingBytes::Reject {
+            return Err(DecodeError::TrailingBytes {
+                message,
+                offset: self.offset(),
+                count,
+            });
+        }
+        Ok(count)
+    }
+
+    fn send_headers(&mut self) -> Result<SendHeaders, DecodeError> {
+        let status = self.u16("http_status_code")?;
+        let status_msg = self.string("http_status_msg")?;
+        let count = self.u16("num_headers")?;
+        // Each header takes at least 4 bytes, so this bounds the allocation by the payload.
+        let mut headers = Vec::with_capacity(usize::from(count).min(self.remaining.len() / 4));
+        for _ in 0..count {
+            let offset = self.offset();
+            let peeked = self.peek_u16("response header name")?;
+            let name = if peeked >> 8 == 0xA0 {
+                self.u16("response header name")?;
+                let code = ResponseHeaderCode::from_code(peeked).ok_or(
+                    DecodeError::InvalidResponseHeaderCode {
+                        code: peeked,
+                        offset,
+                    },
+                )?;
+                ResponseHeaderName::Coded(code)
+            } else {
+                ResponseHeaderName::Named(self.required_string("response header name")?)
+            };
+            let value = self.string("response header value")?;
+            headers.push((name, value));
+        }
+        Ok(SendHeaders {
+            status,
+            status_msg,
+            headers,
+        })
+    }
+
+    /// SEND_BODY_CHUNK after its prefix: length, data, then Tomcat's 0x00 (optional:
+    /// the NUL-less form `03 len data` is accepted too, as mod_jk does).
+    fn send_body_chunk(&mut self) -> Result<Bytes, DecodeError> {
+        let len = self.u16("chunk_length")?;
+        let data = self.bytes("chunk data", usize::from(len))?;
+        if !self.remaining.is_empty() {
+            self.terminator("chunk terminator")?;
+        }
+        Ok(data)
+    }
+
+    /// A request-body packet: length then data (length 0 = end of body).
+    fn request_body(&mut self) -> Result<Bytes, DecodeError> {
+        let len = self.u16("body chunk_length")?;
+        self.bytes("body data", usize::from(len))
+    }
+
+    fn forward_request(&mut self) -> Result<ForwardRequest, DecodeError> {
+        let offset = self.offset();
+        let method_code = self.byte("method")?;
+        let method = Method::from_code(method_code).ok_or(DecodeError::InvalidMethod {
+            code: method_code,
+            offset,
+        })?;
+        let protocol = self.string("protocol")?;
+        let req_uri = self.string("req_uri")?;
+        let remote_addr = self.string("remote_addr")?;
+        let remote_host = self.string("remote_host")?;
+        let server_name = self.string("server_name")?;
+        let server_port = self.u16("server_port")?;
+        let is_ssl = self.byte("is_ssl")? != 0;
+        let count = self.u16("num_headers")?;
+        let mut headers = Vec::with_capacity(usize::from(count).min(self.remaining.len() / 4));
+        for _ in 0..count {
+            let offset = self.offset();
+            let peeked = self.peek_u16("request header name")?;
+            let name = if peeked >> 8 == 0xA0 {
+                self.u16("request header name")?;
+                let code = RequestHeaderCode::from_code(peeked).ok_or(
+                    DecodeError::InvalidRequestHeaderCode {
+                        code: peeked,
+                        offset,
+                    },
+                )?;
+                RequestHeaderName::Coded(code)
+            } else {
+                RequestHeaderName::Named(self.required_string("request header name")?)
+            };
+            let value = self.string("request header value")?;
+            headers.push((name, value));
+        }
+        let mut attributes = Vec::new();
+        loop {
+            let offset = self.offset();
+            let code = self.byte("attribute code or 0xFF terminator")?;
+            let attribute = match code {
+                ATTRIBUTE_TERMINATOR => break,
+                Attribute::CONTEXT => Attribute::Context(self.required_string("context")?),
+                Attribute::SERVLET_PATH => {
+                    Attribute::ServletPath(self.required_string("servlet_path")?)
+                }
+                Attribute::REMOTE_USER => {
+                    Attribute::RemoteUser(self.required_string("remote_user")?)
+                }
+                Attribute::AUTH_TYPE => Attribute::AuthType(self.required_string("auth_type")?),
+                Attribute::QUERY_STRING => {
+                    Attribute::QueryString(self.required_string("query_string")?)
+                }
+                Attribute::ROUTE => Attribute::Route(self.required_string("route")?),
+                Attribute::SSL_CERT => Attribute::SslCert(self.required_string("ssl_cert")?),
+                Attribute::SSL_CIPHER => Attribute::SslCipher(self.required_string("ssl_cipher")?),
+                Attribute::SSL_SESSION => {
+                    Attribute::SslSession(self.required_string("ssl_session")?)
+                }
+                Attribute::REQ_ATTRIBUTE => Attribute::ReqAttribute {
+                    name: self.required_string("req_attribute name")?,
+                    value: self.required_string("req_attribute value")?,
+                },
+                Attribute::SSL_KEY_SIZE => Attribute::SslKeySize(self.u16("ssl_key_size")?),
+                Attribute::SECRET => Attribute::Secret(self.required_string("secret")?),
+                Attribute::STORED_METHOD => {
+                    Attribute::StoredMethod(self.required_string("stored_method")?)
+                }
+                _ => return Err(DecodeError::UnknownAttribute { code, offset }),
+            };
+            attributes.push(attribute);
+        }
+        Ok(ForwardRequest {
+            method,
+            protocol,
+            req_uri,
+            remote_addr,
+            remote_host,
+            server_name,
+            server_port,
+            is_ssl,
+            headers,
+            attributes,
+        })
+    }
+}

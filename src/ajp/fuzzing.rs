@@ -1,0 +1,173 @@
+//! Fuzz logic shared by the cargo-fuzz targets in `fuzz/` and by
+//! `tests/fuzz_replay.rs`, so a corpus file replayed under `cargo test` runs exactly the
+//! code the fuzzer ran. Every function panics (fails the fuzz run) when an invariant
+//! breaks; none of them panics on any input otherwise.
+
+use bytes::BytesMut;
+
+use super::decode::{
+    ContainerState, DecodeStatus, decode_container_message, decode_container_message_from,
+    decode_proxy_message, decode_proxy_message_from, parse_proxy_payload,
+};
+use super::encode::{encode_container_message, encode_proxy_message};
+use super::message::{ContainerMessage, ProxyMessage};
+use super::options::{DecodeOptions, Terminators, TrailingBytes};
+use super::packet_size::PacketSize;
+
+/// The decoder configurations every raw-bytes target runs each input through.
+fn option_sets() -> [DecodeOptions; 2] {
+    [
+        DecodeOptions::default(),
+        DecodeOptions {
+            packet_size: PacketSize::MAX,
+            terminators: Terminators::Lenient,
+            trailing_bytes: TrailingBytes::Reject,
+        },
+    ]
+}
+
+/// Encodes a container message and, if that succeeds, asserts it decodes back to
+/// itself with no trailing bytes and the exact frame length.
+pub fn assert_container_round_trip(message: &ContainerMessage, packet_size: PacketSize) {
+    let mut encoded = BytesMut::new();
+    if encode_container_message(message, packet_size, &mut encoded).is_err() {
+        assert!(encoded.is_empty(), "a failed encode wrote bytes");
+        return;
+    }
+    let options = DecodeOptions::new(packet_size);
+    match decode_container_message(&encoded, &options) {
+        Ok(DecodeStatus::Complete(decoded)) => {
+            assert_eq!(&decoded.message, message, "container message round trip");
+            assert_eq!(decoded.frame_len, encoded.len());
+            assert_eq!(decoded.trailing_bytes, 0);
+        }
+        other => panic!("re-decoding {message:?} gave {other:?}"),
+    }
+}
+
+/// Encodes a proxy message and, if that succeeds, asserts it decodes back to itself in
+/// the state a container would be in for it.
+pub fn assert_proxy_round_trip(message: &ProxyMessage, packet_size: PacketSize) {
+    let mut encoded = BytesMut::new();
+    if encode_proxy_message(message, packet_size, &mut encoded).is_err() {
+        assert!(encoded.is_empty(), "a failed encode wrote bytes");
+        return;
+    }
+    let state = match message {
+        ProxyMessage::Body(_) => ContainerState::AwaitingBody,
+        _ => ContainerState::AwaitingRequest,
+    };
+    let options = DecodeOptions::new(packet_size);
+    match decode_proxy_message(&encoded, state, &options) {
+        Ok(DecodeStatus::Complete(decoded)) => {
+            assert_eq!(&decoded.message, message, "proxy message round trip");
+            assert_eq!(decoded.frame_len, encoded.len());
+            assert_eq!(decoded.trailing_bytes, 0);
+        }
+        other => panic!("re-decoding {message:?} gave {other:?}"),
+    }
+}
+
+/// Target `container_messages`: the proxy-side decoder over a raw byte stream. The
+/// slice and the zero-copy buffer entry points must agree frame by frame; every decoded
+/// message must survive an encode/decode round trip.
+pub fn container_messages(data: &[u8]) {
+    for options in option_sets() {
+        let mut rest = data;
+        let mut buffer = BytesMut::from(data);
+        loop {
+            let by_slice = decode_container_message(rest, &options);
+            let by_buffer = decode_container_message_from(&mut buffer, &options);
+            match (by_slice, by_buffer) {
+                (Ok(DecodeStatus::Complete(slice)), Ok(Some(buffered))) => {
+                    assert_eq!(slice, buffered);
+                    assert!(slice.frame_len >= 4 && slice.frame_len <= rest.len());
+                    assert_container_round_trip(&slice.message, options.packet_size);
+                    rest = rest.get(slice.frame_len..).unwrap_or_default();
+                    assert_eq!(&buffer[..], rest);
+                }
+                (Ok(DecodeStatus::Incomplete { needed }), Ok(None)) => {
+                    assert!(needed > 0);
+                    assert_eq!(&buffer[..], rest, "an incomplete decode consumed bytes");
+                    break;
+                }
+                (Err(slice_error), Err(buffer_error)) => {
+                    assert_eq!(slice_error, buffer_error);
+                    assert_eq!(&buffer[..], rest, "a failed decode consumed bytes");
+                    break;
+                }
+                (by_slice, by_buffer) => {
+                    panic!("decoders disagree: {by_slice:?} vs {by_buffer:?}")
+                }
+            }
+        }
+    }
+}
+
+/// Runs the container-side decoder over a stream starting in `initial`, following
+/// [`ContainerState::after`], checking the same invariants as [`container_messages`].
+fn proxy_messages(data: &[u8], initial: ContainerState) {
+    for options in option_sets() {
+        let mut rest = data;
+        let mut buffer = BytesMut::from(data);
+        let mut state = initial;
+        loop {
+            let by_slice = decode_proxy_message(rest, state, &options);
+            let by_buffer = decode_proxy_message_from(&mut buffer, state, &options);
+            match (by_slice, by_buffer) {
+                (Ok(DecodeStatus::Complete(slice)), Ok(Some(buffered))) => {
+                    assert_eq!(slice, buffered);
+                    assert!(slice.frame_len >= 4 && slice.frame_len <= rest.len());
+                    assert_proxy_round_trip(&slice.message, options.packet_size);
+                    state = state.after(&slice.message);
+                    rest = rest.get(slice.frame_len..).unwrap_or_default();
+                    assert_eq!(&buffer[..], rest);
+                }
+                (Ok(DecodeStatus::Incomplete { needed }), Ok(None)) => {
+                    assert!(needed > 0);
+                    assert_eq!(&buffer[..], rest, "an incomplete decode consumed bytes");
+                    break;
+                }
+                (Err(slice_error), Err(buffer_error)) => {
+                    assert_eq!(slice_error, buffer_error);
+                    assert_eq!(&buffer[..], rest, "a failed decode consumed bytes");
+                    break;
+                }
+                (by_slice, by_buffer) => {
+                    panic!("decoders disagree: {by_slice:?} vs {by_buffer:?}")
+                }
+            }
+        }
+    }
+}
+
+/// Target `proxy_messages_awaiting_request`: container-side decoder, stream starting
+/// between requests.
+pub fn proxy_messages_awaiting_request(data: &[u8]) {
+    proxy_messages(data, ContainerState::AwaitingRequest);
+}
+
+/// Target `proxy_messages_awaiting_body`: container-side decoder, stream starting
+/// inside a request body.
+pub fn proxy_messages_awaiting_body(data: &[u8]) {
+    proxy_messages(data, ContainerState::AwaitingBody);
+}
+
+/// Target `body_payload`: `data` is one body-packet payload (no header) under every
+/// policy; a decoded body never exceeds the payload and round-trips when it fits.
+pub fn body_payload(data: &[u8]) {
+    let payload = bytes::Bytes::copy_from_slice(data);
+    for options in option_sets() {
+        if let Ok((message, trailing)) =
+            parse_proxy_payload(&payload, ContainerState::AwaitingBody, &options)
+        {
+            let ProxyMessage::Body(body) = &message else {
+                panic!("a body payload decoded as {message:?}");
+            };
+            if !data.is_empty() {
+                assert_eq!(2 + body.len() + trailing, data.len(), "body accounting");
+            }
+            assert_proxy_round_trip(&message, options.packet_size);
+        }
+    }
+}

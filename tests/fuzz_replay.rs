@@ -1,0 +1,86 @@
+//! Replays every committed fuzz input — `fuzz/corpus/<target>/*` and
+//! `fuzz/regressions/<target>/*` — through the same function the cargo-fuzz target
+//! runs, on the stable toolchain. A directory whose target has no entry in [`TARGETS`]
+//! fails the test, so a new fuzz target cannot be forgotten here: add one line.
+
+use std::path::{Path, PathBuf};
+
+#[allow(dead_code)]
+#[path = "../fuzz/src/structured.rs"]
+mod structured;
+
+/// Fuzz target name → the logic its `fuzz_targets/<name>.rs` calls.
+const TARGETS: &[(&str, fn(&[u8]))] = &[
+    (
+        "container_messages",
+        jkgate::ajp::fuzzing::container_messages,
+    ),
+    (
+        "proxy_messages_awaiting_request",
+        jkgate::ajp::fuzzing::proxy_messages_awaiting_request,
+    ),
+    (
+        "proxy_messages_awaiting_body",
+        jkgate::ajp::fuzzing::proxy_messages_awaiting_body,
+    ),
+    ("body_payload", jkgate::ajp::fuzzing::body_payload),
+    ("round_trip", structured::round_trip),
+];
+
+fn target_dirs(root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .map(|entry| entry.expect("readable fuzz directory").path())
+        .filter(|path| path.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn replay(kind: &str) -> usize {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz")
+        .join(kind);
+    let mut replayed = 0;
+    for dir in target_dirs(&root) {
+        let target = dir
+            .file_name()
+            .and_then(|name| name.to_str())
+            .expect("UTF-8 target name");
+        let Some((_, run)) = TARGETS.iter().find(|(name, _)| *name == target) else {
+            panic!(
+                "fuzz/{kind}/{target} has no replay function: add it to TARGETS in tests/fuzz_replay.rs"
+            );
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("readable target directory")
+            .map(|entry| entry.expect("readable entry").path())
+            .filter(|path| path.is_file())
+            .collect();
+        files.sort();
+        for file in files {
+            let data = std::fs::read(&file).expect("readable corpus file");
+            eprintln!("replaying {}", file.display());
+            run(&data);
+            replayed += 1;
+        }
+    }
+    replayed
+}
+
+#[test]
+fn corpus_replays_cleanly() {
+    let replayed = replay("corpus");
+    assert!(
+        replayed >= 30,
+        "the seed corpus has gone missing ({replayed} files)"
+    );
+}
+
+#[test]
+fn regressions_replay_cleanly() {
+    // Every fuzz finding is committed under fuzz/regressions/<target>/.
+    replay("regressions");
+}
