@@ -1,1 +1,30 @@
-//! placeholder module, filled by its issue.
+//! Configuration: mod_jk's `workers.properties` and `uriworkermap.properties`, read exactly
+//! as mod_jk reads them, and jkgate's own `jkgate.ini`.
+//!
+//! * [`properties`]: the line lexer and property map (comments, `$(var)`, duplicates,
+//!   `reference`), shared by both mod_jk files.
+//! * [`workers`]: the typed, resolved worker settings ([`WorkersConfig`]).
+//! * [`uriworkermap`]: mount rules and the [`MountTable`] the relay matches requests with.
+
+pub mod error;
+pub mod fuzzing;
+pub mod ini;
+pub mod properties;
+pub mod reader;
+pub mod uriworkermap;
+pub mod value;
+pub mod workers;
+
+pub use error::{ConfigError, ConfigWarning, Origin};
+pub use reader::{
+    WorkersFile, load_workers_properties, load_workers_properties_seeded, read_workers_properties,
+    read_workers_properties_seeded,
+};
+pub use uriworkermap::{
+    MatchKind, Mount, MountExtensions, MountSource, MountTable, NormalizeError, normalize_path,
+};
+pub use workers::{
+    Activation, AjpSettings, FailOnStatus, LbLock, LbMember, LbMethod, LbSettings, LbWorker,
+    MemberSettings, PingMode, RecoveryOptions, StatusFailure, StatusSettings, Worker, WorkerKind,
+    WorkerType, WorkersConfig,
+};

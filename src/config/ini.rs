@@ -1,0 +1,550 @@
+//! `jkgate.ini`: what httpd.conf held for mod_jk (listeners, TLS, `JkWorkersFile`,
+//! `JkMountFile`, `JkMount`, `JkOptions`, ...), read with `serde_ini` into serde structs.
+//!
+//! serde_ini only understands a plain INI dialect: comment lines must start with `;` or
+//! `#` (jkgate also accepts them indented), a value runs to the end of the line (no inline
+//! comments), and a repeated key keeps its last value. Lists are written comma-separated
+//! on one line; mounts, environment attributes and status users are one key per line in
+//! their own sections. Example:
+//!
+//! ```ini
+//! Listen = 127.0.0.1:8080, [::1]:8080
+//! JkWorkersFile = workers.properties
+//! JkMountFile = uriworkermap.properties
+//! JkLogLevel = info
+//! JkOptions = +ForwardURIProxy +RejectUnsafeURI
+//!
+//! [tls]
+//! Listen = 127.0.0.1:8443
+//! Certificate = server.pem
+//! Key = server.key
+//!
+//! [mounts]
+//! /app|/* = lb
+//! !/app/static/* = lb
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use super::error::ConfigError;
+use super::value::{parse_bool, parse_int};
+
+/// The file as serde_ini sees it (all values are strings; jkgate checks them itself so it
+/// can name the setting and what would be valid).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IniFile {
+    /// Plain-HTTP listen addresses, comma-separated (`host:port`).
+    #[serde(rename = "Listen")]
+    pub listen: Option<String>,
+    /// Base directory for relative paths (default: the ini file's directory). Also
+    /// pre-seeds `$(ServerRoot)` in workers.properties, as httpd does.
+    #[serde(rename = "ServerRoot")]
+    pub server_root: Option<String>,
+    /// `JkWorkersFile`.
+    #[serde(rename = "JkWorkersFile")]
+    pub workers_file: Option<String>,
+    /// `JkMountFile`.
+    #[serde(rename = "JkMountFile")]
+    pub mount_file: Option<String>,
+    /// `JkMountFileReload` (seconds, default 60, 0 = never).
+    #[serde(rename = "JkMountFileReload")]
+    pub mount_file_reload: Option<String>,
+    /// `JkLogLevel`: trace, debug, info, warn, error, emerg.
+    #[serde(rename = "JkLogLevel")]
+    pub log_level: Option<String>,
+    /// Access log path (`-` = standard output).
+    #[serde(rename = "AccessLog")]
+    pub access_log: Option<String>,
+    /// `JkRequestLogFormat`-like access log format.
+    #[serde(rename = "JkRequestLogFormat")]
+    pub request_log_format: Option<String>,
+    /// `JkOptions`: words, optionally prefixed `+`/`-`.
+    #[serde(rename = "JkOptions")]
+    pub options: Option<String>,
+    /// `JkStripSession`: `On [name]` or `Off`.
+    #[serde(rename = "JkStripSession")]
+    pub strip_session: Option<String>,
+    /// `JkWatchdogInterval` (seconds).
+    #[serde(rename = "JkWatchdogInterval")]
+    pub watchdog_interval: Option<String>,
+    /// `[tls]` section.
+    pub tls: Option<IniTls>,
+    /// `[mounts]` section: `pattern = worker[;ext...]`, one per line (`JkMount`).
+    pub mounts: Option<OrderedPairs>,
+    /// `[env]` section: `NAME = value` request attributes sent to Tomcat (`JkEnvVar`).
+    pub env: Option<OrderedPairs>,
+    /// `[status_users]` section: `user = password` for the status worker's basic auth.
+    pub status_users: Option<OrderedPairs>,
+}
+
+/// The `[tls]` section.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IniTls {
+    /// HTTPS listen addresses, comma-separated.
+    #[serde(rename = "Listen")]
+    pub listen: Option<String>,
+    /// PEM certificate chain.
+    #[serde(rename = "Certificate")]
+    pub certificate: Option<String>,
+    /// PEM private key.
+    #[serde(rename = "Key")]
+    pub key: Option<String>,
+    /// PEM CA bundle: when set, clients must present a certificate signed by it.
+    #[serde(rename = "ClientCA")]
+    pub client_ca: Option<String>,
+}
+
+/// A section read as ordered `key = value` pairs (serde_ini's maps would keep only the last
+/// duplicate and lose the order).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrderedPairs(pub Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for OrderedPairs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PairsVisitor;
+        impl<'de> Visitor<'de> for PairsVisitor {
+            type Value = OrderedPairs;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a section of key = value lines")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, String>()? {
+                    pairs.push((key, value));
+                }
+                Ok(OrderedPairs(pairs))
+            }
+        }
+        deserializer.deserialize_map(PairsVisitor)
+    }
+}
+
+/// Reads `jkgate.ini` content.
+pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
+    // serde_ini rejects blank-but-not-empty and indented lines: normalise first.
+    let mut normalized = String::with_capacity(content.len());
+    for line in content.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        normalized.push_str(line);
+        normalized.push('\n');
+    }
+    serde_ini::from_str::<IniFile>(&normalized).map_err(|error| ConfigError::Setting {
+        origin: None,
+        setting: file.to_owned(),
+        problem: format!(
+            "{error}; known top-level settings: Listen, ServerRoot, JkWorkersFile, JkMountFile, JkMountFileReload, \
+             JkLogLevel, AccessLog, JkRequestLogFormat, JkOptions, JkStripSession, JkWatchdogInterval; \
+             sections: [tls] (Listen, Certificate, Key, ClientCA), [mounts], [env], [status_users]"
+        ),
+    })
+}
+
+/// Reads `jkgate.ini` from disk.
+pub fn load_ini(path: &Path) -> Result<IniFile, ConfigError> {
+    let content = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        what: "config file",
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_ini(&content, &path.display().to_string())
+}
+
+fn setting_error(setting: &str, problem: String) -> ConfigError {
+    ConfigError::Setting {
+        origin: None,
+        setting: setting.to_owned(),
+        problem,
+    }
+}
+
+/// Splits a comma/space separated setting.
+pub fn split_setting_list(value: &str) -> Vec<String> {
+    value
+        .split([',', ' ', '\t'])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Parses a whole number of seconds.
+pub fn parse_seconds(setting: &str, value: &str) -> Result<Duration, ConfigError> {
+    match parse_int(value.trim()) {
+        Some(n) if n >= 0 && value.trim().bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Duration::from_secs(n as u64))
+        }
+        _ => Err(setting_error(
+            setting,
+            format!("`{value}` is not a whole number of seconds (e.g. 60; 0 turns it off)"),
+        )),
+    }
+}
+
+/// `JkLogLevel`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogLevel {
+    /// Everything.
+    Trace,
+    /// Debugging detail.
+    Debug,
+    /// Normal operation (default).
+    #[default]
+    Info,
+    /// Warnings.
+    Warn,
+    /// Errors.
+    Error,
+    /// Only emergencies.
+    Emerg,
+}
+
+impl LogLevel {
+    /// Parses mod_jk's spellings, case-insensitive.
+    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+        Ok(match value.trim().to_ascii_lowercase().as_str() {
+            "trace" => LogLevel::Trace,
+            "debug" => LogLevel::Debug,
+            "info" => LogLevel::Info,
+            "warn" => LogLevel::Warn,
+            "error" => LogLevel::Error,
+            "emerg" => LogLevel::Emerg,
+            _ => {
+                return Err(setting_error(
+                    "JkLogLevel",
+                    format!(
+                        "`{value}` is not a log level; valid: trace, debug, info, warn, error, emerg"
+                    ),
+                ));
+            }
+        })
+    }
+
+    /// The matching `tracing` filter directive.
+    pub fn as_filter(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error | LogLevel::Emerg => "error",
+        }
+    }
+}
+
+/// Which form of the request path is forwarded to Tomcat (the four `ForwardURI*` options).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ForwardUri {
+    /// `ForwardURIProxy` (default): decoded path re-encoded with mod_jk's safe set.
+    #[default]
+    Proxy,
+    /// `ForwardURICompatUnparsed`: the path exactly as received.
+    CompatUnparsed,
+    /// `ForwardURICompat`: the decoded path as is (unsafe).
+    Compat,
+    /// `ForwardURIEscaped`: the decoded path re-escaped with httpd's path escaping.
+    Escaped,
+}
+
+/// `JkOptions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JkOptions {
+    /// ForwardURI* choice.
+    pub forward_uri: ForwardUri,
+    /// `RejectUnsafeURI`: don't map paths containing `%` or `\`.
+    pub reject_unsafe_uri: bool,
+    /// `ForwardLocalAddress`: remote_addr := our local IP, remote port 0.
+    pub forward_local_address: bool,
+    /// `ForwardPhysicalAddress`: remote_addr/port := TCP peer.
+    pub forward_physical_address: bool,
+    /// `ForwardKeySize` (default on): send the TLS key size attribute.
+    pub forward_key_size: bool,
+    /// `ForwardSSLCertChain`: append the client chain to the certificate attribute.
+    pub forward_ssl_cert_chain: bool,
+    /// `FlushPackets`: flush after every body chunk.
+    pub flush_packets: bool,
+    /// `FlushHeader`: flush right after the response headers.
+    pub flush_header: bool,
+    /// `DisableReuse`: close the backend connection after every request.
+    pub disable_reuse: bool,
+    /// `ForwardDirectories`: httpd-only, accepted and kept for display.
+    pub forward_directories: bool,
+}
+
+impl Default for JkOptions {
+    fn default() -> Self {
+        JkOptions {
+            forward_uri: ForwardUri::Proxy,
+            reject_unsafe_uri: false,
+            forward_local_address: false,
+            forward_physical_address: false,
+            forward_key_size: true,
+            forward_ssl_cert_chain: false,
+            flush_packets: false,
+            flush_header: false,
+            disable_reuse: false,
+            forward_directories: false,
+        }
+    }
+}
+
+impl JkOptions {
+    /// Applies `JkOptions` words to the defaults. Returns the options and warnings.
+    pub fn parse(value: &str) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut options = JkOptions::default();
+        let mut warnings = Vec::new();
+        for word in value.split_whitespace() {
+            let (on, name) = match word.as_bytes()[0] {
+                b'+' => (true, &word[1..]),
+                b'-' => (false, &word[1..]),
+                _ => (true, word),
+            };
+            let forward = match name {
+                "ForwardURIProxy" => Some(ForwardUri::Proxy),
+                "ForwardURICompatUnparsed" => Some(ForwardUri::CompatUnparsed),
+                "ForwardURICompat" => Some(ForwardUri::Compat),
+                "ForwardURIEscaped" => Some(ForwardUri::Escaped),
+                _ => None,
+            };
+            if let Some(forward) = forward {
+                if !on {
+                    return Err(setting_error(
+                        "JkOptions",
+                        format!(
+                            "`{word}`: the ForwardURI options cannot be negated; pick one of +ForwardURIProxy, +ForwardURICompatUnparsed, +ForwardURICompat, +ForwardURIEscaped"
+                        ),
+                    ));
+                }
+                options.forward_uri = forward;
+                continue;
+            }
+            let flag = match name {
+                "RejectUnsafeURI" => &mut options.reject_unsafe_uri,
+                "ForwardLocalAddress" => &mut options.forward_local_address,
+                "ForwardPhysicalAddress" => &mut options.forward_physical_address,
+                "ForwardKeySize" => &mut options.forward_key_size,
+                "ForwardSSLCertChain" => &mut options.forward_ssl_cert_chain,
+                "FlushPackets" => &mut options.flush_packets,
+                "FlushHeader" => &mut options.flush_header,
+                "DisableReuse" => &mut options.disable_reuse,
+                "ForwardDirectories" => &mut options.forward_directories,
+                "CollapseSlashesAll" | "CollapseSlashesNone" | "CollapseSlashesUnmount" => {
+                    warnings.push(format!(
+                        "JkOptions {word}: ignored (mod_jk always collapses slashes for matching since 1.2.44)"
+                    ));
+                    continue;
+                }
+                _ => {
+                    return Err(setting_error(
+                        "JkOptions",
+                        format!(
+                            "unknown option `{word}`; valid: ForwardURIProxy, ForwardURICompatUnparsed, ForwardURICompat, ForwardURIEscaped, RejectUnsafeURI, ForwardLocalAddress, ForwardPhysicalAddress, ForwardKeySize, ForwardSSLCertChain, FlushPackets, FlushHeader, DisableReuse, ForwardDirectories (each optionally prefixed + or -)"
+                        ),
+                    ));
+                }
+            };
+            *flag = on;
+        }
+        if options.forward_local_address && options.forward_physical_address {
+            return Err(setting_error(
+                "JkOptions",
+                "ForwardLocalAddress and ForwardPhysicalAddress exclude each other; choose one"
+                    .to_owned(),
+            ));
+        }
+        Ok((options, warnings))
+    }
+}
+
+/// One piece of a `JkRequestLogFormat`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogItem {
+    /// Literal text.
+    Text(String),
+    /// `%b`: bytes sent, `-` when 0.
+    BytesClf,
+    /// `%B`: bytes sent.
+    Bytes,
+    /// `%H`: protocol.
+    Protocol,
+    /// `%m`: method.
+    Method,
+    /// `%p`: server port.
+    Port,
+    /// `%q`: `?query` or empty.
+    Query,
+    /// `%r`: request line.
+    RequestLine,
+    /// `%s`: status.
+    Status,
+    /// `%T`: duration `seconds.micros`.
+    Duration,
+    /// `%U`: path.
+    Path,
+    /// `%v`: canonical server name.
+    CanonicalServerName,
+    /// `%V`: server name.
+    ServerName,
+    /// `%w`: worker name.
+    Worker,
+    /// `%R`: route of the member actually used.
+    Route,
+}
+
+/// A parsed `JkRequestLogFormat`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestLogFormat(pub Vec<LogItem>);
+
+impl RequestLogFormat {
+    /// Parses mod_jk's format letters and `\n`, `\t`, `\\` escapes; unknown `%x` is an error.
+    pub fn parse(format: &str) -> Result<Self, ConfigError> {
+        let mut items = Vec::new();
+        let mut text = String::new();
+        let mut chars = format.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some('n') => text.push('\n'),
+                    Some('t') => text.push('\t'),
+                    Some('\\') => text.push('\\'),
+                    Some(other) => {
+                        text.push('\\');
+                        text.push(other);
+                    }
+                    None => text.push('\\'),
+                },
+                '%' => {
+                    let item = match chars.next() {
+                        Some('b') => LogItem::BytesClf,
+                        Some('B') => LogItem::Bytes,
+                        Some('H') => LogItem::Protocol,
+                        Some('m') => LogItem::Method,
+                        Some('p') => LogItem::Port,
+                        Some('q') => LogItem::Query,
+                        Some('r') => LogItem::RequestLine,
+                        Some('s') => LogItem::Status,
+                        Some('T') => LogItem::Duration,
+                        Some('U') => LogItem::Path,
+                        Some('v') => LogItem::CanonicalServerName,
+                        Some('V') => LogItem::ServerName,
+                        Some('w') => LogItem::Worker,
+                        Some('R') => LogItem::Route,
+                        other => {
+                            return Err(setting_error(
+                                "JkRequestLogFormat",
+                                format!(
+                                    "unknown format item `%{}`; valid: %b %B %H %m %p %q %r %s %T %U %v %V %w %R",
+                                    other.map(String::from).unwrap_or_default()
+                                ),
+                            ));
+                        }
+                    };
+                    if !text.is_empty() {
+                        items.push(LogItem::Text(std::mem::take(&mut text)));
+                    }
+                    items.push(item);
+                }
+                other => text.push(other),
+            }
+        }
+        if !text.is_empty() {
+            items.push(LogItem::Text(text));
+        }
+        Ok(RequestLogFormat(items))
+    }
+}
+
+/// `JkStripSession On [name]`: the path parameter to strip from unmapped requests
+/// (`None` = Off). The default name is `;jsessionid`.
+pub fn parse_strip_session(value: &str) -> Result<Option<String>, ConfigError> {
+    let mut words = value.split_whitespace();
+    let switch = words.next().unwrap_or("");
+    let name = words.next();
+    if words.next().is_some() {
+        return Err(setting_error(
+            "JkStripSession",
+            format!("`{value}`: expected `On`, `On <name>` or `Off`"),
+        ));
+    }
+    match parse_bool(switch) {
+        Some(true) => Ok(Some(match name {
+            Some(name) if name.starts_with(';') => name.to_owned(),
+            Some(name) => format!(";{name}"),
+            None => ";jsessionid".to_owned(),
+        })),
+        Some(false) if name.is_none() => Ok(None),
+        _ => Err(setting_error(
+            "JkStripSession",
+            format!("`{value}`: expected `On`, `On <name>` or `Off`"),
+        )),
+    }
+}
+
+/// Resolves `path` against `base` unless it is absolute.
+pub fn resolve_path(base: &Path, path: &str) -> PathBuf {
+    let path = Path::new(path);
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        base.join(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_words() {
+        let (options, warnings) = JkOptions::parse(
+            "+ForwardURICompatUnparsed RejectUnsafeURI -ForwardKeySize +CollapseSlashesAll",
+        )
+        .unwrap();
+        assert_eq!(options.forward_uri, ForwardUri::CompatUnparsed);
+        assert!(options.reject_unsafe_uri);
+        assert!(!options.forward_key_size);
+        assert_eq!(warnings.len(), 1);
+        assert!(JkOptions::parse("-ForwardURIProxy").is_err());
+        assert!(JkOptions::parse("+Bogus").is_err());
+        assert!(JkOptions::parse("ForwardLocalAddress ForwardPhysicalAddress").is_err());
+    }
+
+    #[test]
+    fn request_log_format() {
+        let format = RequestLogFormat::parse("%w %V %T\\n").unwrap();
+        assert_eq!(
+            format.0,
+            vec![
+                LogItem::Worker,
+                LogItem::Text(" ".into()),
+                LogItem::ServerName,
+                LogItem::Text(" ".into()),
+                LogItem::Duration,
+                LogItem::Text("\n".into())
+            ]
+        );
+        assert!(RequestLogFormat::parse("%x").is_err());
+    }
+
+    #[test]
+    fn strip_session() {
+        assert_eq!(
+            parse_strip_session("On").unwrap().as_deref(),
+            Some(";jsessionid")
+        );
+        assert_eq!(
+            parse_strip_session("on SESSION").unwrap().as_deref(),
+            Some(";SESSION")
+        );
+        assert_eq!(parse_strip_session("Off").unwrap(), None);
+        assert!(parse_strip_session("maybe").is_err());
+    }
+}

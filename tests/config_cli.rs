@@ -1,0 +1,284 @@
+//! jkgate.ini + command-line overrides, and `jkgate check` exit codes (the real binary).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use jkgate::cli::{Listener, SettingsArgs, resolve_settings};
+use jkgate::config::ini::ForwardUri;
+
+fn temp_dir() -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "jkgate-cli-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const WORKERS: &str = "worker.list=lb,jkstatus\nworker.lb.type=lb\nworker.lb.balance_workers=n1,n2\n\
+    worker.n1.host=127.0.0.1\nworker.n1.port=8109\nworker.n2.host=127.0.0.1\nworker.n2.port=8209\n\
+    worker.jkstatus.type=status\nworker.jkstatus.mount=/jkstatus\n";
+
+fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+#[test]
+fn ini_settings_are_read_relative_to_the_ini_file() {
+    let dir = temp_dir();
+    write(&dir, "workers.properties", WORKERS);
+    write(
+        &dir,
+        "uriworkermap.properties",
+        "/app/*=lb\n!/app/*.png=lb\n",
+    );
+    let ini = write(
+        &dir,
+        "jkgate.ini",
+        "; jkgate settings\n\nListen = 127.0.0.1:18080, 127.0.0.1:18081\n  # indented comment\n\
+         JkWorkersFile = workers.properties\nJkMountFile = uriworkermap.properties\nJkMountFileReload = 5\n\
+         JkLogLevel = debug\nJkOptions = +ForwardURICompatUnparsed +RejectUnsafeURI\nJkStripSession = On\n\
+         JkWatchdogInterval = 30\nAccessLog = access.log\nJkRequestLogFormat = %w %R %s\n\
+         [tls]\nListen = 127.0.0.1:18443\nCertificate = cert.pem\nKey = key.pem\n\
+         [mounts]\n/api/* = lb;reply_timeout=1000\n/app|/* = lb\n\
+         [env]\nSITE = blue\n\
+         [status_users]\nadmin = s3cret\n",
+    );
+    let settings = resolve_settings(&SettingsArgs {
+        config: Some(ini),
+        ..SettingsArgs::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+    assert_eq!(
+        settings.listeners,
+        vec![
+            Listener {
+                addr: addr("127.0.0.1:18080"),
+                tls: false
+            },
+            Listener {
+                addr: addr("127.0.0.1:18081"),
+                tls: false
+            },
+            Listener {
+                addr: addr("127.0.0.1:18443"),
+                tls: true
+            },
+        ]
+    );
+    let tls = settings.tls.as_ref().expect("tls");
+    assert_eq!(tls.certificate, dir.join("cert.pem"));
+    assert_eq!(tls.key, dir.join("key.pem"));
+    assert_eq!(settings.workers_file, dir.join("workers.properties"));
+    assert_eq!(
+        settings.mount_file.as_deref(),
+        Some(dir.join("uriworkermap.properties").as_path())
+    );
+    assert_eq!(settings.mount_file_reload, Duration::from_secs(5));
+    assert_eq!(settings.options.forward_uri, ForwardUri::CompatUnparsed);
+    assert!(settings.options.reject_unsafe_uri);
+    assert_eq!(settings.strip_session.as_deref(), Some(";jsessionid"));
+    assert_eq!(settings.watchdog_interval, Duration::from_secs(30));
+    assert_eq!(
+        settings.access_log.as_deref(),
+        Some(dir.join("access.log").as_path())
+    );
+    assert!(settings.request_log_format.is_some());
+    assert_eq!(
+        settings.env_vars,
+        vec![("SITE".to_owned(), "blue".to_owned())]
+    );
+    assert_eq!(
+        settings.status_users,
+        vec![("admin".to_owned(), "s3cret".to_owned())]
+    );
+    let m = &settings.mounts;
+    assert_eq!(m.find_str("/api/x").map(|r| r.worker.as_str()), Some("lb"));
+    assert_eq!(
+        m.find_str("/api/x").unwrap().extensions.reply_timeout,
+        Some(Duration::from_millis(1000))
+    );
+    assert_eq!(m.find_str("/app").map(|r| r.worker.as_str()), Some("lb"));
+    assert_eq!(m.find_str("/app/a.png"), None);
+    assert_eq!(
+        m.find_str("/jkstatus").map(|r| r.worker.as_str()),
+        Some("jkstatus")
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn flags_override_the_ini() {
+    let dir = temp_dir();
+    write(&dir, "workers.properties", "worker.list=wrong\n");
+    let other = write(&dir, "other.properties", WORKERS);
+    let ini = write(
+        &dir,
+        "jkgate.ini",
+        "Listen = 127.0.0.1:18080\nJkLogLevel = debug\n[mounts]\n/ini/* = lb\n",
+    );
+    let settings = resolve_settings(&SettingsArgs {
+        config: Some(ini),
+        workers_file: Some(other.clone()),
+        listen: vec!["127.0.0.1:19090".to_owned(), "9091".to_owned()],
+        mounts: vec!["/cli/*=lb".to_owned()],
+        log_level: Some("warn".to_owned()),
+        ..SettingsArgs::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(settings.workers_file, other);
+    let addrs: Vec<String> = settings
+        .listeners
+        .iter()
+        .map(|l| l.addr.to_string())
+        .collect();
+    assert_eq!(addrs, vec!["127.0.0.1:19090", "0.0.0.0:9091"]);
+    assert_eq!(settings.log_level, jkgate::config::ini::LogLevel::Warn);
+    assert!(
+        settings.mounts.find_str("/ini/a").is_some(),
+        "--mount adds to the ini's mounts"
+    );
+    assert!(settings.mounts.find_str("/cli/a").is_some());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn defaults_without_ini() {
+    let dir = temp_dir();
+    let workers = write(&dir, "w.properties", WORKERS);
+    let settings = resolve_settings(&SettingsArgs {
+        workers_file: Some(workers),
+        ..SettingsArgs::default()
+    })
+    .unwrap();
+    assert_eq!(
+        settings.listeners,
+        vec![Listener {
+            addr: jkgate::cli::DEFAULT_LISTEN,
+            tls: false
+        }]
+    );
+    assert!(settings.tls.is_none());
+    assert_eq!(settings.mount_file_reload, Duration::from_secs(60));
+    assert_eq!(settings.options.forward_uri, ForwardUri::Proxy);
+    assert!(settings.options.forward_key_size);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn setting_errors_are_collected_and_named() {
+    let dir = temp_dir();
+    write(&dir, "workers.properties", WORKERS);
+    let ini = write(
+        &dir,
+        "jkgate.ini",
+        "Listen = nowhere\nJkOptions = +Bogus\nJkLogLevel = loud\n[tls]\nListen = 127.0.0.1:18443\n[mounts]\n/x/* = missing\n",
+    );
+    let err = resolve_settings(&SettingsArgs {
+        config: Some(ini),
+        ..SettingsArgs::default()
+    })
+    .unwrap_err();
+    let text = err.to_string();
+    for needle in [
+        "Listen: `nowhere`",
+        "unknown option `+Bogus`",
+        "JkLogLevel",
+        "Certificate and Key",
+        "`missing`",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn unknown_ini_setting_is_an_error() {
+    let dir = temp_dir();
+    let ini = write(&dir, "jkgate.ini", "JkWorkerFile = typo.properties\n");
+    let err = resolve_settings(&SettingsArgs {
+        config: Some(ini),
+        ..SettingsArgs::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("JkWorkersFile"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn jkgate() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_jkgate"))
+}
+
+#[test]
+fn check_exits_0_and_prints_members_with_effective_settings() {
+    let dir = temp_dir();
+    let workers = write(&dir, "workers.properties", WORKERS);
+    let out = jkgate()
+        .arg("check")
+        .arg("--workers-file")
+        .arg(&workers)
+        .arg("--mount")
+        .arg("/app/*=lb")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("worker lb (type lb)"), "{stdout}");
+    assert!(stdout.contains("member n1: route=n1"), "{stdout}");
+    assert!(stdout.contains("port=8209"), "{stdout}");
+    assert!(stdout.contains("reply_timeout=0 ms"), "{stdout}");
+    assert!(stdout.contains("mount /app/* -> lb"), "{stdout}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn check_exits_1_with_file_line_and_key_on_errors() {
+    let dir = temp_dir();
+    let workers = write(
+        &dir,
+        "workers.properties",
+        "worker.list=a\n\nworker.a.prot=8009\n",
+    );
+    let out = jkgate()
+        .arg("check")
+        .arg("--workers-file")
+        .arg(&workers)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("workers.properties:3"), "{stderr}");
+    assert!(stderr.contains("worker.a.prot"), "{stderr}");
+    let out = jkgate()
+        .arg("check")
+        .arg("--workers-file")
+        .arg(dir.join("does-not-exist"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does-not-exist"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn check_with_bad_flags_is_a_usage_error() {
+    let out = jkgate()
+        .arg("check")
+        .arg("--no-such-flag")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,56 @@
+//! Replays the config fuzz corpora (and named crash regressions) through the fuzz entry
+//! points on stable, so every `cargo test` checks them.
+
+use std::path::Path;
+
+use jkgate::config::fuzzing;
+
+fn replay(target: &str, run: fn(&[u8])) -> usize {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        run(&std::fs::read(&path).unwrap());
+        count += 1;
+    }
+    count
+}
+
+#[test]
+fn workers_properties_corpus_never_panics() {
+    assert!(replay("workers_properties", fuzzing::workers_properties) >= 3);
+}
+
+#[test]
+fn uriworkermap_corpus_never_panics() {
+    assert!(replay("uriworkermap", fuzzing::uriworkermap) >= 2);
+}
+
+#[test]
+fn hostile_inputs_never_panic() {
+    let inputs: &[&[u8]] = &[
+        b"",
+        b"=",
+        b"worker.=1",
+        b"worker..port=1",
+        b"worker.list=\xff",
+        b"x=$(",
+        b"x=$()",
+        b"x=$(x)$(x)$(x)",
+        b"worker.a.reference=worker.a\nworker.a.port=1",
+        b"worker.list=a\nworker.a.type=lb\nworker.a.balance_workers=a",
+        b"worker.list=a\nworker.a.port=99999999999999",
+        b"worker.list=a\nworker.a.max_packet_size=-2147483648",
+        b"worker.list=a\nworker.a.socket_timeout=2147483647\n",
+        b"/\xff=w",
+        b"/a|=w;session_path=",
+        b"-!/=*",
+        b"/..=w\n/../..\n",
+    ];
+    for input in inputs {
+        fuzzing::workers_properties(input);
+        fuzzing::uriworkermap(input);
+    }
+}
