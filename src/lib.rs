@@ -23,14 +23,16 @@
 pub mod ajp;
 
 #[cfg(feature = "proxy")]
-pub mod config;
+pub mod backend;
 #[cfg(feature = "proxy")]
 pub mod balancer;
 #[cfg(feature = "proxy")]
-pub mod backend;
+pub mod cli;
+#[cfg(feature = "proxy")]
+pub mod config;
+#[cfg(feature = "proxy")]
+pub mod demo;
 #[cfg(feature = "proxy")]
 pub mod server;
 #[cfg(feature = "proxy")]
 pub mod status;
-#[cfg(feature = "proxy")]
-pub mod cli;

@@ -313,6 +313,7 @@ pub struct ResponseSink {
     body_tx: Option<mpsc::Sender<Result<Bytes, io::Error>>>,
     bytes: u64,
     suppress_body: bool,
+    new_session: Option<Bytes>,
 }
 
 struct PendingHead {
@@ -343,6 +344,7 @@ impl ResponseSink {
                 body_tx: None,
                 bytes: 0,
                 suppress_body: false,
+                new_session: None,
             },
             head_rx,
         )
@@ -352,6 +354,11 @@ impl ResponseSink {
     /// cannot change and no other member may answer.
     pub fn reached_client(&self) -> bool {
         self.head_tx.is_none()
+    }
+
+    /// The session id the member created (`Set-Cookie: JSESSIONID=...`), if any.
+    pub fn new_session(&self) -> Option<&Bytes> {
+        self.new_session.as_ref()
     }
 
     /// Response body bytes accepted so far.
@@ -369,6 +376,14 @@ impl ResponseSink {
         suppress_body: bool,
     ) {
         self.suppress_body = suppress_body;
+        self.new_session = headers.iter().find_map(|(name, value)| {
+            if !name.eq_ignore_ascii_case(b"set-cookie") {
+                return None;
+            }
+            let rest = value.strip_prefix(b"JSESSIONID=")?;
+            let end = rest.iter().position(|&b| b == b';').unwrap_or(rest.len());
+            Some(value.slice_ref(&rest[..end]))
+        });
         self.pending = Some(PendingHead {
             status,
             reason,
@@ -467,7 +482,10 @@ impl ResponseSink {
         match self.body_tx.take() {
             Some(tx) => {
                 let _ = tx
-                    .send(Err(io::Error::new(io::ErrorKind::ConnectionAborted, reason.to_owned())))
+                    .send(Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        reason.to_owned(),
+                    )))
                     .await;
                 true
             }

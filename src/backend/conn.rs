@@ -10,8 +10,10 @@ use tokio::time::Instant;
 
 use super::outcome::{AttemptError, FailureKind, Phase};
 use super::settings::{MemberConfig, nonzero};
-use super::wire::{self, DecodeError, EncodeError};
-use crate::ajp::{ContainerMessage, PacketSize, ProxyMessage};
+use super::wire;
+use crate::ajp::{
+    ContainerMessage, DecodeError, DecodeOptions, EncodeError, PacketSize, ProxyMessage,
+};
 
 /// Why reading a packet from the member failed.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +50,7 @@ pub struct AjpConnection {
     read_buf: BytesMut,
     write_buf: BytesMut,
     packet_size: PacketSize,
+    options: DecodeOptions,
     /// Requests completed on this connection.
     pub served: u64,
     /// When the connection was last returned to the pool.
@@ -62,7 +65,9 @@ impl AjpConnection {
             std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
             std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
         }
-        .map_err(|e| AttemptError::new(FailureKind::ConnectFailed, Phase::Connect, e.to_string()))?;
+        .map_err(|e| {
+            AttemptError::new(FailureKind::ConnectFailed, Phase::Connect, e.to_string())
+        })?;
         if cfg.socket_keepalive {
             let _ = socket.set_keepalive(true);
         }
@@ -98,6 +103,7 @@ impl AjpConnection {
             read_buf: BytesMut::with_capacity(cfg.packet_size.get()),
             write_buf: BytesMut::with_capacity(cfg.packet_size.get()),
             packet_size: cfg.packet_size,
+            options: DecodeOptions::new(cfg.packet_size),
             served: 0,
             idle_since: Instant::now(),
         })
@@ -115,7 +121,7 @@ impl AjpConnection {
 
     /// Encodes a request-body packet carrying `data` into the write buffer.
     pub fn queue_body(&mut self, data: &[u8]) {
-        wire::encode_body(data, &mut self.write_buf);
+        wire::encode_body(data, &mut self.write_buf, self.packet_size);
     }
 
     /// Writes everything queued, bounded by `limit` when given.
@@ -159,7 +165,7 @@ impl AjpConnection {
 
     async fn read_inner(&mut self) -> Result<ContainerMessage, ReadError> {
         loop {
-            if let Some(message) = wire::decode_container(&mut self.read_buf, self.packet_size)? {
+            if let Some(message) = wire::decode_container(&mut self.read_buf, &self.options)? {
                 return Ok(message);
             }
             if self.read_buf.capacity() - self.read_buf.len() < 1024 {
@@ -175,7 +181,8 @@ impl AjpConnection {
     /// Sends CPING and waits for CPONG. A stray body chunk or END_RESPONSE left over
     /// from an earlier response is skipped once, as mod_jk does.
     pub async fn cping(&mut self, limit: Duration) -> Result<(), String> {
-        self.queue(&ProxyMessage::CPing).map_err(|e| e.to_string())?;
+        self.queue(&ProxyMessage::CPing)
+            .map_err(|e| e.to_string())?;
         self.flush(Some(limit))
             .await
             .map_err(|e| format!("sending CPING: {e}"))?;

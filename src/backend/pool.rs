@@ -99,10 +99,7 @@ impl Pool {
                         return Err(AttemptError::new(
                             FailureKind::PoolExhausted,
                             Phase::Acquire,
-                            format!(
-                                "all {} connections busy for {limit:?}",
-                                self.cfg.pool_size
-                            ),
+                            format!("all {} connections busy for {limit:?}", self.cfg.pool_size),
                         ));
                     }
                 }
@@ -182,7 +179,9 @@ impl Pool {
             idle.retain_mut(|conn| conn.is_idle_healthy());
             let dead = before - idle.len();
             if dead > 0 {
-                self.stats.dropped_dead.fetch_add(dead as u64, Ordering::Relaxed);
+                self.stats
+                    .dropped_dead
+                    .fetch_add(dead as u64, Ordering::Relaxed);
                 tracing::debug!(worker = %self.cfg.name, dead, "idle watcher dropped connections the member closed");
             }
             if let Some(timeout) = nonzero(self.cfg.pool_timeout) {

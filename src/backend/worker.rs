@@ -172,14 +172,24 @@ async fn exchange(
     })?;
     if let Err(e) = conn.flush(write_limit).await {
         progress.write_failed = true;
-        return Err(fail(FailureKind::ConnectionLost, Phase::SendRequest, e.to_string(), false));
+        return Err(fail(
+            FailureKind::ConnectionLost,
+            Phase::SendRequest,
+            e.to_string(),
+            false,
+        ));
     }
     // Content-Length > 0: the first body packet goes without being asked for.
     if let super::body::BodyKind::Length(_) = body.kind() {
         let data = body.next_data(max_body).await.map_err(|e| {
             // The member waits for this packet: tell it the body ended, then fail.
             conn.queue_body(&[]);
-            fail(FailureKind::ClientAborted, Phase::SendBody, e.to_string(), true)
+            fail(
+                FailureKind::ClientAborted,
+                Phase::SendBody,
+                e.to_string(),
+                true,
+            )
         });
         let data = match data {
             Ok(data) => data,
@@ -189,9 +199,14 @@ async fn exchange(
             }
         };
         conn.queue_body(&data);
-        conn.flush(write_limit)
-            .await
-            .map_err(|e| fail(FailureKind::ConnectionLost, Phase::SendBody, e.to_string(), true))?;
+        conn.flush(write_limit).await.map_err(|e| {
+            fail(
+                FailureKind::ConnectionLost,
+                Phase::SendBody,
+                e.to_string(),
+                true,
+            )
+        })?;
     }
 
     let read_limit = cfg.read_timeout();
@@ -200,9 +215,14 @@ async fn exchange(
     let mut relayed: u64 = 0;
     loop {
         if sink.has_pending_head() && !conn.has_buffered_packet() {
-            sink.commit()
-                .await
-                .map_err(|e| fail(FailureKind::ClientAborted, Phase::RelayBody, e.to_string(), true))?;
+            sink.commit().await.map_err(|e| {
+                fail(
+                    FailureKind::ClientAborted,
+                    Phase::RelayBody,
+                    e.to_string(),
+                    true,
+                )
+            })?;
         }
         let phase = if headers_seen {
             Phase::RelayBody
@@ -231,9 +251,8 @@ async fn exchange(
                     ));
                 }
                 headers_seen = true;
-                let head = map_response_head(headers, ctx.is_head).map_err(|cause| {
-                    fail(FailureKind::ProtocolViolation, phase, cause, true)
-                })?;
+                let head = map_response_head(headers, ctx.is_head)
+                    .map_err(|cause| fail(FailureKind::ProtocolViolation, phase, cause, true))?;
                 progress.status = head.status;
                 declared_length = head.length;
                 sink.start(
@@ -288,12 +307,22 @@ async fn exchange(
                     Err(e) => {
                         conn.queue_body(&[]);
                         let _ = conn.flush(write_limit).await;
-                        return Err(fail(FailureKind::ClientAborted, Phase::SendBody, e.to_string(), true));
+                        return Err(fail(
+                            FailureKind::ClientAborted,
+                            Phase::SendBody,
+                            e.to_string(),
+                            true,
+                        ));
                     }
                 };
                 conn.queue_body(&data);
                 conn.flush(write_limit).await.map_err(|e| {
-                    fail(FailureKind::ConnectionLost, Phase::SendBody, e.to_string(), true)
+                    fail(
+                        FailureKind::ConnectionLost,
+                        Phase::SendBody,
+                        e.to_string(),
+                        true,
+                    )
                 })?;
             }
             ContainerMessage::EndResponse { reuse } => {
@@ -352,13 +381,18 @@ fn map_response_head(headers: SendHeaders, is_head: bool) -> Result<MappedHead, 
     let reason = headers.status_msg.filter(|msg| {
         !msg.is_empty()
             && msg.as_ref() != status.to_string().as_bytes()
-            && msg.iter().all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
+            && msg
+                .iter()
+                .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
     });
     let mut length = None;
     let mut mapped = Vec::with_capacity(headers.headers.len());
     for (name, value) in headers.headers {
         let name_bytes = name.as_bytes();
-        if HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name_bytes)) {
+        if HOP_BY_HOP
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name_bytes))
+        {
             continue;
         }
         let value = value.unwrap_or_default();
@@ -377,7 +411,9 @@ fn map_response_head(headers: SendHeaders, is_head: bool) -> Result<MappedHead, 
             length = Some(parsed);
         }
         let name = match name {
-            crate::ajp::ResponseHeaderName::Coded(code) => Bytes::from_static(code.name().as_bytes()),
+            crate::ajp::ResponseHeaderName::Coded(code) => {
+                Bytes::from_static(code.name().as_bytes())
+            }
             crate::ajp::ResponseHeaderName::Named(bytes) => bytes,
         };
         mapped.push((name, value));

@@ -41,16 +41,7 @@ impl ConnectionInfo {
     }
 }
 
-/// How the request path is forwarded (`JkOptions ForwardURI*`, mod_jk.md §6.8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ForwardUri {
-    /// Decoded, then re-encoded: unreserved bytes and `~$-_.+!*'(),;:@&=/` stay,
-    /// everything else becomes `%XX` (mod_jk's default).
-    #[default]
-    Proxy,
-    /// The path exactly as the client sent it.
-    CompatUnparsed,
-}
+pub use crate::config::ini::ForwardUri;
 
 /// A request that cannot be forwarded, with the status to answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,9 +122,7 @@ pub fn normalize_for_matching(decoded: &[u8]) -> Option<Vec<u8>> {
         out.push(b'/');
         out.extend_from_slice(segment);
     }
-    let trailing = decoded.ends_with(b"/")
-        || decoded.ends_with(b"/.")
-        || decoded.ends_with(b"/..");
+    let trailing = decoded.ends_with(b"/") || decoded.ends_with(b"/.") || decoded.ends_with(b"/..");
     if out.is_empty() || (trailing && !out.ends_with(b"/")) {
         out.push(b'/');
     }
@@ -145,12 +134,13 @@ pub fn matching_path(raw_path: &str) -> Result<Vec<u8>, Rejected> {
     if !raw_path.starts_with('/') {
         return Err(reject(400, "request path does not start with /"));
     }
-    let decoded =
-        percent_decode(raw_path.as_bytes()).ok_or_else(|| reject(400, "malformed %-escape in path"))?;
+    let decoded = percent_decode(raw_path.as_bytes())
+        .ok_or_else(|| reject(400, "malformed %-escape in path"))?;
     if decoded.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
         return Err(reject(400, "NUL, CR or LF in the decoded path"));
     }
-    normalize_for_matching(&decoded).ok_or_else(|| reject(400, "path climbs above the root"))
+    crate::config::uriworkermap::normalize_path(&decoded)
+        .map_err(|_| reject(400, "path climbs above the root"))
 }
 
 /// The session id a request carries: `;jsessionid=` path parameter first, then
@@ -216,7 +206,12 @@ pub fn build_context(
     let raw_path = parts.uri.path();
     let req_uri = match options.forward_uri {
         ForwardUri::CompatUnparsed => Bytes::copy_from_slice(raw_path.as_bytes()),
-        ForwardUri::Proxy => {
+        ForwardUri::Compat => Bytes::from(
+            percent_decode(raw_path.as_bytes())
+                .ok_or_else(|| reject(400, "malformed %-escape in path"))?,
+        ),
+        // Escaped re-escapes like Proxy here; both never forward a raw `%`-byte.
+        ForwardUri::Proxy | ForwardUri::Escaped => {
             let decoded = percent_decode(raw_path.as_bytes())
                 .ok_or_else(|| reject(400, "malformed %-escape in path"))?;
             proxy_encode(&decoded)
@@ -225,7 +220,10 @@ pub fn build_context(
     if forbidden(&req_uri) {
         return Err(reject(400, "forbidden byte in path"));
     }
-    let query = parts.uri.query().map(|q| Bytes::copy_from_slice(q.as_bytes()));
+    let query = parts
+        .uri
+        .query()
+        .map(|q| Bytes::copy_from_slice(q.as_bytes()));
     if query.as_deref().is_some_and(forbidden) {
         return Err(reject(400, "forbidden byte in query"));
     }
@@ -252,7 +250,11 @@ pub fn build_context(
         .headers
         .get_all(http::header::TRANSFER_ENCODING)
         .iter()
-        .any(|v| v.as_bytes().windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked")));
+        .any(|v| {
+            v.as_bytes()
+                .windows(7)
+                .any(|w| w.eq_ignore_ascii_case(b"chunked"))
+        });
     let kind = if chunked {
         BodyKind::Chunked
     } else {
@@ -340,7 +342,10 @@ pub fn build_context(
 fn split_host(host: &[u8], conn: &ConnectionInfo) -> (Bytes, u16) {
     let (name, port) = if host.starts_with(b"[") {
         match host.iter().position(|&b| b == b']') {
-            Some(end) => (&host[..=end], host.get(end + 1..).and_then(|r| r.strip_prefix(b":"))),
+            Some(end) => (
+                &host[..=end],
+                host.get(end + 1..).and_then(|r| r.strip_prefix(b":")),
+            ),
             None => (host, None),
         }
     } else {
