@@ -150,7 +150,7 @@ pub fn request_session_id(raw_path: &str, headers: &HeaderMap) -> Option<Bytes> 
         let rest = &raw_path[at + ";jsessionid=".len()..];
         let end = rest.find([';', '/', '?']).unwrap_or(rest.len());
         if end > 0 {
-            return Some(Bytes::copy_from_slice(rest[..end].as_bytes()));
+            return Some(Bytes::copy_from_slice(&rest.as_bytes()[..end]));
         }
     }
     for cookie in headers.get_all(http::header::COOKIE) {
