@@ -31,6 +31,8 @@ pub mod cli;
 #[cfg(feature = "proxy")]
 pub mod config;
 #[cfg(feature = "proxy")]
+pub mod demo;
+#[cfg(feature = "proxy")]
 pub mod server;
 #[cfg(feature = "proxy")]
 pub mod status;

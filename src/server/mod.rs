@@ -1,1 +1,366 @@
-//! placeholder module, filled by its issue.
+//! The HTTP(S) listener: hyper 1 (HTTP/1.1 keep-alive and HTTP/2), rustls TLS,
+//! request mapping to workers, streaming relay, access log.
+
+pub mod mapping;
+pub mod tls;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::{Body as _, Incoming};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+use crate::backend::body::{BodyError, ResponseBody, ResponseHead};
+use crate::backend::dispatch::{Target, Workers};
+use crate::backend::{RequestBody, ResponseSink};
+use crate::config::uriworkermap::MountTable;
+use mapping::{ConnectionInfo, MappingOptions};
+
+/// Everything a request needs: mounts, workers and mapping options.
+#[derive(Debug)]
+pub struct Gateway {
+    /// The mount table (swapped on reload).
+    pub mounts: ArcSwap<MountTable>,
+    /// Workers by name.
+    pub workers: Workers,
+    /// Mapping options.
+    pub options: MappingOptions,
+}
+
+impl Gateway {
+    /// A gateway over `mounts` and `workers`.
+    pub fn new(mounts: MountTable, workers: Workers, options: MappingOptions) -> Arc<Self> {
+        Arc::new(Gateway {
+            mounts: ArcSwap::from_pointee(mounts),
+            workers,
+            options,
+        })
+    }
+}
+
+/// Serves HTTP (and, with `tls`, HTTPS) on `listener` until `shutdown` resolves;
+/// then stops accepting and lets open connections finish.
+pub async fn serve(
+    listener: TcpListener,
+    gateway: Arc<Gateway>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .keep_alive(true)
+        .timer(hyper_util::rt::TokioTimer::new());
+    let builder = Arc::new(builder);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().unwrap_or(remote);
+        let gateway = gateway.clone();
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            match tls {
+                None => {
+                    let info = Arc::new(ConnectionInfo::new(remote, local, None));
+                    let service = service(gateway, info);
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+                Some(acceptor) => {
+                    let stream = match acceptor.accept(stream).await {
+                        Ok(stream) => stream,
+                        Err(err) => {
+                            tracing::debug!(%remote, %err, "TLS handshake failed");
+                            return;
+                        }
+                    };
+                    let info = Arc::new(ConnectionInfo::new(
+                        remote,
+                        local,
+                        Some(tls::tls_info(stream.get_ref().1)),
+                    ));
+                    let service = service(gateway, info);
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+            }
+        });
+    }
+    graceful.shutdown().await;
+}
+
+fn service(
+    gateway: Arc<Gateway>,
+    info: Arc<ConnectionInfo>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<ResponseBody>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<ResponseBody>, Infallible>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |req| handle(gateway.clone(), info.clone(), req))
+}
+
+/// Handles one request: map, relay, answer.
+pub async fn handle(
+    gateway: Arc<Gateway>,
+    info: Arc<ConnectionInfo>,
+    req: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    let started = Instant::now();
+    let (parts, incoming) = req.into_parts();
+    let log = AccessLine {
+        client: info.remote_ip.clone(),
+        method: parts.method.clone(),
+        uri: parts.uri.clone(),
+        started,
+    };
+    let path = match mapping::matching_path(parts.uri.path()) {
+        Ok(path) => path,
+        Err(rejected) => {
+            log.write(rejected.status, 0, "-", None, None);
+            return Ok(error_response(rejected.status));
+        }
+    };
+    let mounts = gateway.mounts.load();
+    let Some(mount) = mounts.find(&path) else {
+        log.write(404, 0, "-", None, None);
+        return Ok(error_response(404));
+    };
+    let worker_name: Arc<str> = Arc::from(mount.worker.as_str());
+    drop(mounts);
+    let Some(target) = gateway.workers.get(&worker_name).cloned() else {
+        tracing::error!(worker = %worker_name, "mapped worker is not defined");
+        log.write(500, 0, &worker_name, None, None);
+        return Ok(error_response(500));
+    };
+    let (ctx, kind) = match mapping::build_context(
+        &parts,
+        incoming.is_end_stream(),
+        &info,
+        &gateway.options,
+    ) {
+        Ok(built) => built,
+        Err(rejected) => {
+            tracing::info!(worker = %worker_name, reason = %rejected.reason, "request rejected");
+            log.write(rejected.status, 0, &worker_name, None, None);
+            return Ok(error_response(rejected.status));
+        }
+    };
+    let body = RequestBody::new(incoming.map_err(BodyError::from_display).boxed(), kind);
+    let (sink, mut head_rx) = ResponseSink::new();
+    let mut relay = Box::pin(relay(target, worker_name, ctx, body, sink, log));
+    tokio::select! {
+        biased;
+        failed = &mut relay => {
+            match head_rx.try_recv() {
+                Ok(head) => Ok(into_response(head)),
+                Err(_) => Ok(error_response(failed.unwrap_or(502))),
+            }
+        }
+        head = &mut head_rx => match head {
+            Ok(head) => {
+                tokio::spawn(relay);
+                Ok(into_response(head))
+            }
+            Err(_) => {
+                let failed = relay.await;
+                Ok(error_response(failed.unwrap_or(502)))
+            }
+        },
+    }
+}
+
+/// Runs the relay to the end; returns the error status when no head reached the client.
+async fn relay(
+    target: Target,
+    worker: Arc<str>,
+    mut ctx: crate::backend::ForwardContext,
+    mut body: RequestBody,
+    mut sink: ResponseSink,
+    log: AccessLine,
+) -> Option<u16> {
+    let result = target.forward(&mut ctx, &mut body, &mut sink).await;
+    let session = sink
+        .new_session()
+        .cloned()
+        .or_else(|| ctx.session_id.clone());
+    let member = ctx.member.clone();
+    match result {
+        Ok(done) => {
+            log.write(
+                done.status,
+                done.body_bytes,
+                &worker,
+                member.as_deref(),
+                session.as_ref(),
+            );
+            None
+        }
+        Err(err) => {
+            tracing::warn!(
+                worker = %worker,
+                member = member.as_deref().unwrap_or("-"),
+                phase = %err.phase,
+                kind = %err.kind,
+                cause = %err.cause,
+                "request failed"
+            );
+            let status = err.http_status();
+            let bytes = sink.body_bytes();
+            if sink.abort(&err.to_string()).await {
+                log.write(0, bytes, &worker, member.as_deref(), session.as_ref());
+                None
+            } else {
+                log.write(status, 0, &worker, member.as_deref(), session.as_ref());
+                Some(status)
+            }
+        }
+    }
+}
+
+/// The fields of one access log line (like mod_jk's JkRequestLogFormat).
+#[derive(Debug)]
+struct AccessLine {
+    client: Bytes,
+    method: http::Method,
+    uri: http::Uri,
+    started: Instant,
+}
+
+impl AccessLine {
+    fn write(
+        &self,
+        status: u16,
+        bytes: u64,
+        worker: &str,
+        member: Option<&str>,
+        session: Option<&Bytes>,
+    ) {
+        let session = session.map(|s| String::from_utf8_lossy(s).into_owned());
+        let route = session
+            .as_deref()
+            .and_then(|s| s.split_once('.'))
+            .map(|(_, route)| route.to_owned());
+        tracing::info!(
+            target: "jkgate::access",
+            client = %String::from_utf8_lossy(&self.client),
+            method = %self.method,
+            uri = %self.uri,
+            status,
+            bytes,
+            duration_us = self.started.elapsed().as_micros() as u64,
+            worker,
+            member = member.unwrap_or("-"),
+            route = route.as_deref().unwrap_or("-"),
+            session = session.as_deref().unwrap_or("-"),
+            "access"
+        );
+    }
+}
+
+fn into_response(head: ResponseHead) -> Response<ResponseBody> {
+    let mut response = Response::new(head.body);
+    *response.status_mut() = StatusCode::from_u16(head.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    if let Some(reason) = head.reason
+        && let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason)
+    {
+        response.extensions_mut().insert(reason);
+    }
+    let headers = response.headers_mut();
+    headers.reserve(head.headers.len());
+    for (name, value) in head.headers {
+        match (
+            http::HeaderName::from_bytes(&name),
+            http::HeaderValue::from_maybe_shared(value),
+        ) {
+            (Ok(name), Ok(value)) => {
+                headers.append(name, value);
+            }
+            _ => tracing::warn!(
+                header = %String::from_utf8_lossy(&name),
+                "dropping invalid response header from the member"
+            ),
+        }
+    }
+    response
+}
+
+/// A small HTML error page with the status and its standard reason.
+pub fn error_response(status: u16) -> Response<ResponseBody> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let page = format!(
+        "<!DOCTYPE html>\n<html><head><title>{} {reason}</title></head><body><h1>{reason}</h1></body></html>\n",
+        status.as_u16()
+    );
+    let mut response = Response::new(ResponseBody::Complete(Bytes::from(page)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+/// Binds `addr` (use port 0 for a free port) and serves in a background task.
+/// Returns the bound address and a handle that stops the server when dropped or
+/// triggered.
+pub async fn spawn(
+    addr: SocketAddr,
+    gateway: Arc<Gateway>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> std::io::Result<RunningServer> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, gateway, tls, async move {
+        let _ = stop_rx.await;
+    }));
+    Ok(RunningServer {
+        addr: local,
+        stop: Some(stop_tx),
+        task,
+    })
+}
+
+/// A server started by [`spawn`].
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting and waits for open connections to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}

@@ -1,0 +1,220 @@
+//! One TCP connection to an AJP13 connector, with its read and write buffers.
+
+use std::io;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::outcome::{AttemptError, FailureKind, Phase};
+use super::settings::{MemberConfig, nonzero};
+use super::wire;
+use crate::ajp::{
+    ContainerMessage, DecodeError, DecodeOptions, EncodeError, PacketSize, ProxyMessage,
+};
+
+/// Why reading a packet from the member failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Nothing arrived in time.
+    #[error("no packet within {0:?}")]
+    Timeout(Duration),
+    /// The member closed the connection.
+    #[error("connection closed by the member")]
+    Closed,
+    /// An I/O error.
+    #[error("read error: {0}")]
+    Io(#[from] io::Error),
+    /// The bytes are not valid AJP13 from a container.
+    #[error("invalid AJP13 from the member: {0}")]
+    Protocol(#[from] DecodeError),
+}
+
+impl ReadError {
+    /// The failure kind this read error stands for.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            ReadError::Timeout(_) => FailureKind::ReplyTimeout,
+            ReadError::Closed | ReadError::Io(_) => FailureKind::ConnectionLost,
+            ReadError::Protocol(_) => FailureKind::ProtocolViolation,
+        }
+    }
+}
+
+/// An open connection to a member.
+#[derive(Debug)]
+pub struct AjpConnection {
+    stream: TcpStream,
+    read_buf: BytesMut,
+    write_buf: BytesMut,
+    packet_size: PacketSize,
+    options: DecodeOptions,
+    /// Requests completed on this connection.
+    pub served: u64,
+    /// When the connection was last returned to the pool.
+    pub idle_since: Instant,
+}
+
+impl AjpConnection {
+    /// Opens a connection (TCP_NODELAY, optional SO_KEEPALIVE and buffer sizes),
+    /// bounded by `socket_connect_timeout`.
+    pub async fn connect(cfg: &MemberConfig) -> Result<Self, AttemptError> {
+        let socket = match cfg.address {
+            std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+            std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+        }
+        .map_err(|e| {
+            AttemptError::new(FailureKind::ConnectFailed, Phase::Connect, e.to_string())
+        })?;
+        if cfg.socket_keepalive {
+            let _ = socket.set_keepalive(true);
+        }
+        if cfg.socket_buffer > 0 {
+            let size = cfg.socket_buffer.max(cfg.packet_size.get() as u32);
+            let _ = socket.set_send_buffer_size(size);
+            let _ = socket.set_recv_buffer_size(size);
+        }
+        let connecting = socket.connect(cfg.address);
+        let stream = match nonzero(cfg.socket_connect_timeout) {
+            Some(limit) => match tokio::time::timeout(limit, connecting).await {
+                Ok(result) => result,
+                Err(_) => {
+                    return Err(AttemptError::new(
+                        FailureKind::ConnectTimeout,
+                        Phase::Connect,
+                        format!("no connection to {} within {limit:?}", cfg.address),
+                    ));
+                }
+            },
+            None => connecting.await,
+        }
+        .map_err(|e| {
+            AttemptError::new(
+                FailureKind::ConnectFailed,
+                Phase::Connect,
+                format!("connect to {}: {e}", cfg.address),
+            )
+        })?;
+        let _ = stream.set_nodelay(true);
+        Ok(AjpConnection {
+            stream,
+            read_buf: BytesMut::with_capacity(cfg.packet_size.get()),
+            write_buf: BytesMut::with_capacity(cfg.packet_size.get()),
+            packet_size: cfg.packet_size,
+            options: DecodeOptions::new(cfg.packet_size),
+            served: 0,
+            idle_since: Instant::now(),
+        })
+    }
+
+    /// The packet size this connection speaks.
+    pub fn packet_size(&self) -> PacketSize {
+        self.packet_size
+    }
+
+    /// Encodes a message into the write buffer (sent by [`AjpConnection::flush`]).
+    pub fn queue(&mut self, message: &ProxyMessage) -> Result<(), EncodeError> {
+        wire::encode_proxy(message, &mut self.write_buf, self.packet_size)
+    }
+
+    /// Encodes a request-body packet carrying `data` into the write buffer.
+    pub fn queue_body(&mut self, data: &[u8]) {
+        wire::encode_body(data, &mut self.write_buf, self.packet_size);
+    }
+
+    /// Writes everything queued, bounded by `limit` when given.
+    pub async fn flush(&mut self, limit: Option<Duration>) -> io::Result<()> {
+        if self.write_buf.is_empty() {
+            return Ok(());
+        }
+        let write = self.stream.write_all(&self.write_buf);
+        let result = match limit {
+            Some(limit) => match tokio::time::timeout(limit, write).await {
+                Ok(result) => result,
+                Err(_) => Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("write not finished within {limit:?}"),
+                )),
+            },
+            None => write.await,
+        };
+        self.write_buf.clear();
+        result
+    }
+
+    /// True when a whole packet is already buffered (the next read will not wait).
+    pub fn has_buffered_packet(&self) -> bool {
+        wire::whole_packet_buffered(&self.read_buf)
+    }
+
+    /// Reads one packet from the member, waiting at most `limit` when given.
+    pub async fn read_message(
+        &mut self,
+        limit: Option<Duration>,
+    ) -> Result<ContainerMessage, ReadError> {
+        match limit {
+            Some(limit) => match tokio::time::timeout(limit, self.read_inner()).await {
+                Ok(result) => result,
+                Err(_) => Err(ReadError::Timeout(limit)),
+            },
+            None => self.read_inner().await,
+        }
+    }
+
+    async fn read_inner(&mut self) -> Result<ContainerMessage, ReadError> {
+        loop {
+            if let Some(message) = wire::decode_container(&mut self.read_buf, &self.options)? {
+                return Ok(message);
+            }
+            if self.read_buf.capacity() - self.read_buf.len() < 1024 {
+                self.read_buf.reserve(self.packet_size.get());
+            }
+            let n = self.stream.read_buf(&mut self.read_buf).await?;
+            if n == 0 {
+                return Err(ReadError::Closed);
+            }
+        }
+    }
+
+    /// Sends CPING and waits for CPONG. A stray body chunk or END_RESPONSE left over
+    /// from an earlier response is skipped once, as mod_jk does.
+    pub async fn cping(&mut self, limit: Duration) -> Result<(), String> {
+        self.queue(&ProxyMessage::CPing)
+            .map_err(|e| e.to_string())?;
+        self.flush(Some(limit))
+            .await
+            .map_err(|e| format!("sending CPING: {e}"))?;
+        let deadline = Instant::now() + limit;
+        for _ in 0..2 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.read_message(Some(left)).await {
+                Ok(ContainerMessage::CPong) => return Ok(()),
+                Ok(other) => {
+                    if !matches!(
+                        other,
+                        ContainerMessage::SendBodyChunk(_) | ContainerMessage::EndResponse { .. }
+                    ) {
+                        return Err(format!(
+                            "expected CPONG, got packet type {:#04x}",
+                            other.code()
+                        ));
+                    }
+                }
+                Err(e) => return Err(format!("waiting for CPONG: {e}")),
+            }
+        }
+        Err("expected CPONG, got two other packets".to_owned())
+    }
+
+    /// Checks an idle connection without waiting: false when the member closed it,
+    /// reset it, or sent unexpected bytes while it was idle.
+    pub fn is_idle_healthy(&mut self) -> bool {
+        if !self.read_buf.is_empty() || !self.write_buf.is_empty() {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+}

@@ -1,0 +1,238 @@
+//! The connection pool of one member: `connection_pool_size` slots, idle
+//! connections kept after END_RESPONSE(reuse), an idle watcher that drops sockets
+//! the member closed, idle timeouts and interval CPINGs.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use super::conn::AjpConnection;
+use super::outcome::{AttemptError, FailureKind, Phase};
+use super::settings::{MemberConfig, nonzero};
+
+/// How often the idle watcher looks at idle connections.
+const WATCH_PERIOD: Duration = Duration::from_secs(1);
+
+/// Counters of one pool, for the status worker and tests.
+#[derive(Debug, Default)]
+pub struct PoolStats {
+    /// Connections opened.
+    pub opened: AtomicU64,
+    /// Idle connections dropped because the member closed them or they misbehaved.
+    pub dropped_dead: AtomicU64,
+    /// Idle connections closed by `connection_pool_timeout`.
+    pub closed_idle: AtomicU64,
+    /// Requests in flight (mod_jk "busy").
+    pub busy: AtomicUsize,
+}
+
+/// A member's pool.
+#[derive(Debug)]
+pub struct Pool {
+    cfg: Arc<MemberConfig>,
+    slots: Arc<Semaphore>,
+    idle: Mutex<Vec<AjpConnection>>,
+    /// Counters.
+    pub stats: PoolStats,
+}
+
+/// A held pool slot: one request in flight on this member. Dropping it frees the
+/// slot and the busy count, also when the request is cancelled.
+#[derive(Debug)]
+pub struct Slot {
+    pool: Arc<Pool>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.pool.stats.busy.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection handed out by the pool.
+#[derive(Debug)]
+pub struct Checkout {
+    /// The connection.
+    pub conn: AjpConnection,
+    /// True when it came from the idle list (it served earlier requests).
+    pub reused: bool,
+}
+
+impl Pool {
+    /// Creates the pool and, inside a tokio runtime, starts its idle watcher.
+    pub fn new(cfg: Arc<MemberConfig>) -> Arc<Self> {
+        let pool = Arc::new(Pool {
+            slots: Arc::new(Semaphore::new(cfg.pool_size.max(1))),
+            idle: Mutex::new(Vec::new()),
+            stats: PoolStats::default(),
+            cfg,
+        });
+        if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::spawn(watch_idle(Arc::downgrade(&pool)));
+        }
+        pool
+    }
+
+    /// The member's settings.
+    pub fn config(&self) -> &Arc<MemberConfig> {
+        &self.cfg
+    }
+
+    /// Number of idle connections.
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().map(|idle| idle.len()).unwrap_or(0)
+    }
+
+    /// Takes a slot, waiting at most `connection_acquire_timeout`.
+    pub async fn acquire(self: &Arc<Self>) -> Result<Slot, AttemptError> {
+        let permit = match self.slots.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let limit = self.cfg.acquire_timeout;
+                match tokio::time::timeout(limit, self.slots.clone().acquire_owned()).await {
+                    Ok(Ok(permit)) => permit,
+                    _ => {
+                        return Err(AttemptError::new(
+                            FailureKind::PoolExhausted,
+                            Phase::Acquire,
+                            format!("all {} connections busy for {limit:?}", self.cfg.pool_size),
+                        ));
+                    }
+                }
+            }
+        };
+        self.stats.busy.fetch_add(1, Ordering::Relaxed);
+        Ok(Slot {
+            pool: self.clone(),
+            _permit: permit,
+        })
+    }
+
+    /// A connection for the holder of `slot`: a healthy idle one (checked for a
+    /// peer close and, with `prepost_timeout`, by CPING), else a new one (checked
+    /// by CPING with `connect_timeout` when set). `fresh` skips the idle list.
+    pub async fn checkout(&self, _slot: &Slot, fresh: bool) -> Result<Checkout, AttemptError> {
+        if !fresh {
+            while let Some(mut conn) = self.pop_idle() {
+                if !conn.is_idle_healthy() {
+                    self.stats.dropped_dead.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(worker = %self.cfg.name, "dropping pooled connection the member closed");
+                    continue;
+                }
+                if let Some(limit) = nonzero(self.cfg.prepost_timeout)
+                    && let Err(cause) = conn.cping(limit).await
+                {
+                    self.stats.dropped_dead.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(worker = %self.cfg.name, phase = "cping", %cause, "pooled connection failed prepost CPING; dropped");
+                    continue;
+                }
+                return Ok(Checkout { conn, reused: true });
+            }
+        }
+        let mut conn = AjpConnection::connect(&self.cfg).await?;
+        self.stats.opened.fetch_add(1, Ordering::Relaxed);
+        let ping = nonzero(self.cfg.connect_timeout).or(nonzero(self.cfg.prepost_timeout));
+        if let Some(limit) = ping {
+            conn.cping(limit)
+                .await
+                .map_err(|cause| AttemptError::new(FailureKind::PingFailed, Phase::Ping, cause))?;
+        }
+        Ok(Checkout {
+            conn,
+            reused: false,
+        })
+    }
+
+    /// Returns a connection whose exchange ended with END_RESPONSE(reuse).
+    pub fn checkin(&self, mut conn: AjpConnection) {
+        if self.cfg.disable_reuse {
+            return;
+        }
+        conn.served += 1;
+        conn.idle_since = Instant::now();
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < self.cfg.pool_size
+        {
+            idle.push(conn);
+        }
+    }
+
+    fn pop_idle(&self) -> Option<AjpConnection> {
+        self.idle.lock().ok()?.pop()
+    }
+
+    /// One pass of the idle watcher: drop dead connections, close those idle past
+    /// `connection_pool_timeout` (keeping `connection_pool_minsize`), and CPING those
+    /// idle past `connection_ping_interval`.
+    pub async fn maintain(&self) {
+        let now = Instant::now();
+        let mut to_ping = Vec::new();
+        {
+            let Ok(mut idle) = self.idle.lock() else {
+                return;
+            };
+            let before = idle.len();
+            idle.retain_mut(|conn| conn.is_idle_healthy());
+            let dead = before - idle.len();
+            if dead > 0 {
+                self.stats
+                    .dropped_dead
+                    .fetch_add(dead as u64, Ordering::Relaxed);
+                tracing::debug!(worker = %self.cfg.name, dead, "idle watcher dropped connections the member closed");
+            }
+            if let Some(timeout) = nonzero(self.cfg.pool_timeout) {
+                // Oldest first: the list is used LIFO, so the front idled longest.
+                while idle.len() > self.cfg.pool_minsize
+                    && idle
+                        .first()
+                        .is_some_and(|c| now.duration_since(c.idle_since) > timeout)
+                {
+                    idle.remove(0);
+                    self.stats.closed_idle.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            if let Some(interval) = nonzero(self.cfg.ping_interval) {
+                let mut keep = Vec::with_capacity(idle.len());
+                for conn in idle.drain(..) {
+                    if now.duration_since(conn.idle_since) >= interval {
+                        to_ping.push(conn);
+                    } else {
+                        keep.push(conn);
+                    }
+                }
+                *idle = keep;
+            }
+        }
+        for mut conn in to_ping {
+            match conn.cping(self.cfg.ping_timeout).await {
+                Ok(()) => {
+                    conn.idle_since = Instant::now();
+                    if let Ok(mut idle) = self.idle.lock() {
+                        idle.insert(0, conn);
+                    }
+                }
+                Err(cause) => {
+                    self.stats.dropped_dead.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(worker = %self.cfg.name, phase = "cping", %cause, "idle connection failed interval CPING; dropped");
+                }
+            }
+        }
+    }
+}
+
+async fn watch_idle(pool: Weak<Pool>) {
+    let mut tick = tokio::time::interval(WATCH_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Some(pool) = pool.upgrade() else {
+            return;
+        };
+        pool.maintain().await;
+    }
+}

@@ -1,0 +1,434 @@
+//! The ajp13 worker: one member, its pool, and the request/response relay.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::time::Instant;
+
+use super::body::{RequestBody, ResponseSink};
+use super::conn::{AjpConnection, ReadError};
+use super::context::ForwardContext;
+use super::outcome::{AttemptError, Completed, FailureKind, Phase};
+use super::pool::Pool;
+use super::settings::{MemberConfig, nonzero};
+use crate::ajp::{ContainerMessage, ProxyMessage, SendHeaders};
+
+/// Response headers that describe the client connection, not the response; the
+/// listener frames the response itself.
+const HOP_BY_HOP: &[&[u8]] = &[
+    b"connection",
+    b"keep-alive",
+    b"proxy-connection",
+    b"transfer-encoding",
+    b"upgrade",
+    b"te",
+    b"trailer",
+];
+
+/// An ajp13 worker: a named AJP13 connector and its connection pool.
+#[derive(Debug)]
+pub struct AjpWorker {
+    pool: Arc<Pool>,
+}
+
+impl AjpWorker {
+    /// Creates the worker and its pool (the idle watcher starts when called inside
+    /// a tokio runtime).
+    pub fn new(cfg: MemberConfig) -> Self {
+        AjpWorker {
+            pool: Pool::new(Arc::new(cfg)),
+        }
+    }
+
+    /// The worker's name.
+    pub fn name(&self) -> &Arc<str> {
+        &self.pool.config().name
+    }
+
+    /// The worker's settings.
+    pub fn config(&self) -> &MemberConfig {
+        self.pool.config()
+    }
+
+    /// The worker's pool (counters, idle connections).
+    pub fn pool(&self) -> &Arc<Pool> {
+        &self.pool
+    }
+
+    /// One attempt on this member: takes a pool slot and a connection, sends the
+    /// request and its body, relays the response into `sink`.
+    ///
+    /// A connection from the pool that turns out dead before any byte of the
+    /// request was accepted by the member (write failure, or a close with no
+    /// answer on a request that is safe to repeat) is replaced by a fresh
+    /// connection once; every other failure is returned for the caller (the lb)
+    /// to decide on.
+    pub async fn forward(
+        &self,
+        ctx: &mut ForwardContext,
+        body: &mut RequestBody,
+        sink: &mut ResponseSink,
+    ) -> Result<Completed, AttemptError> {
+        let started = Instant::now();
+        ctx.member = Some(self.name().clone());
+        let cfg = self.pool.config();
+        ctx.build_attributes(cfg.secret.as_ref());
+        let slot = self.pool.acquire().await?;
+        let mut fresh = false;
+        loop {
+            let checkout = self.pool.checkout(&slot, fresh).await?;
+            let reused = checkout.reused;
+            let mut conn = checkout.conn;
+            let mut progress = Progress::default();
+            let result = exchange(&mut conn, cfg, ctx, body, sink, &mut progress).await;
+            match result {
+                Ok(reuse) => {
+                    let completed = Completed {
+                        status: progress.status,
+                        body_bytes: sink.body_bytes(),
+                        reuse,
+                        elapsed: started.elapsed(),
+                    };
+                    if reuse {
+                        self.pool.checkin(conn);
+                    }
+                    return Ok(completed);
+                }
+                Err(mut err) => {
+                    drop(conn);
+                    err.reused_connection = reused;
+                    let stale = reused
+                        && !fresh
+                        && !progress.response_seen
+                        && !sink.reached_client()
+                        && (progress.write_failed
+                            || (err.kind == FailureKind::ConnectionLost && ctx_is_idempotent(ctx)))
+                        && body.rewind();
+                    if stale {
+                        tracing::debug!(worker = %self.name(), phase = %err.phase, cause = %err.cause,
+                            "pooled connection was stale; retrying on a fresh connection");
+                        sink.discard_pending();
+                        fresh = true;
+                        continue;
+                    }
+                    if !sink.reached_client() {
+                        sink.discard_pending();
+                    }
+                    err.response_started = sink.reached_client();
+                    err.body_consumed = !body.is_replayable();
+                    return Err(err);
+                }
+            }
+        }
+    }
+}
+
+fn ctx_is_idempotent(ctx: &ForwardContext) -> bool {
+    if ctx.stored_method.is_some() {
+        return false;
+    }
+    matches!(
+        ctx.request.method.name(),
+        Some("GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE" | "PROPFIND")
+    )
+}
+
+/// How far one exchange got.
+#[derive(Debug, Default)]
+struct Progress {
+    status: u16,
+    /// Any packet arrived from the member.
+    response_seen: bool,
+    /// Writing the request failed (the member accepted none of it as a request).
+    write_failed: bool,
+}
+
+fn fail(kind: FailureKind, phase: Phase, cause: impl Into<String>, reached: bool) -> AttemptError {
+    let mut err = AttemptError::new(kind, phase, cause);
+    err.request_reached_member = reached;
+    err
+}
+
+/// The request/response cycle on one connection (ajp13.md §3). Returns the
+/// END_RESPONSE reuse flag.
+async fn exchange(
+    conn: &mut AjpConnection,
+    cfg: &MemberConfig,
+    ctx: &ForwardContext,
+    body: &mut RequestBody,
+    sink: &mut ResponseSink,
+    progress: &mut Progress,
+) -> Result<bool, AttemptError> {
+    let write_limit = nonzero(cfg.socket_timeout);
+    let max_body = conn.packet_size().max_request_body_data();
+    let forward = ProxyMessage::ForwardRequest(ctx.request.clone());
+    conn.queue(&forward).map_err(|e| {
+        fail(
+            FailureKind::RequestRejected,
+            Phase::SendRequest,
+            format!("request does not fit one AJP packet: {e}"),
+            false,
+        )
+    })?;
+    if let Err(e) = conn.flush(write_limit).await {
+        progress.write_failed = true;
+        return Err(fail(
+            FailureKind::ConnectionLost,
+            Phase::SendRequest,
+            e.to_string(),
+            false,
+        ));
+    }
+    // Content-Length > 0: the first body packet goes without being asked for.
+    if let super::body::BodyKind::Length(_) = body.kind() {
+        let data = body.next_data(max_body).await.map_err(|e| {
+            // The member waits for this packet: tell it the body ended, then fail.
+            conn.queue_body(&[]);
+            fail(
+                FailureKind::ClientAborted,
+                Phase::SendBody,
+                e.to_string(),
+                true,
+            )
+        });
+        let data = match data {
+            Ok(data) => data,
+            Err(err) => {
+                let _ = conn.flush(write_limit).await;
+                return Err(err);
+            }
+        };
+        conn.queue_body(&data);
+        conn.flush(write_limit).await.map_err(|e| {
+            fail(
+                FailureKind::ConnectionLost,
+                Phase::SendBody,
+                e.to_string(),
+                true,
+            )
+        })?;
+    }
+
+    let read_limit = cfg.read_timeout();
+    let mut headers_seen = false;
+    let mut declared_length: Option<u64> = None;
+    let mut relayed: u64 = 0;
+    loop {
+        if sink.has_pending_head() && !conn.has_buffered_packet() {
+            sink.commit().await.map_err(|e| {
+                fail(
+                    FailureKind::ClientAborted,
+                    Phase::RelayBody,
+                    e.to_string(),
+                    true,
+                )
+            })?;
+        }
+        let phase = if headers_seen {
+            Phase::RelayBody
+        } else {
+            Phase::AwaitHeaders
+        };
+        let message = match conn.read_message(read_limit).await {
+            Ok(message) => message,
+            Err(err) => {
+                let cause = match &err {
+                    ReadError::Timeout(_) => format!("{err} (reply_timeout)"),
+                    _ => err.to_string(),
+                };
+                return Err(fail(err.kind(), phase, cause, true));
+            }
+        };
+        progress.response_seen = true;
+        match message {
+            ContainerMessage::SendHeaders(headers) => {
+                if headers_seen {
+                    return Err(fail(
+                        FailureKind::ProtocolViolation,
+                        phase,
+                        "second SEND_HEADERS in one response",
+                        true,
+                    ));
+                }
+                headers_seen = true;
+                let head = map_response_head(headers, ctx.is_head)
+                    .map_err(|cause| fail(FailureKind::ProtocolViolation, phase, cause, true))?;
+                progress.status = head.status;
+                declared_length = head.length;
+                sink.start(
+                    head.status,
+                    head.reason,
+                    head.headers,
+                    head.length,
+                    head.suppress_body,
+                );
+            }
+            ContainerMessage::SendBodyChunk(data) => {
+                if !headers_seen {
+                    if data.is_empty() {
+                        continue; // a stray flush left over from an earlier response
+                    }
+                    return Err(fail(
+                        FailureKind::ProtocolViolation,
+                        phase,
+                        "SEND_BODY_CHUNK before SEND_HEADERS",
+                        true,
+                    ));
+                }
+                if data.is_empty() {
+                    // Flush: hyper writes out whatever it has as soon as the body
+                    // channel runs dry, so handing over the head is all it takes.
+                    if sink.has_pending_head() {
+                        sink.commit().await.map_err(|e| {
+                            fail(FailureKind::ClientAborted, phase, e.to_string(), true)
+                        })?;
+                    }
+                    continue;
+                }
+                relayed += data.len() as u64;
+                if let Some(limit) = declared_length
+                    && relayed > limit
+                {
+                    return Err(fail(
+                        FailureKind::ProtocolViolation,
+                        phase,
+                        format!("response body exceeds its Content-Length {limit}"),
+                        true,
+                    ));
+                }
+                sink.send(data)
+                    .await
+                    .map_err(|e| fail(FailureKind::ClientAborted, phase, e.to_string(), true))?;
+            }
+            ContainerMessage::GetBodyChunk { requested_len } => {
+                let max = usize::from(requested_len).min(max_body);
+                let data = match body.next_data(max).await {
+                    Ok(data) => data,
+                    Err(e) => {
+                        conn.queue_body(&[]);
+                        let _ = conn.flush(write_limit).await;
+                        return Err(fail(
+                            FailureKind::ClientAborted,
+                            Phase::SendBody,
+                            e.to_string(),
+                            true,
+                        ));
+                    }
+                };
+                conn.queue_body(&data);
+                conn.flush(write_limit).await.map_err(|e| {
+                    fail(
+                        FailureKind::ConnectionLost,
+                        Phase::SendBody,
+                        e.to_string(),
+                        true,
+                    )
+                })?;
+            }
+            ContainerMessage::EndResponse { reuse } => {
+                if !headers_seen {
+                    return Err(fail(
+                        FailureKind::ProtocolViolation,
+                        phase,
+                        "END_RESPONSE without SEND_HEADERS",
+                        true,
+                    ));
+                }
+                if let Some(limit) = declared_length
+                    && relayed < limit
+                {
+                    return Err(fail(
+                        FailureKind::ProtocolViolation,
+                        phase,
+                        format!("response ended after {relayed} of {limit} Content-Length bytes"),
+                        true,
+                    ));
+                }
+                // Body bytes Tomcat did not ask for are never sent to it; the
+                // listener drains or closes the client connection.
+                sink.finish()
+                    .map_err(|e| fail(FailureKind::ClientAborted, phase, e.to_string(), true))?;
+                return Ok(reuse);
+            }
+            ContainerMessage::CPong => {
+                return Err(fail(
+                    FailureKind::ProtocolViolation,
+                    phase,
+                    "CPONG during a request",
+                    true,
+                ));
+            }
+        }
+    }
+}
+
+/// A response head mapped for the client.
+struct MappedHead {
+    status: u16,
+    reason: Option<Bytes>,
+    headers: Vec<(Bytes, Bytes)>,
+    length: Option<u64>,
+    suppress_body: bool,
+}
+
+/// Checks and maps SEND_HEADERS: status 200..=999 (AJP has no interim responses),
+/// hop-by-hop headers dropped, one valid Content-Length at most.
+fn map_response_head(headers: SendHeaders, is_head: bool) -> Result<MappedHead, String> {
+    let status = headers.status;
+    if !(200..=999).contains(&status) {
+        return Err(format!("invalid status {status} in SEND_HEADERS"));
+    }
+    let reason = headers.status_msg.filter(|msg| {
+        !msg.is_empty()
+            && msg.as_ref() != status.to_string().as_bytes()
+            && msg
+                .iter()
+                .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
+    });
+    let mut length = None;
+    let mut mapped = Vec::with_capacity(headers.headers.len());
+    for (name, value) in headers.headers {
+        let name_bytes = name.as_bytes();
+        if HOP_BY_HOP
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name_bytes))
+        {
+            continue;
+        }
+        let value = value.unwrap_or_default();
+        if name_bytes.eq_ignore_ascii_case(b"content-length") {
+            let parsed = std::str::from_utf8(&value)
+                .ok()
+                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| "invalid Content-Length in SEND_HEADERS".to_owned())?;
+            if length.is_some_and(|l| l != parsed) {
+                return Err("conflicting Content-Length headers in SEND_HEADERS".to_owned());
+            }
+            if length.is_some() {
+                continue;
+            }
+            length = Some(parsed);
+        }
+        let name = match name {
+            crate::ajp::ResponseHeaderName::Coded(code) => {
+                Bytes::from_static(code.name().as_bytes())
+            }
+            crate::ajp::ResponseHeaderName::Named(bytes) => bytes,
+        };
+        mapped.push((name, value));
+    }
+    let suppress_body = is_head || status == 204 || status == 304;
+    if status == 204 {
+        // 204 never has a body nor a Content-Length; a 304 keeps it as metadata.
+        mapped.retain(|(n, _)| !n.eq_ignore_ascii_case(b"content-length"));
+        length = None;
+    }
+    Ok(MappedHead {
+        status,
+        reason,
+        headers: mapped,
+        length: if suppress_body { None } else { length },
+        suppress_body,
+    })
+}

@@ -1,0 +1,391 @@
+//! HTTP request → FORWARD_REQUEST, as mod_jk fills it (mod_jk.md §4.8).
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use http::request::Parts;
+use http::{HeaderMap, Version};
+
+use crate::ajp::{ForwardRequest, Method, RequestHeaderName};
+use crate::backend::{BodyKind, ForwardContext, TlsInfo};
+
+/// Facts about the client connection, fixed for all its requests.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    /// Client IP as text.
+    pub remote_ip: Bytes,
+    /// Client port as text (`AJP_REMOTE_PORT`).
+    pub remote_port: Bytes,
+    /// Local IP as text (`AJP_LOCAL_ADDR`).
+    pub local_ip: Bytes,
+    /// Local port the client connected to.
+    pub local_port: u16,
+    /// TLS facts when the connection is TLS.
+    pub tls: Option<TlsInfo>,
+}
+
+impl ConnectionInfo {
+    /// Facts of a TCP connection between `remote` and `local`.
+    pub fn new(
+        remote: std::net::SocketAddr,
+        local: std::net::SocketAddr,
+        tls: Option<TlsInfo>,
+    ) -> Self {
+        ConnectionInfo {
+            remote_ip: Bytes::from(remote.ip().to_string()),
+            remote_port: Bytes::from(remote.port().to_string()),
+            local_ip: Bytes::from(local.ip().to_string()),
+            local_port: local.port(),
+            tls,
+        }
+    }
+}
+
+pub use crate::config::ini::ForwardUri;
+
+/// A request that cannot be forwarded, with the status to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// HTTP status for the client.
+    pub status: u16,
+    /// Why, for the log.
+    pub reason: String,
+}
+
+fn reject(status: u16, reason: impl Into<String>) -> Rejected {
+    Rejected {
+        status,
+        reason: reason.into(),
+    }
+}
+
+/// Percent-decodes a path; `None` for a malformed escape.
+pub fn percent_decode(raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' {
+            let hex = raw.get(i + 1..i + 3)?;
+            let value = (hex_value(hex[0])? << 4) | hex_value(hex[1])?;
+            out.push(value);
+            i += 3;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Re-encodes a decoded path the way mod_jk's ForwardURIProxy does.
+pub fn proxy_encode(decoded: &[u8]) -> Bytes {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = BytesMut::with_capacity(decoded.len() + 8);
+    for &b in decoded {
+        if b.is_ascii_alphanumeric() || b"~$-_.+!*'(),;:@&=/".contains(&b) {
+            out.extend_from_slice(&[b]);
+        } else {
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+    }
+    out.freeze()
+}
+
+/// The path used for matching mounts: decoded, `;params` removed from every
+/// segment, `//`, `.` and `..` resolved. `None` when `..` climbs above the root.
+pub fn normalize_for_matching(decoded: &[u8]) -> Option<Vec<u8>> {
+    let mut segments: Vec<&[u8]> = Vec::new();
+    for segment in decoded.split(|&b| b == b'/').skip(1) {
+        let segment = match segment.iter().position(|&b| b == b';') {
+            Some(cut) => &segment[..cut],
+            None => segment,
+        };
+        match segment {
+            b"" | b"." => {}
+            b".." => {
+                segments.pop()?;
+            }
+            other => segments.push(other),
+        }
+    }
+    let mut out = Vec::with_capacity(decoded.len());
+    for segment in &segments {
+        out.push(b'/');
+        out.extend_from_slice(segment);
+    }
+    let trailing = decoded.ends_with(b"/") || decoded.ends_with(b"/.") || decoded.ends_with(b"/..");
+    if out.is_empty() || (trailing && !out.ends_with(b"/")) {
+        out.push(b'/');
+    }
+    Some(out)
+}
+
+/// The path of a request, decoded and normalised for mount matching.
+pub fn matching_path(raw_path: &str) -> Result<Vec<u8>, Rejected> {
+    if !raw_path.starts_with('/') {
+        return Err(reject(400, "request path does not start with /"));
+    }
+    let decoded = percent_decode(raw_path.as_bytes())
+        .ok_or_else(|| reject(400, "malformed %-escape in path"))?;
+    if decoded.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
+        return Err(reject(400, "NUL, CR or LF in the decoded path"));
+    }
+    crate::config::uriworkermap::normalize_path(&decoded)
+        .map_err(|_| reject(400, "path climbs above the root"))
+}
+
+/// The session id a request carries: `;jsessionid=` path parameter first, then
+/// the `JSESSIONID` cookies in order (mod_jk.md §3.5.1).
+pub fn request_session_id(raw_path: &str, headers: &HeaderMap) -> Option<Bytes> {
+    if let Some(at) = raw_path.find(";jsessionid=") {
+        let rest = &raw_path[at + ";jsessionid=".len()..];
+        let end = rest.find([';', '/', '?']).unwrap_or(rest.len());
+        if end > 0 {
+            return Some(Bytes::copy_from_slice(&rest.as_bytes()[..end]));
+        }
+    }
+    for cookie in headers.get_all(http::header::COOKIE) {
+        for pair in cookie.as_bytes().split(|&b| b == b';') {
+            let pair = pair.trim_ascii();
+            if let Some(value) = pair.strip_prefix(b"JSESSIONID=")
+                && !value.is_empty()
+            {
+                return Some(Bytes::copy_from_slice(value));
+            }
+        }
+    }
+    None
+}
+
+fn protocol_name(version: Version) -> &'static [u8] {
+    match version {
+        Version::HTTP_09 => b"HTTP/0.9",
+        Version::HTTP_10 => b"HTTP/1.0",
+        Version::HTTP_2 => b"HTTP/2.0",
+        Version::HTTP_3 => b"HTTP/3.0",
+        _ => b"HTTP/1.1",
+    }
+}
+
+fn forbidden(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n')
+}
+
+/// Settings of the mapping that come from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct MappingOptions {
+    /// ForwardURI mode.
+    pub forward_uri: ForwardUri,
+    /// `JkEnvVar` attributes (fixed names and values).
+    pub env_vars: Arc<[(Bytes, Bytes)]>,
+}
+
+/// Builds the forwarding context and the body kind of a request.
+pub fn build_context(
+    parts: &Parts,
+    body_is_end: bool,
+    conn: &ConnectionInfo,
+    options: &MappingOptions,
+) -> Result<(ForwardContext, BodyKind), Rejected> {
+    let method_name = parts.method.as_str().as_bytes();
+    if forbidden(method_name) {
+        return Err(reject(400, "forbidden byte in method"));
+    }
+    let method = Method::from_name(method_name);
+    let stored_method = (method == Method::Stored).then(|| Bytes::copy_from_slice(method_name));
+
+    let raw_path = parts.uri.path();
+    let req_uri = match options.forward_uri {
+        ForwardUri::CompatUnparsed => Bytes::copy_from_slice(raw_path.as_bytes()),
+        ForwardUri::Compat => Bytes::from(
+            percent_decode(raw_path.as_bytes())
+                .ok_or_else(|| reject(400, "malformed %-escape in path"))?,
+        ),
+        // Escaped re-escapes like Proxy here; both never forward a raw `%`-byte.
+        ForwardUri::Proxy | ForwardUri::Escaped => {
+            let decoded = percent_decode(raw_path.as_bytes())
+                .ok_or_else(|| reject(400, "malformed %-escape in path"))?;
+            proxy_encode(&decoded)
+        }
+    };
+    if forbidden(&req_uri) {
+        return Err(reject(400, "forbidden byte in path"));
+    }
+    let query = parts
+        .uri
+        .query()
+        .map(|q| Bytes::copy_from_slice(q.as_bytes()));
+    if query.as_deref().is_some_and(forbidden) {
+        return Err(reject(400, "forbidden byte in query"));
+    }
+
+    // Content-Length: at most one value, digits only (Tomcat answers 400 otherwise).
+    let mut lengths = parts.headers.get_all(http::header::CONTENT_LENGTH).iter();
+    let content_length = match (lengths.next(), lengths.next()) {
+        (None, _) => None,
+        (Some(_), Some(_)) => return Err(reject(400, "several Content-Length headers")),
+        (Some(v), None) => {
+            let v = v.as_bytes();
+            if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+                return Err(reject(400, "invalid Content-Length"));
+            }
+            Some(
+                std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .ok_or_else(|| reject(400, "invalid Content-Length"))?,
+            )
+        }
+    };
+    let chunked = parts
+        .headers
+        .get_all(http::header::TRANSFER_ENCODING)
+        .iter()
+        .any(|v| {
+            v.as_bytes()
+                .windows(7)
+                .any(|w| w.eq_ignore_ascii_case(b"chunked"))
+        });
+    let kind = if chunked {
+        BodyKind::Chunked
+    } else {
+        match content_length {
+            Some(0) => BodyKind::Empty,
+            Some(n) => BodyKind::Length(n),
+            None if body_is_end => BodyKind::Empty,
+            None => BodyKind::Chunked,
+        }
+    };
+
+    let mut host_header: Option<&[u8]> = None;
+    let mut headers = Vec::with_capacity(parts.headers.len() + 2);
+    for (name, value) in &parts.headers {
+        let value = value.as_bytes();
+        if forbidden(value) {
+            return Err(reject(400, format!("forbidden byte in header {name}")));
+        }
+        if name == http::header::HOST && host_header.is_none() {
+            host_header = Some(value);
+        }
+        if chunked && name == http::header::CONTENT_LENGTH {
+            continue;
+        }
+        headers.push((
+            RequestHeaderName::from_name(Bytes::copy_from_slice(name.as_str().as_bytes())),
+            Some(Bytes::copy_from_slice(value)),
+        ));
+    }
+    // HTTP/2 carries the host in :authority.
+    let authority_host;
+    if host_header.is_none()
+        && let Some(authority) = parts.uri.authority()
+    {
+        authority_host = Bytes::copy_from_slice(authority.as_str().as_bytes());
+        headers.push((
+            RequestHeaderName::from_name(Bytes::from_static(b"host")),
+            Some(authority_host.clone()),
+        ));
+        host_header = Some(&authority_host[..]);
+    }
+    if kind == BodyKind::Empty && content_length.is_none() {
+        headers.push((
+            RequestHeaderName::from_name(Bytes::from_static(b"content-length")),
+            Some(Bytes::from_static(b"0")),
+        ));
+    }
+
+    let (server_name, server_port) = match host_header {
+        Some(host) => split_host(host, conn),
+        None => (conn.local_ip.clone(), conn.local_port),
+    };
+
+    let request = ForwardRequest {
+        method,
+        protocol: Some(Bytes::from_static(protocol_name(parts.version))),
+        req_uri: Some(req_uri),
+        remote_addr: Some(conn.remote_ip.clone()),
+        remote_host: None,
+        server_name: Some(server_name),
+        server_port,
+        is_ssl: conn.tls.is_some(),
+        headers,
+        attributes: Vec::with_capacity(8),
+    };
+    let ctx = ForwardContext {
+        request,
+        query,
+        stored_method,
+        remote_port: conn.remote_port.clone(),
+        local_addr: conn.local_ip.clone(),
+        tls: conn.tls.clone(),
+        env_vars: options.env_vars.clone(),
+        is_head: parts.method == http::Method::HEAD,
+        route: None,
+        activation: "ACT",
+        session_id: request_session_id(raw_path, &parts.headers),
+        member: None,
+    };
+    Ok((ctx, kind))
+}
+
+/// Host header → (server name, server port): the port from the header when it
+/// has one, else the local port (httpd's `UseCanonicalName Off`).
+fn split_host(host: &[u8], conn: &ConnectionInfo) -> (Bytes, u16) {
+    let (name, port) = if host.starts_with(b"[") {
+        match host.iter().position(|&b| b == b']') {
+            Some(end) => (
+                &host[..=end],
+                host.get(end + 1..).and_then(|r| r.strip_prefix(b":")),
+            ),
+            None => (host, None),
+        }
+    } else {
+        match host.iter().rposition(|&b| b == b':') {
+            Some(colon) => (&host[..colon], Some(&host[colon + 1..])),
+            None => (host, None),
+        }
+    };
+    let port = port
+        .and_then(|p| std::str::from_utf8(p).ok())
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(conn.local_port);
+    (Bytes::copy_from_slice(name), port)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_encoding_matches_mod_jk() {
+        let decoded = percent_decode(b"/a%7Eb%3Bc%3D%2B %25%3F%c3%a9/x").expect("valid");
+        assert_eq!(&proxy_encode(&decoded)[..], b"/a~b;c=+%20%25%3F%C3%A9/x");
+    }
+
+    #[test]
+    fn normalisation_for_matching() {
+        let n = |p: &[u8]| normalize_for_matching(p).map(|v| String::from_utf8(v).expect("utf8"));
+        assert_eq!(n(b"/a//b/./c/../d").as_deref(), Some("/a/b/d"));
+        assert_eq!(n(b"/app;jsessionid=x/echo").as_deref(), Some("/app/echo"));
+        assert_eq!(n(b"/app/").as_deref(), Some("/app/"));
+        assert_eq!(n(b"/../etc"), None);
+        assert_eq!(n(b"/").as_deref(), Some("/"));
+    }
+
+    #[test]
+    fn malformed_escapes_are_rejected() {
+        assert!(matching_path("/a%zz").is_err());
+        assert!(matching_path("/a%0d%0a").is_err());
+        assert!(matching_path("/a%00").is_err());
+        assert_eq!(matching_path("/app/x").expect("ok"), b"/app/x");
+    }
+}

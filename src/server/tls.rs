@@ -1,0 +1,165 @@
+//! HTTPS with rustls 0.23 (ring): server configuration and the TLS facts
+//! forwarded to Tomcat (cipher, session id, key size, client chain, protocol).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rustls::server::{ServerConnection, WebPkiClientVerifier};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::backend::TlsInfo;
+
+/// An error setting up TLS, naming the file.
+#[derive(Debug, thiserror::Error)]
+#[error("TLS setup: {file}: {cause}")]
+pub struct TlsError {
+    /// The file involved.
+    pub file: String,
+    /// What went wrong.
+    pub cause: String,
+}
+
+fn tls_error(file: &Path, cause: impl std::fmt::Display) -> TlsError {
+    TlsError {
+        file: file.display().to_string(),
+        cause: cause.to_string(),
+    }
+}
+
+/// Builds a TLS acceptor from PEM files; with `client_ca`, clients may present a
+/// certificate signed by it (it is then forwarded to Tomcat).
+pub fn acceptor(
+    cert: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+) -> Result<tokio_rustls::TlsAcceptor, TlsError> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| tls_error(cert, e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| tls_error(cert, e))?;
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| tls_error(key, e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(cert, e))?;
+    let builder = match client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for der in CertificateDer::pem_file_iter(ca).map_err(|e| tls_error(ca, e))? {
+                roots
+                    .add(der.map_err(|e| tls_error(ca, e))?)
+                    .map_err(|e| tls_error(ca, e))?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .allow_unauthenticated()
+                .build()
+                .map_err(|e| tls_error(ca, e))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(chain, key_der)
+        .map_err(|e| tls_error(key, e))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// OpenSSL's name (what mod_ssl reports as SSL_CIPHER) and the key size of a suite.
+fn cipher_facts(suite: rustls::CipherSuite) -> (String, u16) {
+    use rustls::CipherSuite as C;
+    let (name, bits) = match suite {
+        C::TLS13_AES_128_GCM_SHA256 => ("TLS_AES_128_GCM_SHA256", 128),
+        C::TLS13_AES_256_GCM_SHA384 => ("TLS_AES_256_GCM_SHA384", 256),
+        C::TLS13_CHACHA20_POLY1305_SHA256 => ("TLS_CHACHA20_POLY1305_SHA256", 256),
+        C::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 => ("ECDHE-ECDSA-AES128-GCM-SHA256", 128),
+        C::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 => ("ECDHE-ECDSA-AES256-GCM-SHA384", 256),
+        C::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 => ("ECDHE-ECDSA-CHACHA20-POLY1305", 256),
+        C::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 => ("ECDHE-RSA-AES128-GCM-SHA256", 128),
+        C::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 => ("ECDHE-RSA-AES256-GCM-SHA384", 256),
+        C::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 => ("ECDHE-RSA-CHACHA20-POLY1305", 256),
+        other => return (format!("{other:?}"), 0),
+    };
+    (name.to_owned(), bits)
+}
+
+/// The TLS facts of an established connection, as mod_jk forwards them.
+///
+/// rustls has no session-id API; the session id is a per-connection value
+/// derived with the TLS exporter (RFC 5705), hex-encoded, stable for the
+/// connection and unique across connections.
+pub fn tls_info(conn: &ServerConnection) -> TlsInfo {
+    let (cipher, key_size) = conn
+        .negotiated_cipher_suite()
+        .map(|s| cipher_facts(s.suite()))
+        .unwrap_or_default();
+    let protocol = conn.protocol_version().map(|v| match v {
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
+        other => format!("{other:?}"),
+    });
+    let session_id = conn
+        .export_keying_material([0u8; 32], b"EXPORTER-jkgate-session-id", None)
+        .ok()
+        .map(|bytes| Bytes::from(hex(&bytes)));
+    let client_cert = conn.peer_certificates().map(|chain| {
+        let mut pem = String::new();
+        for cert in chain {
+            pem.push_str("-----BEGIN CERTIFICATE-----\n");
+            let encoded = base64(cert.as_ref());
+            for line in encoded.as_bytes().chunks(64) {
+                pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+                pem.push('\n');
+            }
+            pem.push_str("-----END CERTIFICATE-----\n");
+        }
+        Bytes::from(pem)
+    });
+    TlsInfo {
+        cipher: (!cipher.is_empty()).then(|| Bytes::from(cipher)),
+        session_id,
+        key_size: (key_size > 0).then_some(key_size),
+        client_cert,
+        protocol: protocol.map(Bytes::from),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// Standard base64 with padding.
+pub fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        assert_eq!(super::base64(b""), "");
+        assert_eq!(super::base64(b"f"), "Zg==");
+        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(super::base64(b"foo"), "Zm9v");
+        assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
+    }
+}
