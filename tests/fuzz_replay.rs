@@ -25,6 +25,13 @@ const TARGETS: &[(&str, fn(&[u8]))] = &[
     ),
     ("body_payload", jkgate::ajp::fuzzing::body_payload),
     ("round_trip", structured::round_trip),
+    #[cfg(feature = "proxy")]
+    (
+        "workers_properties",
+        jkgate::config::fuzzing::workers_properties,
+    ),
+    #[cfg(feature = "proxy")]
+    ("uriworkermap", jkgate::config::fuzzing::uriworkermap),
 ];
 
 fn target_dirs(root: &Path) -> Vec<PathBuf> {
