@@ -1,1 +1,30 @@
-//! placeholder module, filled by its issue.
+//! The lb worker: mod_jk's load balancing, sticky sessions, member states, recovery and
+//! maintenance (mod_jk.md §3).
+//!
+//! The decision core ([`Balancer`]) is synchronous and sans-I/O: it reads time from a
+//! [`Clock`], keeps its shared numbers under one small mutex per lb and its settings in
+//! an arc-swapped [`Topology`]. The async [`service`] loop drives it against members
+//! reached through the [`LbMember`] trait.
+
+mod clock;
+mod core;
+mod error;
+mod service;
+mod session;
+mod settings;
+mod state;
+
+pub use self::clock::{Clock, ManualClock, SystemClock};
+pub use self::core::{
+    AttemptGuard, AttemptReport, Balancer, Choice, LbStatus, MaintenanceReport, MemberBusy,
+    MemberStatus, Progress, RequestFacts, RequestPlan, Step, Topology, Verdict, lb_multipliers,
+    replay_allowed,
+};
+pub use self::error::{BalancerConfigError, FailedAttempt, FailureKind, LbError, LbFailure};
+pub use self::service::{AttemptContext, LbMember, LbResponse, service, spawn_maintenance};
+pub use self::session::{route_of_session, session_candidates};
+pub use self::settings::{
+    Activation, LbMethod, LbSettings, LockMode, MemberSettings, RecoveryOptions, ReplayPolicy,
+    domain_of_route,
+};
+pub use self::state::MemberState;

@@ -1,0 +1,1258 @@
+//! The sans-I/O decision core of an lb worker: member selection, sticky routing, outcome
+//! bookkeeping and maintenance, exactly as mod_jk's `jk_lb_worker.c` does them
+//! (mod_jk.md §3). Everything here is synchronous; time comes from a [`Clock`].
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+
+use super::clock::Clock;
+use super::error::{BalancerConfigError, FailedAttempt, FailureKind, LbError, LbFailure};
+use super::session::{route_of_session, session_candidates};
+use super::settings::{
+    Activation, LbMethod, LbSettings, MemberSettings, RecoveryOptions, ReplayPolicy,
+};
+use super::state::MemberState;
+
+/// Settings of an lb and its members, with the derived `lb_mult` values. Replaced as a
+/// whole (arc-swap) when a setting changes at run time.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    /// The lb's settings.
+    pub settings: LbSettings,
+    /// The members, in `balance_workers` order.
+    pub members: Vec<MemberSettings>,
+    /// `lb_mult` per member: LCM of all factors divided by the member's factor.
+    pub lb_mult: Vec<u64>,
+}
+
+impl Topology {
+    fn new(settings: LbSettings, members: Vec<MemberSettings>) -> Self {
+        let lb_mult = lb_multipliers(members.iter().map(|m| m.lbfactor));
+        Topology {
+            settings,
+            members,
+            lb_mult,
+        }
+    }
+}
+
+/// mod_jk's load multipliers: `LCM(factors) / factor` (factors below 1 count as 1).
+pub fn lb_multipliers(factors: impl Iterator<Item = u64> + Clone) -> Vec<u64> {
+    fn gcd(mut a: u64, mut b: u64) -> u64 {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    }
+    let lcm = factors.clone().fold(1u64, |acc, f| {
+        let f = f.max(1);
+        (acc / gcd(acc, f)).saturating_mul(f)
+    });
+    factors.map(|f| lcm / f.max(1)).collect()
+}
+
+/// Run-time numbers of one member (shared by all requests).
+#[derive(Debug, Clone)]
+struct MemberRuntime {
+    state: MemberState,
+    lb_value: u64,
+    sessions: u64,
+    errors: u64,
+    client_errors: u64,
+    reply_timeouts: u64,
+    first_error: Option<Instant>,
+    last_error: Option<Instant>,
+    elected: u64,
+    elected_snapshot: u64,
+    busy: u64,
+    max_busy: u64,
+    transferred: u64,
+}
+
+impl MemberRuntime {
+    fn new() -> Self {
+        MemberRuntime {
+            state: MemberState::Idle,
+            lb_value: 0,
+            sessions: 0,
+            errors: 0,
+            client_errors: 0,
+            reply_timeouts: 0,
+            first_error: None,
+            last_error: None,
+            elected: 0,
+            elected_snapshot: 0,
+            busy: 0,
+            max_busy: 0,
+            transferred: 0,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Runtime {
+    members: Vec<MemberRuntime>,
+    next_offset: usize,
+    last_maintenance: Instant,
+    busy: u64,
+    max_busy: u64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    topology: ArcSwap<Topology>,
+    runtime: Mutex<Runtime>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Inner {
+    fn runtime(&self) -> MutexGuard<'_, Runtime> {
+        // A panic while holding the lock cannot leave the numbers inconsistent in a way
+        // that matters more than refusing all further requests would.
+        self.runtime.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One lb worker: its topology, shared run-time state and clock. Cheap to clone (shared).
+#[derive(Debug, Clone)]
+pub struct Balancer {
+    inner: Arc<Inner>,
+}
+
+/// What the balancer needs to know about a request.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFacts {
+    /// HTTP method (for replay safety).
+    pub method: String,
+    /// Forwarded URI path (no query), searched for the session path parameter.
+    pub uri: String,
+    /// Values of every `Cookie` header, in order.
+    pub cookies: Vec<String>,
+    /// Whether the client connection is TLS (adds `Secure` to the routing cookie).
+    pub secure: bool,
+    /// A route forced by configuration (mod_jk's `JK_ROUTE`).
+    pub route_override: Option<String>,
+    /// Ignore the session id for routing (mount `sticky_ignore`).
+    pub sticky_ignore: bool,
+    /// Ignore load values and rotate (mount `stateless`); requests don't count as sessions.
+    pub stateless: bool,
+    /// Per-mount activation overrides by member name.
+    pub activation_overrides: Vec<(String, Activation)>,
+    /// Session cookie name override (mount `session_cookie`).
+    pub session_cookie: Option<String>,
+    /// Session path parameter override (mount `session_path`).
+    pub session_path: Option<String>,
+    /// Emit a routing cookie even if the lb does not (mount `set_session_cookie`).
+    pub set_session_cookie: bool,
+}
+
+/// The per-request part of the lb loop: the local copy of member states, the session id
+/// candidates, the attempt and round counters, and the failures so far.
+#[derive(Debug)]
+pub struct RequestPlan {
+    topology: Arc<Topology>,
+    states: Vec<MemberState>,
+    activations: Vec<Activation>,
+    session: Option<String>,
+    route: Option<String>,
+    sticky: bool,
+    stateless: bool,
+    set_cookie: bool,
+    secure: bool,
+    method: String,
+    forced_recovery_done: bool,
+    attempt: u32,
+    round: u32,
+    attempts_made: u32,
+    round_pending: bool,
+    failures: Vec<FailedAttempt>,
+    last_status: u16,
+    response_started: bool,
+}
+
+impl RequestPlan {
+    /// The session id candidates joined by `;` (mod_jk's form), if the request has one.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+
+    /// The failed attempts so far.
+    pub fn failures(&self) -> &[FailedAttempt] {
+        &self.failures
+    }
+
+    /// Attempts started so far.
+    pub fn attempts_made(&self) -> u32 {
+        self.attempts_made
+    }
+
+    /// The lb's name.
+    pub fn lb_name(&self) -> &str {
+        &self.topology.settings.name
+    }
+
+    fn error(&self, failure: LbFailure) -> LbError {
+        LbError {
+            lb: self.topology.settings.name.clone(),
+            failure,
+            attempts: self.failures.clone(),
+            status: self.last_status,
+            response_started: self.response_started,
+        }
+    }
+}
+
+/// The member chosen for the next attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// Index of the member in `balance_workers` order.
+    pub index: usize,
+    /// The member's name.
+    pub member: String,
+    /// Route sent to Tomcat as the AJP `route` attribute.
+    pub route: String,
+    /// Effective activation, sent as `JK_LB_ACTIVATION`.
+    pub activation: Activation,
+    /// Whether the request was routed by its session (no routing cookie then).
+    pub sticky: bool,
+    /// The routing cookie (`Set-Cookie` value) to add to the response, if any.
+    pub set_cookie: Option<String>,
+    /// Attempt number within the request, from 1.
+    pub attempt: u32,
+}
+
+/// What the lb loop does next.
+#[derive(Debug)]
+pub enum Step {
+    /// Try this member (call [`Balancer::start_attempt`]).
+    Attempt(Choice),
+    /// Sleep `retry_interval` before the next round, then ask again.
+    Wait(Duration),
+    /// Stop: no response can be produced.
+    GiveUp(LbError),
+}
+
+/// How far an attempt got before it failed; decides whether another member may get the
+/// request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Progress {
+    /// Nothing reached the member (connect, CPing or pool failures).
+    NothingSent,
+    /// The request (headers and possibly the first body packet) may have reached it.
+    RequestSent,
+    /// Body data beyond the first packet was streamed to it (cannot be replayed).
+    BodyStreamed,
+    /// The response started towards the client.
+    ResponseStarted,
+}
+
+/// The outcome of one attempt, as the lb needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptReport {
+    /// `None` on success, else what failed.
+    pub failure: Option<FailureKind>,
+    /// How far the attempt got.
+    pub progress: Progress,
+    /// AJP bytes moved in both directions (for the Traffic method).
+    pub bytes: u64,
+    /// Whether the member's own worker considers the failure recoverable (mod_jk's
+    /// `recoverable` flag, e.g. false once a GET_BODY_CHUNK was answered).
+    pub recoverable: bool,
+    /// HTTP status the client gets if this is the last attempt.
+    pub status: u16,
+    /// Free text for logs and errors.
+    pub detail: String,
+}
+
+impl AttemptReport {
+    /// A successful attempt.
+    pub fn success(bytes: u64) -> Self {
+        AttemptReport {
+            failure: None,
+            progress: Progress::ResponseStarted,
+            bytes,
+            recoverable: true,
+            status: 200,
+            detail: String::new(),
+        }
+    }
+
+    /// A failed attempt with mod_jk's default client status for `kind`.
+    pub fn failed(kind: FailureKind, progress: Progress) -> Self {
+        AttemptReport {
+            failure: Some(kind),
+            progress,
+            bytes: 0,
+            recoverable: true,
+            status: kind.client_status(),
+            detail: String::new(),
+        }
+    }
+
+    /// Adds a detail text.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+}
+
+/// What the lb loop does after an attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The attempt succeeded.
+    Done,
+    /// Try another member (call [`Balancer::next_step`]).
+    TryAnother,
+    /// Stop with this error.
+    Stop(LbError),
+}
+
+/// An attempt in progress. Holds the member's busy count; dropping it without
+/// [`AttemptGuard::finish`] (a cancelled request) releases the count and leaves the member
+/// as it was, except that a probe of a recovering member is handed back (ERR/PRB →
+/// ERR/REC) so another request probes it.
+#[derive(Debug)]
+pub struct AttemptGuard {
+    inner: Arc<Inner>,
+    index: usize,
+    lb_mult: u64,
+    method: LbMethod,
+    finished: bool,
+}
+
+impl AttemptGuard {
+    /// The member's index.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Records the outcome (mod_jk §3.6) and says what the loop does next.
+    pub fn finish(mut self, plan: &mut RequestPlan, report: AttemptReport) -> Verdict {
+        self.finished = true;
+        let balancer = Balancer {
+            inner: self.inner.clone(),
+        };
+        balancer.record_outcome(plan, self.index, self.lb_mult, self.method, report)
+    }
+}
+
+impl Drop for AttemptGuard {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let mut rt = self.inner.runtime();
+        release_busy(&mut rt, self.index, self.lb_mult, self.method);
+        let member = &mut rt.members[self.index];
+        if member.state == MemberState::Probing {
+            member.state = MemberState::Recovering;
+        }
+    }
+}
+
+fn release_busy(rt: &mut Runtime, index: usize, lb_mult: u64, method: LbMethod) {
+    rt.busy = rt.busy.saturating_sub(1);
+    let member = &mut rt.members[index];
+    member.busy = member.busy.saturating_sub(1);
+    if method == LbMethod::Busyness {
+        member.lb_value = member.lb_value.saturating_sub(lb_mult);
+    }
+}
+
+/// Why [`Balancer::start_attempt`] could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberBusy {
+    /// The member's index.
+    pub index: usize,
+}
+
+/// A member as the status worker shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberStatus {
+    /// Name.
+    pub name: String,
+    /// Route.
+    pub route: String,
+    /// Domain.
+    pub domain: String,
+    /// Redirect route.
+    pub redirect: String,
+    /// Distance.
+    pub distance: i64,
+    /// Factor.
+    pub lbfactor: u64,
+    /// Multiplier.
+    pub lb_mult: u64,
+    /// Load value.
+    pub lb_value: u64,
+    /// Runtime state.
+    pub state: MemberState,
+    /// Configured activation.
+    pub activation: Activation,
+    /// Requests without session id.
+    pub sessions: u64,
+    /// Member errors.
+    pub errors: u64,
+    /// Client errors.
+    pub client_errors: u64,
+    /// Decayed reply timeout count.
+    pub reply_timeouts: u64,
+    /// Attempts started ("elected").
+    pub elected: u64,
+    /// Requests in flight.
+    pub busy: u64,
+    /// Most requests in flight at once.
+    pub max_busy: u64,
+    /// AJP bytes moved.
+    pub transferred: u64,
+    /// Time since the current error episode started.
+    pub error_age: Option<Duration>,
+}
+
+/// An lb as the status worker shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LbStatus {
+    /// The settings in force.
+    pub settings: LbSettings,
+    /// Requests in flight.
+    pub busy: u64,
+    /// Most requests in flight at once.
+    pub max_busy: u64,
+    /// Members in order.
+    pub members: Vec<MemberStatus>,
+}
+
+/// What one maintenance run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MaintenanceReport {
+    /// Whether the interval had passed (otherwise nothing was done).
+    pub ran: bool,
+    /// The decay exponent applied.
+    pub decay_shift: u32,
+    /// Members moved ERR → ERR/REC.
+    pub recovered: Vec<String>,
+    /// Members whose local error became global ERR.
+    pub escalated: Vec<String>,
+    /// Members moved ERR → ERR/FRC because everything was in error.
+    pub forced: Vec<String>,
+}
+
+impl Balancer {
+    /// Builds an lb from its settings and members, checking what mod_jk checks at startup
+    /// (at least one member, unique routes).
+    pub fn new(
+        settings: LbSettings,
+        members: Vec<MemberSettings>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, BalancerConfigError> {
+        validate(&settings, &members)?;
+        let now = clock.now();
+        let runtime = Runtime {
+            members: members.iter().map(|_| MemberRuntime::new()).collect(),
+            next_offset: 0,
+            last_maintenance: now,
+            busy: 0,
+            max_busy: 0,
+        };
+        Ok(Balancer {
+            inner: Arc::new(Inner {
+                topology: ArcSwap::from_pointee(Topology::new(settings, members)),
+                runtime: Mutex::new(runtime),
+                clock,
+            }),
+        })
+    }
+
+    /// The current topology.
+    pub fn topology(&self) -> Arc<Topology> {
+        self.inner.topology.load_full()
+    }
+
+    /// The lb's name.
+    pub fn name(&self) -> String {
+        self.inner.topology.load().settings.name.clone()
+    }
+
+    /// Changes lb settings at run time (status worker `update`).
+    pub fn update_settings(&self, change: impl FnOnce(&mut LbSettings)) {
+        let current = self.inner.topology.load_full();
+        let mut settings = current.settings.clone();
+        change(&mut settings);
+        self.inner
+            .topology
+            .store(Arc::new(Topology::new(settings, current.members.clone())));
+    }
+
+    /// Changes one member's settings at run time (status worker `update` with `sw`).
+    /// An activation change resets every member's load value (except for Busyness), a
+    /// factor change recomputes all multipliers, as mod_jk does.
+    pub fn update_member(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut MemberSettings),
+    ) -> Result<(), BalancerConfigError> {
+        let current = self.inner.topology.load_full();
+        let mut members = current.members.clone();
+        let Some(index) = members.iter().position(|m| m.name == name) else {
+            return Err(BalancerConfigError::UnknownMember {
+                lb: current.settings.name.clone(),
+                member: name.to_owned(),
+            });
+        };
+        let before = members[index].activation;
+        change(&mut members[index]);
+        validate(&current.settings, &members)?;
+        let activation_changed = members[index].activation != before;
+        let mut rt = self.inner.runtime();
+        if activation_changed && current.settings.method != LbMethod::Busyness {
+            for member in &mut rt.members {
+                member.lb_value = 0;
+            }
+        }
+        self.inner
+            .topology
+            .store(Arc::new(Topology::new(current.settings.clone(), members)));
+        Ok(())
+    }
+
+    /// Starts a request: copies member states, extracts the session id (mod_jk §3.4
+    /// steps 1 and 3).
+    pub fn begin(&self, facts: &RequestFacts) -> RequestPlan {
+        let topology = self.inner.topology.load_full();
+        let settings = &topology.settings;
+        let mut rt = self.inner.runtime();
+        for (i, member) in rt.members.iter_mut().enumerate() {
+            let limit = topology.members[i].busy_limit;
+            if member.state == MemberState::Busy && (limit == 0 || member.busy < limit) {
+                member.state = MemberState::Ok;
+            }
+        }
+        let states = rt.members.iter().map(|m| m.state).collect();
+        drop(rt);
+        let activations = topology
+            .members
+            .iter()
+            .map(|m| {
+                facts
+                    .activation_overrides
+                    .iter()
+                    .find(|(name, _)| *name == m.name)
+                    .map_or(m.activation, |(_, a)| *a)
+            })
+            .collect();
+        let mut route = None;
+        let session = if settings.sticky_session && !facts.sticky_ignore {
+            if let Some(forced) = facts.route_override.as_deref().filter(|r| !r.is_empty()) {
+                route = Some(forced.to_owned());
+                Some(format!(".{forced}"))
+            } else {
+                let path = facts
+                    .session_path
+                    .as_deref()
+                    .unwrap_or(&settings.session_path);
+                let cookie = facts
+                    .session_cookie
+                    .as_deref()
+                    .unwrap_or(&settings.session_cookie);
+                let ids = session_candidates(
+                    &facts.uri,
+                    facts.cookies.iter().map(String::as_str),
+                    path,
+                    cookie,
+                );
+                (!ids.is_empty()).then(|| ids.join(";"))
+            }
+        } else {
+            None
+        };
+        RequestPlan {
+            states,
+            activations,
+            session,
+            route,
+            sticky: false,
+            stateless: facts.stateless,
+            set_cookie: settings.set_session_cookie || facts.set_session_cookie,
+            secure: facts.secure,
+            method: facts.method.clone(),
+            forced_recovery_done: false,
+            attempt: 0,
+            round: 0,
+            attempts_made: 0,
+            round_pending: false,
+            failures: Vec::new(),
+            last_status: 503,
+            response_started: false,
+            topology,
+        }
+    }
+
+    /// Decides the next step of the lb loop (mod_jk §3.4 step 4).
+    pub fn next_step(&self, plan: &mut RequestPlan) -> Step {
+        let members = plan.topology.members.len() as u32;
+        let lb_retries = plan.topology.settings.lb_retries.max(1);
+        let retries = plan.topology.settings.retries.max(1);
+        let retry_interval = plan.topology.settings.retry_interval;
+        loop {
+            if plan.round_pending {
+                plan.round_pending = false;
+                let rt = self.inner.runtime();
+                plan.states = rt.members.iter().map(|m| m.state).collect();
+                plan.attempt = 0;
+            } else if plan.attempt >= members || plan.attempt >= lb_retries {
+                plan.round += 1;
+                if plan.round >= retries {
+                    let failure = if plan.failures.is_empty() {
+                        LbFailure::NoMember
+                    } else {
+                        LbFailure::Exhausted
+                    };
+                    return Step::GiveUp(plan.error(failure));
+                }
+                plan.round_pending = true;
+                return Step::Wait(retry_interval);
+            }
+            plan.last_status = 503;
+            match self.choose(plan) {
+                Some(index) => return Step::Attempt(self.make_choice(plan, index)),
+                None => {
+                    if !plan.forced_recovery_done {
+                        plan.forced_recovery_done = true;
+                        if self.force_recovery(Some(&mut plan.states)) > 0 {
+                            continue;
+                        }
+                    }
+                    plan.attempt += 1;
+                }
+            }
+        }
+    }
+
+    fn make_choice(&self, plan: &mut RequestPlan, index: usize) -> Choice {
+        let member = &plan.topology.members[index];
+        if plan.route.is_none() {
+            plan.route = Some(member.route.clone());
+        }
+        let settings = &plan.topology.settings;
+        let set_cookie = (!plan.sticky && plan.set_cookie).then(|| {
+            let mut cookie = format!("{}=.{}", settings.session_cookie, member.route);
+            if !settings.session_cookie_path.is_empty() {
+                cookie.push_str(";PATH=");
+                cookie.push_str(&settings.session_cookie_path);
+            }
+            cookie.push_str(";HttpOnly");
+            if plan.secure {
+                cookie.push_str(";Secure");
+            }
+            cookie
+        });
+        Choice {
+            index,
+            member: member.name.clone(),
+            route: plan.route.clone().unwrap_or_default(),
+            activation: plan.activations[index],
+            sticky: plan.sticky,
+            set_cookie,
+            attempt: plan.attempts_made + 1,
+        }
+    }
+
+    /// Starts an attempt on the chosen member: ERR/REC becomes ERR/PRB, busy counts go up,
+    /// load counters move as the method says (mod_jk §3.2, §3.4). Fails when the member's
+    /// `busy_limit` is reached; the member is then marked OK/BUSY and the attempt counted.
+    pub fn start_attempt(
+        &self,
+        plan: &mut RequestPlan,
+        choice: &Choice,
+    ) -> Result<AttemptGuard, MemberBusy> {
+        let index = choice.index;
+        let member_settings = &plan.topology.members[index];
+        let lb_mult = plan.topology.lb_mult[index];
+        let method = plan.topology.settings.method;
+        let mut rt = self.inner.runtime();
+        if rt.members[index].state == MemberState::Recovering {
+            rt.members[index].state = MemberState::Probing;
+            plan.states[index] = MemberState::Probing;
+        }
+        let limit = member_settings.busy_limit;
+        if limit > 0 && rt.members[index].busy >= limit {
+            if rt.members[index].state != MemberState::Error {
+                rt.members[index].state = MemberState::Busy;
+                plan.states[index] = MemberState::Busy;
+            }
+            drop(rt);
+            plan.attempt += 1;
+            plan.attempts_made += 1;
+            plan.failures.push(FailedAttempt {
+                attempt: choice.attempt,
+                member: choice.member.clone(),
+                kind: FailureKind::Busy,
+                retry_safe: true,
+                detail: format!("busy_limit {limit} reached"),
+            });
+            return Err(MemberBusy { index });
+        }
+        plan.attempts_made += 1;
+        rt.busy += 1;
+        rt.max_busy = rt.max_busy.max(rt.busy);
+        let counts_session = plan.session.is_none() && !plan.stateless;
+        let member = &mut rt.members[index];
+        member.busy += 1;
+        member.max_busy = member.max_busy.max(member.busy);
+        member.elected += 1;
+        let add = match method {
+            LbMethod::Request | LbMethod::Busyness => true,
+            LbMethod::Session | LbMethod::Next => counts_session,
+            LbMethod::Traffic => false,
+        };
+        if add {
+            member.lb_value = member.lb_value.saturating_add(lb_mult);
+        }
+        if counts_session {
+            member.sessions += 1;
+        }
+        Ok(AttemptGuard {
+            inner: self.inner.clone(),
+            index,
+            lb_mult,
+            method,
+            finished: false,
+        })
+    }
+
+    fn record_outcome(
+        &self,
+        plan: &mut RequestPlan,
+        index: usize,
+        lb_mult: u64,
+        method: LbMethod,
+        report: AttemptReport,
+    ) -> Verdict {
+        let now = self.inner.clock.now();
+        let settings = plan.topology.settings.clone();
+        let member_settings = plan.topology.members[index].clone();
+        let mut rt = self.inner.runtime();
+        release_busy(&mut rt, index, lb_mult, method);
+        let member = &mut rt.members[index];
+        member.transferred = member.transferred.saturating_add(report.bytes);
+        if method == LbMethod::Traffic {
+            member.lb_value = member
+                .lb_value
+                .saturating_add(report.bytes.saturating_mul(lb_mult));
+        }
+        if member.state != MemberState::Error {
+            member.state = MemberState::Ok;
+            plan.states[index] = MemberState::Ok;
+        }
+        let Some(kind) = report.failure else {
+            member.state = MemberState::Ok;
+            plan.states[index] = MemberState::Ok;
+            member.first_error = None;
+            member.last_error = None;
+            return Verdict::Done;
+        };
+        plan.states[index] = MemberState::Error;
+        match kind {
+            FailureKind::Client => {
+                member.state = MemberState::Ok;
+                member.client_errors += 1;
+                member.first_error = None;
+                member.last_error = None;
+            }
+            FailureKind::SoftStatus(_) => {
+                member.state = MemberState::Ok;
+                member.first_error = None;
+                member.last_error = None;
+            }
+            FailureKind::Busy => {
+                if member.state != MemberState::Error {
+                    member.state = MemberState::Busy;
+                }
+                plan.states[index] = MemberState::Busy;
+            }
+            FailureKind::HardStatus(_) => {
+                member.errors += 1;
+                member.state = MemberState::Error;
+                member.first_error = Some(now);
+                member.last_error = Some(now);
+            }
+            FailureKind::ReplyTimeout => {
+                member.reply_timeouts += 1;
+                if member.reply_timeouts > settings.max_reply_timeouts {
+                    member.errors += 1;
+                    member.state = MemberState::Error;
+                    member.first_error = Some(now);
+                    member.last_error = Some(now);
+                }
+            }
+            FailureKind::Framing => {}
+            FailureKind::Backend => {
+                member.errors += 1;
+                let episode_old = member.first_error.is_some_and(|first| {
+                    now.saturating_duration_since(first) >= settings.error_escalation_time
+                });
+                if member.busy == 0 || settings.error_escalation_time.is_zero() || episode_old {
+                    member.state = MemberState::Error;
+                }
+                if member.first_error.is_none() {
+                    member.first_error = Some(now);
+                }
+                member.last_error = Some(now);
+            }
+        }
+        drop(rt);
+
+        let retry_safe = kind != FailureKind::Client
+            && report.recoverable
+            && replay_allowed(
+                settings.replay,
+                member_settings.recovery_options,
+                &plan.method,
+                report.progress,
+            );
+        plan.failures.push(FailedAttempt {
+            attempt: plan.attempts_made,
+            member: member_settings.name.clone(),
+            kind,
+            retry_safe,
+            detail: report.detail.clone(),
+        });
+        plan.last_status = report.status;
+        plan.response_started |= report.progress == Progress::ResponseStarted;
+        if retry_safe {
+            plan.attempt += 1;
+            Verdict::TryAnother
+        } else {
+            Verdict::Stop(plan.error(LbFailure::NotRetryable))
+        }
+    }
+
+    /// Records that an attempt could not get a connection slot from the member's pool
+    /// (mod_jk: no endpoint → OK/BUSY, counted as an attempt).
+    pub fn record_no_slot(&self, plan: &mut RequestPlan, choice: &Choice) {
+        let mut rt = self.inner.runtime();
+        let member = &mut rt.members[choice.index];
+        if member.state != MemberState::Error {
+            member.state = MemberState::Busy;
+            plan.states[choice.index] = MemberState::Busy;
+        }
+        drop(rt);
+        plan.attempt += 1;
+    }
+
+    /// mod_jk's `get_most_suitable_worker` (§3.5).
+    fn choose(&self, plan: &mut RequestPlan) -> Option<usize> {
+        let topology = plan.topology.clone();
+        let members = &topology.members;
+        plan.sticky = false;
+        if members.len() == 1 {
+            let activation = plan.activations[0];
+            if plan.states[0].usable_sticky(activation) {
+                if activation != Activation::Disabled {
+                    plan.sticky = true;
+                    return Some(0);
+                }
+            } else {
+                return None;
+            }
+        }
+        let mut rt = self.inner.runtime();
+        if let Some(session) = plan.session.clone() {
+            for candidate in session.split(';') {
+                if let Some(route) = route_of_session(candidate)
+                    && let Some(index) = self.find_by_session_route(&rt, plan, route)
+                {
+                    return Some(index);
+                }
+            }
+            if topology.settings.sticky_session_force {
+                return None;
+            }
+        }
+        self.find_best_worker(&mut rt, plan)
+    }
+
+    fn find_best_worker(&self, rt: &mut Runtime, plan: &mut RequestPlan) -> Option<usize> {
+        if let Some(index) = find_best_by_value(rt, plan) {
+            return Some(index);
+        }
+        // Failover worker: the redirect of the first member that has one.
+        let redirect = plan
+            .topology
+            .members
+            .iter()
+            .find(|m| !m.redirect.is_empty())
+            .map(|m| m.redirect.clone())?;
+        let found = self.find_by_session_route(rt, plan, &redirect);
+        plan.sticky = false;
+        found
+    }
+
+    /// mod_jk's `find_bysession_route` (§3.5.3).
+    fn find_by_session_route(
+        &self,
+        rt: &Runtime,
+        plan: &mut RequestPlan,
+        route: &str,
+    ) -> Option<usize> {
+        let topology = plan.topology.clone();
+        let members = &topology.members;
+        let mut uses_domain = false;
+        let mut candidate = members.iter().position(|m| m.route == route);
+        if candidate.is_none() {
+            uses_domain = true;
+            candidate = find_best_by_domain(rt, plan, route);
+        } else {
+            plan.sticky = true;
+        }
+        let mut index = candidate?;
+        if uses_domain {
+            plan.route = Some(members[index].domain.clone());
+        }
+        if !plan.states[index].usable_sticky(plan.activations[index]) {
+            let owner = &members[index];
+            let replacement = if topology.settings.sticky_session_force {
+                None
+            } else if !owner.redirect.is_empty() {
+                plan.route = None;
+                members.iter().position(|m| m.route == owner.redirect)
+            } else if !owner.domain.is_empty() && !uses_domain {
+                let found = find_best_by_domain(rt, plan, &owner.domain);
+                plan.route = found.map(|_| owner.domain.clone());
+                found
+            } else {
+                None
+            };
+            index = replacement?;
+            if !plan.states[index].usable_sticky(plan.activations[index]) {
+                return None;
+            }
+        }
+        Some(index)
+    }
+
+    /// mod_jk's `force_recovery`: every global ERR member becomes ERR/FRC (also in the
+    /// request's local copy); returns how many.
+    fn force_recovery(&self, local: Option<&mut Vec<MemberState>>) -> usize {
+        let mut rt = self.inner.runtime();
+        force_recovery_locked(&mut rt, local)
+    }
+
+    /// Runs maintenance if `worker.maintain` has passed since the last run (mod_jk §3.8):
+    /// load decay, recovery of rested ERR members, escalation of lingering local errors,
+    /// idle marking, and forced recovery when every member is in error.
+    pub fn maintain(&self) -> MaintenanceReport {
+        let topology = self.inner.topology.load_full();
+        let settings = &topology.settings;
+        let interval = settings.maintain_interval;
+        let mut report = MaintenanceReport::default();
+        if interval.is_zero() {
+            return report;
+        }
+        let now = self.inner.clock.now();
+        let mut rt = self.inner.runtime();
+        let elapsed = now.saturating_duration_since(rt.last_maintenance);
+        // mod_jk runs up to 2 s early (its timer is whole seconds); keep a small tolerance
+        // so a timer firing every `interval` never skips a run.
+        let tolerance = (interval / 20).min(Duration::from_secs(2));
+        let elapsed = elapsed + tolerance;
+        if elapsed < interval {
+            return report;
+        }
+        rt.last_maintenance = now;
+        let shift = (elapsed.as_nanos() / interval.as_nanos()).min(64) as u32;
+        report.ran = true;
+        report.decay_shift = shift;
+        let curmax = decay(&mut rt, &topology, shift);
+        let mut non_error = 0usize;
+        for (i, member) in rt.members.iter_mut().enumerate() {
+            let name = &topology.members[i].name;
+            if member.state == MemberState::Error {
+                let rested = member
+                    .last_error
+                    .is_none_or(|last| now.saturating_duration_since(last) > settings.recover_time);
+                if rested {
+                    if settings.method != LbMethod::Busyness {
+                        member.lb_value = curmax;
+                    }
+                    member.reply_timeouts = 0;
+                    member.state = MemberState::Recovering;
+                    report.recovered.push(name.clone());
+                    non_error += 1;
+                }
+            } else if member.first_error.is_some_and(|first| {
+                now.saturating_duration_since(first) >= settings.error_escalation_time
+            }) && member.state != MemberState::Recovering
+            {
+                member.state = MemberState::Error;
+                report.escalated.push(name.clone());
+            } else {
+                non_error += 1;
+                if member.state == MemberState::Ok && member.elected == member.elected_snapshot {
+                    member.state = MemberState::Idle;
+                }
+            }
+            member.elected_snapshot = member.elected;
+        }
+        if non_error == 0 {
+            let before: Vec<MemberState> = rt.members.iter().map(|m| m.state).collect();
+            force_recovery_locked(&mut rt, None);
+            report.forced = before
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| **s == MemberState::Error)
+                .map(|(i, _)| topology.members[i].name.clone())
+                .collect();
+        }
+        report
+    }
+
+    /// Status worker `recover`: a member in ERR becomes ERR/REC at once.
+    pub fn recover_member(&self, name: &str) -> Result<bool, BalancerConfigError> {
+        let topology = self.inner.topology.load_full();
+        let index = member_index(&topology, name)?;
+        let mut rt = self.inner.runtime();
+        if rt.members[index].state != MemberState::Error {
+            return Ok(false);
+        }
+        let curmax = rt.members.iter().map(|m| m.lb_value).max().unwrap_or(0);
+        let member = &mut rt.members[index];
+        if topology.settings.method != LbMethod::Busyness {
+            member.lb_value = curmax;
+        }
+        member.reply_timeouts = 0;
+        member.state = MemberState::Recovering;
+        Ok(true)
+    }
+
+    /// Status worker `reset` of one member, or of all with `None`.
+    pub fn reset(&self, name: Option<&str>) -> Result<(), BalancerConfigError> {
+        let topology = self.inner.topology.load_full();
+        let only = name.map(|n| member_index(&topology, n)).transpose()?;
+        let mut rt = self.inner.runtime();
+        if only.is_none() {
+            rt.max_busy = 0;
+        }
+        for (i, member) in rt.members.iter_mut().enumerate() {
+            if only.is_some_and(|o| o != i) {
+                continue;
+            }
+            let busy = member.busy;
+            *member = MemberRuntime::new();
+            member.busy = busy;
+        }
+        Ok(())
+    }
+
+    /// A consistent snapshot for the status worker.
+    pub fn status(&self) -> LbStatus {
+        let topology = self.inner.topology.load_full();
+        let now = self.inner.clock.now();
+        let rt = self.inner.runtime();
+        let members = topology
+            .members
+            .iter()
+            .zip(&rt.members)
+            .zip(&topology.lb_mult)
+            .map(|((m, r), mult)| MemberStatus {
+                name: m.name.clone(),
+                route: m.route.clone(),
+                domain: m.domain.clone(),
+                redirect: m.redirect.clone(),
+                distance: m.distance,
+                lbfactor: m.lbfactor,
+                lb_mult: *mult,
+                lb_value: r.lb_value,
+                state: r.state,
+                activation: m.activation,
+                sessions: r.sessions,
+                errors: r.errors,
+                client_errors: r.client_errors,
+                reply_timeouts: r.reply_timeouts,
+                elected: r.elected,
+                busy: r.busy,
+                max_busy: r.max_busy,
+                transferred: r.transferred,
+                error_age: r.first_error.map(|f| now.saturating_duration_since(f)),
+            })
+            .collect();
+        LbStatus {
+            settings: topology.settings.clone(),
+            busy: rt.busy,
+            max_busy: rt.max_busy,
+            members,
+        }
+    }
+}
+
+fn member_index(topology: &Topology, name: &str) -> Result<usize, BalancerConfigError> {
+    topology
+        .members
+        .iter()
+        .position(|m| m.name == name)
+        .ok_or_else(|| BalancerConfigError::UnknownMember {
+            lb: topology.settings.name.clone(),
+            member: name.to_owned(),
+        })
+}
+
+fn validate(settings: &LbSettings, members: &[MemberSettings]) -> Result<(), BalancerConfigError> {
+    if members.is_empty() {
+        return Err(BalancerConfigError::NoMembers {
+            lb: settings.name.clone(),
+        });
+    }
+    for (i, member) in members.iter().enumerate() {
+        for earlier in &members[..i] {
+            if earlier.name == member.name {
+                return Err(BalancerConfigError::DuplicateMember {
+                    lb: settings.name.clone(),
+                    member: member.name.clone(),
+                });
+            }
+            if earlier.route == member.route {
+                return Err(BalancerConfigError::DuplicateRoute {
+                    lb: settings.name.clone(),
+                    first: earlier.name.clone(),
+                    second: member.name.clone(),
+                    route: member.route.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn force_recovery_locked(rt: &mut Runtime, mut local: Option<&mut Vec<MemberState>>) -> usize {
+    let mut forced = 0;
+    for (i, member) in rt.members.iter_mut().enumerate() {
+        if member.state == MemberState::Error {
+            member.reply_timeouts = 0;
+            member.state = MemberState::ForcedRecovery;
+            if let Some(states) = local.as_deref_mut() {
+                states[i] = MemberState::ForcedRecovery;
+            }
+            forced += 1;
+        }
+    }
+    forced
+}
+
+/// Load decay at maintenance; returns the largest load value afterwards (0 for
+/// Busyness).
+fn decay(rt: &mut Runtime, topology: &Topology, shift: u32) -> u64 {
+    let method = topology.settings.method;
+    let mut curmax = 0;
+    for member in &mut rt.members {
+        if method != LbMethod::Busyness {
+            if method != LbMethod::Next {
+                member.lb_value = member.lb_value.checked_shr(shift).unwrap_or(0);
+            }
+            curmax = curmax.max(member.lb_value);
+        }
+        member.reply_timeouts = member.reply_timeouts.checked_shr(shift).unwrap_or(0);
+    }
+    if method == LbMethod::Next {
+        let curmin = rt
+            .members
+            .iter()
+            .zip(&topology.members)
+            .filter(|(r, m)| r.state.usable(m.activation))
+            .map(|(r, _)| r.lb_value)
+            .min()
+            .unwrap_or(0);
+        for member in &mut rt.members {
+            member.lb_value = member.lb_value.saturating_sub(curmin);
+        }
+    }
+    curmax
+}
+
+/// mod_jk's `find_best_byvalue` (§3.5.4): lowest distance, then strictly lower load,
+/// scanning from a rotating offset.
+fn find_best_by_value(rt: &mut Runtime, plan: &RequestPlan) -> Option<usize> {
+    let members = &plan.topology.members;
+    let n = members.len();
+    let offset = rt.next_offset;
+    let mut best: Option<(usize, i64, u64)> = None;
+    for j in offset..offset + n {
+        let i = j % n;
+        if !plan.states[i].usable(plan.activations[i]) {
+            continue;
+        }
+        let distance = members[i].distance;
+        let value = rt.members[i].lb_value;
+        let better = match best {
+            None => true,
+            Some((_, d, v)) => distance < d || (!plan.stateless && value < v && distance == d),
+        };
+        if better {
+            best = Some((i, distance, value));
+            rt.next_offset = i + 1;
+        }
+    }
+    best.map(|(i, _, _)| i)
+}
+
+/// mod_jk's `find_best_bydomain`: among usable members whose domain equals the part of
+/// `route_or_domain` before its first `.`, the lowest distance, then the lowest load.
+fn find_best_by_domain(rt: &Runtime, plan: &RequestPlan, route_or_domain: &str) -> Option<usize> {
+    let domain = route_or_domain
+        .find('.')
+        .map_or(route_or_domain, |dot| &route_or_domain[..dot]);
+    let mut best: Option<(usize, i64, u64)> = None;
+    for (i, member) in plan.topology.members.iter().enumerate() {
+        if member.domain.is_empty() || member.domain != domain {
+            continue;
+        }
+        if !plan.states[i].usable(plan.activations[i]) {
+            continue;
+        }
+        let value = rt.members[i].lb_value;
+        let better = match best {
+            None => true,
+            Some((_, d, v)) => member.distance < d || (value < v && member.distance == d),
+        };
+        if better {
+            best = Some((i, member.distance, value));
+        }
+    }
+    best.map(|(i, _, _)| i)
+}
+
+/// Whether a request that failed at `progress` may go to another member.
+///
+/// `NothingSent` is always safe; `BodyStreamed` never is. With [`ReplayPolicy::Safe`] a
+/// request that reached the member is replayed only for HEAD with bit 8 or GET with bit
+/// 16 (bit 16 only when bit 8 is clear, as mod_jk's code reads it), and a started response
+/// never. With [`ReplayPolicy::ModJk`] mod_jk's bits 1 and 2 decide.
+pub fn replay_allowed(
+    policy: ReplayPolicy,
+    options: RecoveryOptions,
+    method: &str,
+    progress: Progress,
+) -> bool {
+    let rescued = || {
+        if options.has(RecoveryOptions::HEAD_RECOVERABLE) {
+            method.eq_ignore_ascii_case("HEAD")
+        } else if options.has(RecoveryOptions::GET_RECOVERABLE) {
+            method.eq_ignore_ascii_case("GET")
+        } else {
+            false
+        }
+    };
+    match (policy, progress) {
+        (_, Progress::NothingSent) => true,
+        (_, Progress::BodyStreamed) => false,
+        (ReplayPolicy::Safe, Progress::RequestSent) => rescued(),
+        (ReplayPolicy::Safe, Progress::ResponseStarted) => false,
+        (ReplayPolicy::ModJk, Progress::RequestSent) => {
+            !options.has(RecoveryOptions::NO_RECOVER_AFTER_SEND) || rescued()
+        }
+        (ReplayPolicy::ModJk, Progress::ResponseStarted) => {
+            !options.has(RecoveryOptions::NO_RECOVER_AFTER_HEADERS)
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Session id extraction and session routes, as mod_jk does them (mod_jk §3.5.1–3.5.2).
+
+/// Extracts the session id candidates of a request, in the order mod_jk tries them.
+///
+/// `uri` is the forwarded request URI (path, no query). `cookie_headers` are the values of
+/// every request header named `Cookie`, in order. `session_path` includes its leading `;`
+/// (`;jsessionid`). The path parameter wins; only without it are cookies read, and then
+/// every cookie called `session_cookie` is a candidate, in order. Returns an empty list
+/// when the request carries no (non-empty) session id.
+pub fn session_candidates<'a, I>(
+    uri: &str,
+    cookie_headers: I,
+    session_path: &str,
+    session_cookie: &str,
+) -> Vec<String>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let joined = match path_parameter(uri, session_path) {
+        Some(value) => value.to_owned(),
+        None => cookie_values(cookie_headers, session_cookie).join(";"),
+    };
+    if joined.is_empty() {
+        return Vec::new();
+    }
+    joined.split(';').map(str::to_owned).collect()
+}
+
+/// The first non-empty value of `name=` in `uri`; it ends at `?`, `;` or `/`.
+fn path_parameter<'u>(uri: &'u str, name: &str) -> Option<&'u str> {
+    if name.is_empty() {
+        return None;
+    }
+    let mut from = 0;
+    while let Some(found) = uri[from..].find(name) {
+        let start = from + found;
+        let after = start + name.len();
+        if uri[after..].starts_with('=') {
+            let rest = &uri[after + 1..];
+            let end = rest.find(['?', ';', '/']).unwrap_or(rest.len());
+            if end > 0 {
+                return Some(&rest[..end]);
+            }
+        }
+        from = start + 1;
+        while !uri.is_char_boundary(from) {
+            from += 1;
+        }
+    }
+    None
+}
+
+/// Every value of cookie `name` in the given `Cookie` header values, in order.
+fn cookie_values<'a, I>(cookie_headers: I, name: &str) -> Vec<String>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let mut values = Vec::new();
+    if name.is_empty() {
+        return values;
+    }
+    for header in cookie_headers {
+        let bytes = header.as_bytes();
+        let mut from = 0;
+        while let Some(found) = header[from..].find(name) {
+            let start = from + found;
+            let boundary_ok = start == 0
+                || matches!(bytes[start - 1], b';' | b',')
+                || bytes[start - 1].is_ascii_whitespace();
+            let mut next = start + 1;
+            if boundary_ok {
+                let mut pos = start + name.len();
+                while pos < bytes.len() && bytes[pos].is_ascii_whitespace() {
+                    pos += 1;
+                }
+                if pos + 1 < bytes.len() && bytes[pos] == b'=' {
+                    let value_start = pos + 1;
+                    let value_end = header[value_start..]
+                        .find([';', ','])
+                        .map_or(bytes.len(), |e| value_start + e);
+                    values.push(unquote(&header[value_start..value_end]).to_owned());
+                    next = value_end.max(start + 1);
+                }
+            }
+            from = next;
+            while from < header.len() && !header.is_char_boundary(from) {
+                from += 1;
+            }
+            if from >= header.len() {
+                break;
+            }
+        }
+    }
+    values
+}
+
+/// Removes one pair of surrounding double quotes.
+fn unquote(value: &str) -> &str {
+    if value.len() > 1 && value.starts_with('"') && value.ends_with('"') {
+        &value[1..value.len() - 1]
+    } else {
+        value
+    }
+}
+
+/// The route of a session id: everything after its **first** `.`; `None` without a `.`.
+pub fn route_of_session(session_id: &str) -> Option<&str> {
+    session_id.find('.').map(|dot| &session_id[dot + 1..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(uri: &str, cookies: &[&str]) -> Vec<String> {
+        session_candidates(uri, cookies.iter().copied(), ";jsessionid", "JSESSIONID")
+    }
+
+    #[test]
+    fn route_is_after_the_first_dot() {
+        assert_eq!(route_of_session("ABC.node1"), Some("node1"));
+        assert_eq!(route_of_session("ABC.dc1.node1"), Some("dc1.node1"));
+        assert_eq!(route_of_session("ABC"), None);
+        assert_eq!(route_of_session(".node2"), Some("node2"));
+    }
+
+    #[test]
+    fn path_parameter_beats_cookie() {
+        assert_eq!(
+            ids("/app/x;jsessionid=P.n2", &["JSESSIONID=C.n1"]),
+            vec!["P.n2"]
+        );
+    }
+
+    #[test]
+    fn path_parameter_ends_at_query_semicolon_or_slash() {
+        assert_eq!(ids("/a;jsessionid=X.n1?q=1", &[]), vec!["X.n1"]);
+        assert_eq!(ids("/a;jsessionid=X.n1;other=2", &[]), vec!["X.n1"]);
+        assert_eq!(ids("/a;jsessionid=X.n1/more", &[]), vec!["X.n1"]);
+    }
+
+    #[test]
+    fn empty_path_parameter_is_skipped_for_the_next_one() {
+        assert_eq!(ids("/a;jsessionid=;jsessionid=Y.n3", &[]), vec!["Y.n3"]);
+    }
+
+    #[test]
+    fn path_parameter_name_is_case_sensitive_and_needs_equals() {
+        assert_eq!(
+            ids("/a;JSESSIONID=X.n1", &["JSESSIONID=C.n1"]),
+            vec!["C.n1"]
+        );
+        assert_eq!(ids("/a;jsessionidX=1", &[]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_cookie_of_the_name_is_a_candidate_in_order() {
+        assert_eq!(
+            ids(
+                "/a",
+                &["JSESSIONID=a.n1; JSESSIONID=b.n2", "x=1,JSESSIONID=c.n3"]
+            ),
+            vec!["a.n1", "b.n2", "c.n3"]
+        );
+    }
+
+    #[test]
+    fn cookie_name_needs_a_boundary_and_matches_case_sensitively() {
+        assert_eq!(ids("/a", &["MYJSESSIONID=a.n1"]), Vec::<String>::new());
+        assert_eq!(ids("/a", &["jsessionid=a.n1"]), Vec::<String>::new());
+        assert_eq!(ids("/a", &["x=1;JSESSIONID=b.n2"]), vec!["b.n2"]);
+        assert_eq!(ids("/a", &["x=1\tJSESSIONID =b.n2"]), vec!["b.n2"]);
+    }
+
+    #[test]
+    fn quoted_cookie_values_are_unquoted() {
+        assert_eq!(ids("/a", &["JSESSIONID=\"q.n2\""]), vec!["q.n2"]);
+        assert_eq!(ids("/a", &["JSESSIONID=\""]), vec!["\""]);
+    }
+
+    #[test]
+    fn cookie_without_value_is_not_a_cookie() {
+        assert_eq!(ids("/a", &["JSESSIONID="]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn empty_values_mean_no_session() {
+        assert_eq!(ids("/a", &["JSESSIONID=;x=1"]), Vec::<String>::new());
+        assert_eq!(ids("/a", &[]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn custom_names() {
+        assert_eq!(
+            session_candidates("/a;sid=Z.n1", [].into_iter(), ";sid", "SID"),
+            vec!["Z.n1"]
+        );
+        assert_eq!(
+            session_candidates("/a", ["SID=Z.n2"].into_iter(), ";sid", "SID"),
+            vec!["Z.n2"]
+        );
+    }
+
+    #[test]
+    fn non_ascii_input_does_not_panic() {
+        assert_eq!(ids("/é;jsessionid=é.ñ", &["ü JSESSIONID=ä.ö"]), vec!["é.ñ"]);
+        assert_eq!(
+            ids("/é", &["üJSESSIONID=ä.ö; JSESSIONID=ß.n1"]),
+            vec!["ß.n1"]
+        );
+    }
+}

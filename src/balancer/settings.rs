@@ -1,0 +1,253 @@
+//! The settings one lb worker and its members run with.
+//!
+//! These are the balancer's own small structs; the workers.properties reader in
+//! `crate::config` produces the typed values, and [`LbSettings::from`]-style mappings turn
+//! them into these. Defaults are mod_jk's (`mod_jk.md` §2.3, §2.4).
+
+use std::fmt;
+use std::time::Duration;
+
+/// How the lb worker measures load (`worker.LB.method`, mod_jk §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LbMethod {
+    /// Count attempts (`R`), the default.
+    #[default]
+    Request,
+    /// Count new sessions (`S`).
+    Session,
+    /// Round-robin of new sessions (`N`).
+    Next,
+    /// Count AJP bytes moved (`T`).
+    Traffic,
+    /// Count requests in flight (`B`).
+    Busyness,
+}
+
+impl LbMethod {
+    /// The name mod_jk's status worker prints.
+    pub fn status_name(self) -> &'static str {
+        match self {
+            LbMethod::Request => "Request",
+            LbMethod::Session => "Sessions",
+            LbMethod::Next => "Next",
+            LbMethod::Traffic => "Traffic",
+            LbMethod::Busyness => "Busyness",
+        }
+    }
+}
+
+impl fmt::Display for LbMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.status_name())
+    }
+}
+
+/// `worker.LB.lock`. jkgate is one process, so both modes behave the same; the value is
+/// kept so the status worker can show it (mod_jk §3.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LockMode {
+    /// Process-local lock (`O`), the default.
+    #[default]
+    Optimistic,
+    /// Shared-memory lock (`P`).
+    Pessimistic,
+}
+
+impl LockMode {
+    /// The name mod_jk's status worker prints.
+    pub fn status_name(self) -> &'static str {
+        match self {
+            LockMode::Optimistic => "Optimistic",
+            LockMode::Pessimistic => "Pessimistic",
+        }
+    }
+}
+
+/// A member's configured activation (mod_jk §3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Activation {
+    /// Takes every kind of request (`ACT`).
+    #[default]
+    Active,
+    /// Takes only requests sticky to it, and redirect/failover traffic (`DIS`).
+    Disabled,
+    /// Takes nothing (`STP`).
+    Stopped,
+}
+
+impl Activation {
+    /// The short name the status worker prints and Tomcat receives as `JK_LB_ACTIVATION`.
+    pub fn status_name(self) -> &'static str {
+        match self {
+            Activation::Active => "ACT",
+            Activation::Disabled => "DIS",
+            Activation::Stopped => "STP",
+        }
+    }
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.status_name())
+    }
+}
+
+/// `worker.M.recovery_options` bit mask (mod_jk §4.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecoveryOptions(pub u32);
+
+impl RecoveryOptions {
+    /// Bit 1: don't recover once Tomcat may have received the request.
+    pub const NO_RECOVER_AFTER_SEND: u32 = 1;
+    /// Bit 2: don't recover after the response headers reached the client.
+    pub const NO_RECOVER_AFTER_HEADERS: u32 = 2;
+    /// Bit 4: close the backend connection hard on a client read/write error.
+    pub const ABORT_ON_CLIENT_ERROR: u32 = 4;
+    /// Bit 8: HEAD stays recoverable in the bit-1 case.
+    pub const HEAD_RECOVERABLE: u32 = 8;
+    /// Bit 16: GET stays recoverable in the bit-1 case (only when bit 8 is clear, as in
+    /// mod_jk's code).
+    pub const GET_RECOVERABLE: u32 = 16;
+
+    /// Whether every bit of `bits` is set.
+    pub fn has(self, bits: u32) -> bool {
+        self.0 & bits == bits
+    }
+}
+
+/// What the lb may replay to a second member after a failure (jkgate's safety choice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplayPolicy {
+    /// jkgate's default: a request that reached a member, or whose response started, is
+    /// never sent to another member unless `recovery_options` explicitly allows it
+    /// (bit 8 for HEAD, bit 16 for GET, before the response started). Bits 1 and 2 are
+    /// treated as always set.
+    #[default]
+    Safe,
+    /// mod_jk's exact rules: recover unless `recovery_options` bit 1 / bit 2 forbid it.
+    ModJk,
+}
+
+/// Settings of one lb worker (mod_jk §2.3 plus the global `worker.maintain`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LbSettings {
+    /// The lb worker's name.
+    pub name: String,
+    /// Load measure.
+    pub method: LbMethod,
+    /// Lock mode (shown only).
+    pub lock: LockMode,
+    /// Rounds over the members, first included (≥ 1).
+    pub retries: u32,
+    /// Members tried per round (≥ 1).
+    pub lb_retries: u32,
+    /// Sleep between rounds.
+    pub retry_interval: Duration,
+    /// Minimum rest of an ERR member before it is tried again.
+    pub recover_time: Duration,
+    /// How long a local error may last before it becomes a global ERR.
+    pub error_escalation_time: Duration,
+    /// Reply timeouts tolerated before the member goes ERR.
+    pub max_reply_timeouts: u64,
+    /// Route requests with a session id to the session's member.
+    pub sticky_session: bool,
+    /// Fail rather than move a session to another member.
+    pub sticky_session_force: bool,
+    /// Cookie carrying the session id (case-sensitive).
+    pub session_cookie: String,
+    /// Path parameter carrying the session id, with its leading `;`.
+    pub session_path: String,
+    /// Emit a routing cookie for requests not routed by their session.
+    pub set_session_cookie: bool,
+    /// `PATH` of that cookie.
+    pub session_cookie_path: String,
+    /// `worker.maintain`: interval of decay and recovery; zero disables maintenance.
+    pub maintain_interval: Duration,
+    /// What may be replayed to another member.
+    pub replay: ReplayPolicy,
+}
+
+impl LbSettings {
+    /// mod_jk's defaults for an lb worker called `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        LbSettings {
+            name: name.into(),
+            method: LbMethod::Request,
+            lock: LockMode::Optimistic,
+            retries: 2,
+            lb_retries: 2,
+            retry_interval: Duration::from_millis(100),
+            recover_time: Duration::from_secs(60),
+            error_escalation_time: Duration::from_secs(30),
+            max_reply_timeouts: 0,
+            sticky_session: true,
+            sticky_session_force: false,
+            session_cookie: "JSESSIONID".to_owned(),
+            session_path: ";jsessionid".to_owned(),
+            set_session_cookie: false,
+            session_cookie_path: "/".to_owned(),
+            maintain_interval: Duration::from_secs(60),
+            replay: ReplayPolicy::Safe,
+        }
+    }
+}
+
+/// Settings of one lb member (mod_jk §2.4 plus the ajp13 settings the lb consults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberSettings {
+    /// The member worker's name.
+    pub name: String,
+    /// Route compared with session routes (Tomcat's `jvmRoute`).
+    pub route: String,
+    /// Replication domain; empty = none.
+    pub domain: String,
+    /// Route of the preferred failover member; empty = none.
+    pub redirect: String,
+    /// Preference tier; lower is preferred.
+    pub distance: i64,
+    /// Weight (≥ 1).
+    pub lbfactor: u64,
+    /// Configured activation.
+    pub activation: Activation,
+    /// Maximum concurrent requests; 0 = no limit.
+    pub busy_limit: u64,
+    /// The member's `recovery_options`.
+    pub recovery_options: RecoveryOptions,
+}
+
+impl MemberSettings {
+    /// mod_jk's defaults for a member called `name`: route = name, domain derived from the
+    /// route, factor 1, active.
+    pub fn new(name: impl Into<String>) -> Self {
+        let name = name.into();
+        let route = name.clone();
+        MemberSettings {
+            domain: domain_of_route(&route).to_owned(),
+            name,
+            route,
+            redirect: String::new(),
+            distance: 0,
+            lbfactor: 1,
+            activation: Activation::Active,
+            busy_limit: 0,
+            recovery_options: RecoveryOptions::default(),
+        }
+    }
+
+    /// Sets the route and, as mod_jk does when no domain was configured, derives the domain
+    /// from it.
+    pub fn with_route(mut self, route: impl Into<String>) -> Self {
+        self.route = route.into();
+        self.domain = domain_of_route(&self.route).to_owned();
+        self
+    }
+}
+
+/// mod_jk's default domain for a route: the part before its first `.`, or empty when the
+/// route has no `.`.
+pub fn domain_of_route(route: &str) -> &str {
+    match route.find('.') {
+        Some(dot) => &route[..dot],
+        None => "",
+    }
+}
