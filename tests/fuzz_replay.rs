@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 #[path = "../fuzz/src/structured.rs"]
 mod structured;
 
+/// The logic one fuzz target runs on one input.
+type FuzzLogic = fn(&[u8]);
+
 /// Fuzz target name → the logic its `fuzz_targets/<name>.rs` calls.
-const TARGETS: &[(&str, fn(&[u8]))] = &[
+const TARGETS: &[(&str, FuzzLogic)] = &[
     (
         "container_messages",
         jkgate::ajp::fuzzing::container_messages,

@@ -175,10 +175,16 @@ impl<'a> Resolver<'a> {
     /// A duration in `unit_ms` milliseconds per file unit; negative → zero with a warning.
     fn duration(&mut self, worker: &str, directive: &str, default: i64, unit_ms: u64) -> Duration {
         let value = self.int(worker, directive, default);
-        self.to_duration(worker, directive, value, unit_ms)
+        self.duration_from_raw(worker, directive, value, unit_ms)
     }
 
-    fn to_duration(&mut self, worker: &str, directive: &str, value: i64, unit_ms: u64) -> Duration {
+    fn duration_from_raw(
+        &mut self,
+        worker: &str,
+        directive: &str,
+        value: i64,
+        unit_ms: u64,
+    ) -> Duration {
         if value < 0 {
             let property = self.property(worker, directive);
             self.warn(
@@ -443,7 +449,7 @@ impl<'a> Resolver<'a> {
             "retry_interval",
             DEFAULT_RETRY_INTERVAL.as_millis() as i64,
         );
-        let retry_interval = self.to_duration(name, "retry_interval", retry_interval_raw, 1);
+        let retry_interval = self.duration_from_raw(name, "retry_interval", retry_interval_raw, 1);
         let acquire_default = retries_raw.saturating_mul(retry_interval_raw);
         let connection_acquire_timeout = self.duration(
             name,
@@ -460,7 +466,7 @@ impl<'a> Resolver<'a> {
             "ping_timeout",
             DEFAULT_PING_TIMEOUT.as_millis() as i64,
         );
-        let ping_timeout = self.to_duration(name, "ping_timeout", ping_timeout_raw, 1);
+        let ping_timeout = self.duration_from_raw(name, "ping_timeout", ping_timeout_raw, 1);
         let mut connect_timeout = self.duration(name, "connect_timeout", 0, 1);
         if ping_mode.connect && connect_timeout.is_zero() {
             connect_timeout = ping_timeout;
@@ -475,7 +481,8 @@ impl<'a> Resolver<'a> {
         }
         let reply_timeout = self.duration(name, "reply_timeout", 0, 1);
         let socket_timeout_raw = self.int(name, "socket_timeout", 0);
-        let socket_timeout = self.to_duration(name, "socket_timeout", socket_timeout_raw, 1000);
+        let socket_timeout =
+            self.duration_from_raw(name, "socket_timeout", socket_timeout_raw, 1000);
         let socket_connect_timeout = self.duration(
             name,
             "socket_connect_timeout",
