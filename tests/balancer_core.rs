@@ -1,4 +1,5 @@
 //! Deterministic unit tests of the lb decision core (mod_jk.md §3) with a manual clock.
+#![cfg(feature = "proxy")]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,5 @@
 //! Property tests of the lb core: weighted shares, stickiness, and busy accounting.
+#![cfg(feature = "proxy")]
 
 use std::sync::Arc;
 

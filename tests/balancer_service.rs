@@ -1,4 +1,5 @@
 //! The async lb loop against fake members, with paused tokio time.
+#![cfg(feature = "proxy")]
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,4 +1,5 @@
 //! jkgate.ini + command-line overrides, and `jkgate check` exit codes (the real binary).
+#![cfg(feature = "proxy")]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,5 @@
 //! Every directive of spec §2: its default, and a set value with its unit.
+#![cfg(feature = "proxy")]
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
 //! The shipped `workers.properties.example` parses into the cluster it describes.
+#![cfg(feature = "proxy")]
 
 use std::path::Path;
 use std::time::Duration;

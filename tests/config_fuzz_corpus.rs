@@ -1,5 +1,6 @@
 //! Replays the config fuzz corpora (and named crash regressions) through the fuzz entry
 //! points on stable, so every `cargo test` checks them.
+#![cfg(feature = "proxy")]
 
 use std::path::Path;
 

@@ -1,5 +1,6 @@
 //! The workers.properties line grammar, one test per rule of mod_jk's `jk_map.c`
 //! (spec §1.1–§1.5, §1.8).
+#![cfg(feature = "proxy")]
 
 use jkgate::config::error::ConfigError;
 use jkgate::config::properties::{DuplicateMode, PropertyMap};

@@ -1,5 +1,6 @@
 //! uriworkermap.properties: patterns, precedence, exclusions, extensions, normalisation
 //! (spec §6).
+#![cfg(feature = "proxy")]
 
 use std::time::Duration;
 
