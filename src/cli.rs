@@ -1,4 +1,5 @@
-//! The command line: `jkgate check [--config jkgate.ini] [--workers-file F] ...`.
+//! The command line: `jkgate [run] [--config jkgate.ini] [--workers-file F] ...`,
+//! `jkgate check ...` and `jkgate demo`.
 //!
 //! Settings come from `jkgate.ini` (see [`crate::config::ini`]); command-line flags override
 //! it; anything still missing gets a default. [`resolve_settings`] turns the flags into a
@@ -29,21 +30,37 @@ use crate::config::{load_workers_properties_seeded, properties};
     name = "jkgate",
     version,
     about,
-    subcommand_required = true,
-    arg_required_else_help = true
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
-    /// What to do.
+    /// What to do (default: `run`).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// The flags of `run`, when no subcommand is named.
+    #[command(flatten)]
+    pub run: SettingsArgs,
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve: read the configuration, listen, and relay requests to the workers (the
+    /// default when no subcommand is named).
+    Run(SettingsArgs),
+    /// Start jkgate in front of two embedded AJP13 backends (routes node1 and node2), so
+    /// the relay and the balancer can be tried without Tomcat.
+    Demo(DemoArgs),
     /// Read jkgate.ini, workers.properties and the mounts; print the resolved workers (each
     /// lb with its members and their effective settings) or the errors. Exit 0 or 1.
     Check(SettingsArgs),
+}
+
+/// Flags of `jkgate demo`.
+#[derive(Clone, Debug, Args)]
+pub struct DemoArgs {
+    /// Listen address host:port or port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
+    pub listen: String,
 }
 
 /// Flags shared by every command that reads the configuration. Each overrides jkgate.ini.
@@ -80,7 +97,7 @@ pub struct SettingsArgs {
     /// JkLogLevel: trace, debug, info, warn, error, emerg.
     #[arg(long, value_name = "LEVEL")]
     pub log_level: Option<String>,
-    /// Access log file (`-` = standard output).
+    /// Access log file (`-` = standard output, the default; `off` = none).
     #[arg(long, value_name = "FILE")]
     pub access_log: Option<PathBuf>,
 }
@@ -665,10 +682,196 @@ pub fn check(args: &SettingsArgs) -> ExitCode {
     }
 }
 
+/// Where the access log goes.
+#[derive(Debug)]
+enum AccessLogTarget {
+    Stdout,
+    File(std::fs::File),
+    Off,
+}
+
+fn access_log_target(setting: Option<&Path>) -> Result<AccessLogTarget, String> {
+    match setting {
+        None => Ok(AccessLogTarget::Stdout),
+        Some(p) if p == Path::new("-") => Ok(AccessLogTarget::Stdout),
+        Some(p) if p == Path::new("off") => Ok(AccessLogTarget::Off),
+        Some(p) => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .map(AccessLogTarget::File)
+            .map_err(|e| format!("access log {}: {e}", p.display())),
+    }
+}
+
+/// Installs the log subscriber: the error log on stderr at `level`, and the access log
+/// (target `jkgate::access`, one line per request) on its own destination.
+fn init_logging(level: LogLevel, access: AccessLogTarget) {
+    use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let errors = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(EnvFilter::new(format!(
+            "{},{ACCESS_TARGET}=off",
+            level.as_filter()
+        )));
+    let access_filter = Targets::new().with_target(ACCESS_TARGET, LevelFilter::INFO);
+    let access_layer = match access {
+        AccessLogTarget::Off => None,
+        AccessLogTarget::Stdout => Some(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_target(false)
+                .with_level(false)
+                .with_writer(std::io::stdout)
+                .with_filter(access_filter)
+                .boxed(),
+        ),
+        AccessLogTarget::File(file) => Some(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_target(false)
+                .with_level(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .with_filter(access_filter)
+                .boxed(),
+        ),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(errors)
+        .with(access_layer)
+        .try_init();
+}
+
+/// The tracing target of access log lines.
+pub const ACCESS_TARGET: &str = "jkgate::access";
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// Waits for SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+/// `jkgate run`: read the configuration, listen, serve until SIGINT/SIGTERM.
+pub fn run(args: &SettingsArgs) -> ExitCode {
+    let settings = match resolve_settings(args) {
+        Ok(settings) => settings,
+        Err(error) => {
+            for e in error.errors() {
+                eprintln!("error: {e}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let access = match access_log_target(settings.access_log.as_deref()) {
+        Ok(access) => access,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(settings.log_level, access);
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let servers = match crate::server::launch::launch(&settings).await {
+            Ok(servers) => servers,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        shutdown_signal().await;
+        tracing::info!("shutting down: no new connections, open ones finish");
+        for server in servers {
+            server.shutdown().await;
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+/// `jkgate demo`: two embedded AJP13 backends behind jkgate, until SIGINT/SIGTERM.
+pub fn demo(args: &DemoArgs) -> ExitCode {
+    let listen = match parse_listen("--listen", &args.listen) {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(LogLevel::Info, AccessLogTarget::Stdout);
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let demo = match crate::demo::start(listen).await {
+            Ok(demo) => demo,
+            Err(e) => {
+                eprintln!("error: demo on {listen}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let url = format!("http://{}", demo.server.addr);
+        eprintln!("jkgate demo listening on {url}");
+        for backend in &demo.backends {
+            eprintln!(
+                "  embedded AJP13 backend {} on {}",
+                backend.route, backend.addr
+            );
+        }
+        eprintln!("try:");
+        eprintln!("  curl -i {url}/echo                   # balanced over node1 and node2");
+        eprintln!("  curl -i -c jar -b jar {url}/session  # sticky: the session stays on its node");
+        eprintln!("  curl -i {url}/node2/echo             # straight to the member node2");
+        eprintln!("Ctrl-C stops it.");
+        shutdown_signal().await;
+        demo.server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
-        Command::Check(args) => check(args),
+        None => run(&cli.run),
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Check(args)) => check(args),
+        Some(Command::Demo(args)) => demo(args),
     }
 }

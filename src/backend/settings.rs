@@ -86,3 +86,144 @@ impl MemberConfig {
 pub fn nonzero(d: Duration) -> Option<Duration> {
     (!d.is_zero()).then_some(d)
 }
+
+/// An ajp13 worker whose settings cannot be turned into a running member.
+#[derive(Debug, thiserror::Error)]
+pub enum MemberSettingsError {
+    /// `host` did not resolve to an address (mod_jk refuses to start such a worker).
+    #[error("worker {worker}: cannot resolve host `{host}` (port {port}): {cause}")]
+    Unresolved {
+        /// The worker name.
+        worker: String,
+        /// The configured host.
+        host: String,
+        /// The configured port.
+        port: u16,
+        /// What the resolver said.
+        cause: String,
+    },
+    /// `max_packet_size` outside AJP's 8192..=65536.
+    #[error("worker {worker}: max_packet_size {size} is outside 8192..=65536")]
+    PacketSize {
+        /// The worker name.
+        worker: String,
+        /// The configured size.
+        size: u32,
+    },
+}
+
+impl MemberConfig {
+    /// The member `name` as workers.properties configured it: `host` resolved once (IPv4
+    /// first unless `prefer_ipv6`), timeouts with `ping_mode` already folded in by the
+    /// reader, `DisableReuse` from `JkOptions`.
+    pub fn from_ajp_settings(
+        name: &str,
+        ajp: &crate::config::AjpSettings,
+        disable_reuse: bool,
+    ) -> Result<Self, MemberSettingsError> {
+        use std::net::ToSocketAddrs as _;
+        let unresolved = |cause: String| MemberSettingsError::Unresolved {
+            worker: name.to_owned(),
+            host: ajp.host.clone(),
+            port: ajp.port,
+            cause,
+        };
+        let candidates: Vec<SocketAddr> = (ajp.host.as_str(), ajp.port)
+            .to_socket_addrs()
+            .map_err(|e| unresolved(e.to_string()))?
+            .collect();
+        let address = candidates
+            .iter()
+            .find(|a| a.is_ipv6() == ajp.prefer_ipv6)
+            .or_else(|| candidates.first())
+            .copied()
+            .ok_or_else(|| unresolved("no address".to_owned()))?;
+        let packet_size =
+            PacketSize::new(ajp.max_packet_size).map_err(|_| MemberSettingsError::PacketSize {
+                worker: name.to_owned(),
+                size: ajp.max_packet_size,
+            })?;
+        Ok(MemberConfig {
+            name: Arc::from(name),
+            address,
+            secret: ajp.secret.as_ref().map(|s| Bytes::from(s.clone())),
+            pool_size: ajp.connection_pool_size.max(1) as usize,
+            pool_minsize: ajp.connection_pool_minsize as usize,
+            pool_timeout: ajp.connection_pool_timeout,
+            acquire_timeout: ajp.connection_acquire_timeout,
+            ping_timeout: ajp.ping_timeout,
+            connect_timeout: ajp.connect_timeout,
+            prepost_timeout: ajp.prepost_timeout,
+            ping_interval: ajp.connection_ping_interval,
+            reply_timeout: ajp.reply_timeout,
+            socket_timeout: ajp.socket_timeout,
+            socket_connect_timeout: ajp.socket_connect_timeout,
+            socket_keepalive: ajp.socket_keepalive,
+            socket_buffer: ajp.socket_buffer,
+            packet_size,
+            disable_reuse,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AjpSettings;
+
+    #[test]
+    fn every_ajp_setting_reaches_the_member() {
+        let ajp = AjpSettings {
+            host: "127.0.0.1".to_owned(),
+            port: 8109,
+            secret: Some("s3cr3t".to_owned()),
+            connection_pool_size: 7,
+            connection_pool_minsize: 3,
+            connection_pool_timeout: Duration::from_secs(60),
+            connection_acquire_timeout: Duration::from_millis(300),
+            ping_timeout: Duration::from_millis(4000),
+            connect_timeout: Duration::from_millis(1000),
+            prepost_timeout: Duration::from_millis(2000),
+            connection_ping_interval: Duration::from_secs(40),
+            reply_timeout: Duration::from_millis(5000),
+            socket_timeout: Duration::from_secs(9),
+            socket_connect_timeout: Duration::from_millis(1500),
+            socket_keepalive: true,
+            socket_buffer: 16384,
+            max_packet_size: 16384,
+            ..AjpSettings::default()
+        };
+        let m = MemberConfig::from_ajp_settings("node2", &ajp, true).expect("valid settings");
+        assert_eq!(&*m.name, "node2");
+        assert_eq!(m.address, "127.0.0.1:8109".parse().unwrap());
+        assert_eq!(m.secret.as_deref(), Some(&b"s3cr3t"[..]));
+        assert_eq!((m.pool_size, m.pool_minsize), (7, 3));
+        assert_eq!(m.pool_timeout, Duration::from_secs(60));
+        assert_eq!(m.acquire_timeout, Duration::from_millis(300));
+        assert_eq!(m.ping_timeout, Duration::from_millis(4000));
+        assert_eq!(m.connect_timeout, Duration::from_millis(1000));
+        assert_eq!(m.prepost_timeout, Duration::from_millis(2000));
+        assert_eq!(m.ping_interval, Duration::from_secs(40));
+        assert_eq!(m.reply_timeout, Duration::from_millis(5000));
+        assert_eq!(m.socket_timeout, Duration::from_secs(9));
+        assert_eq!(m.socket_connect_timeout, Duration::from_millis(1500));
+        assert!(m.socket_keepalive);
+        assert_eq!(m.socket_buffer, 16384);
+        assert_eq!(m.packet_size.get(), 16384);
+        assert!(m.disable_reuse);
+    }
+
+    #[test]
+    fn an_unresolvable_host_names_the_worker() {
+        let ajp = AjpSettings {
+            host: "no-such-host.invalid".to_owned(),
+            ..AjpSettings::default()
+        };
+        let err = MemberConfig::from_ajp_settings("node9", &ajp, false).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("node9") && text.contains("no-such-host.invalid"),
+            "{text}"
+        );
+    }
+}

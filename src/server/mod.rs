@@ -1,6 +1,7 @@
 //! The HTTP(S) listener: hyper 1 (HTTP/1.1 keep-alive and HTTP/2), rustls TLS,
 //! request mapping to workers, streaming relay, access log.
 
+pub mod launch;
 pub mod mapping;
 pub mod tls;
 

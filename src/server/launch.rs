@@ -1,0 +1,74 @@
+//! From resolved [`RunSettings`] to listening sockets: the worker registry, the TLS
+//! acceptor and one server task per listener.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::backend::MemberSettingsError;
+use crate::backend::registry::build_workers;
+use crate::cli::RunSettings;
+
+use super::mapping::MappingOptions;
+use super::tls::{self, TlsError};
+use super::{Gateway, RunningServer};
+
+/// Why jkgate could not start serving.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// A worker's settings cannot run.
+    #[error("workers: {0}")]
+    Worker(#[from] MemberSettingsError),
+    /// The TLS certificate or key cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
+    /// A listen address cannot be bound.
+    #[error("listen {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// The mapping options `settings` ask for (`JkOptions`, `JkEnvVar`).
+pub fn mapping_options(settings: &RunSettings) -> MappingOptions {
+    MappingOptions {
+        forward_uri: settings.options.forward_uri,
+        env_vars: settings
+            .env_vars
+            .iter()
+            .map(|(name, value)| (Bytes::from(name.clone()), Bytes::from(value.clone())))
+            .collect::<Vec<_>>()
+            .into(),
+    }
+}
+
+/// Builds the gateway from `settings` and binds every listener. Must run inside a tokio
+/// runtime (the members' pools start their idle watchers).
+pub async fn launch(settings: &RunSettings) -> Result<Vec<RunningServer>, LaunchError> {
+    let workers = build_workers(&settings.workers, settings.options.disable_reuse)?;
+    let gateway = Gateway::new(settings.mounts.clone(), workers, mapping_options(settings));
+    let acceptor = match &settings.tls {
+        Some(t) => Some(tls::acceptor(
+            &t.certificate,
+            &t.key,
+            t.client_ca.as_deref(),
+        )?),
+        None => None,
+    };
+    let mut servers = Vec::with_capacity(settings.listeners.len());
+    for listener in &settings.listeners {
+        let tls = if listener.tls { acceptor.clone() } else { None };
+        let server = super::spawn(listener.addr, Arc::clone(&gateway), tls)
+            .await
+            .map_err(|source| LaunchError::Bind {
+                addr: listener.addr,
+                source,
+            })?;
+        tracing::info!(listen = %server.addr, tls = listener.tls, "listening");
+        servers.push(server);
+    }
+    Ok(servers)
+}

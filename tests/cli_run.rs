@@ -1,0 +1,233 @@
+//! `jkgate run` and `jkgate demo` as an operator starts them: the real binary, a
+//! workers.properties on disk, an embedded AJP13 backend, curl-like requests over TCP.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jkgate::ajp::PacketSize;
+use jkgate::demo::EmbeddedBackend;
+
+/// The jkgate process, killed when dropped.
+struct Jkgate(Child);
+
+impl Drop for Jkgate {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// One HTTP/1.1 request with `Connection: close`; returns the whole reply as text.
+fn http_get(addr: SocketAddr, target: &str, extra: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: localhost\r\n{extra}Connection: close\r\n\r\n"
+    )?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply)?;
+    Ok(reply)
+}
+
+/// Retries `http_get` until the listener answers (the process is starting).
+fn wait_answer(addr: SocketAddr, target: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match http_get(addr, target, "") {
+            Ok(reply) if !reply.is_empty() => return reply,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            other => panic!("jkgate on {addr} never answered {target}: {other:?}"),
+        }
+    }
+}
+
+fn line_value<'a>(reply: &'a str, key: &str) -> Option<&'a str> {
+    reply
+        .lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_a_workers_properties_with_flags_only() {
+    let node1 = EmbeddedBackend::start("node1", PacketSize::DEFAULT)
+        .await
+        .expect("backend node1");
+    let node2 = EmbeddedBackend::start("node2", PacketSize::DEFAULT)
+        .await
+        .expect("backend node2");
+    let dir = std::env::temp_dir().join(format!("jkgate-cli-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let workers = dir.join("workers.properties");
+    std::fs::write(
+        &workers,
+        format!(
+            "worker.list=lb\n\
+             worker.node1.type=ajp13\nworker.node1.host=127.0.0.1\nworker.node1.port={}\n\
+             worker.node2.type=ajp13\nworker.node2.host=127.0.0.1\nworker.node2.port={}\n\
+             worker.lb.type=lb\nworker.lb.balance_workers=node1,node2\n",
+            node1.addr.port(),
+            node2.addr.port()
+        ),
+    )
+    .unwrap();
+    let access = dir.join("access.log");
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let _jkgate = Jkgate(
+        Command::new(env!("CARGO_BIN_EXE_jkgate"))
+            .arg("--listen")
+            .arg(addr.to_string())
+            .arg("--workers-file")
+            .arg(&workers)
+            .arg("--mount")
+            .arg("/app/*=lb")
+            .arg("--access-log")
+            .arg(&access)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("jkgate starts"),
+    );
+    let addr_copy = addr;
+    let (first, session, unmapped) = tokio::task::spawn_blocking(move || {
+        let first = wait_answer(addr_copy, "/app/session");
+        let cookie = first
+            .lines()
+            .find_map(|l| l.strip_prefix("set-cookie: JSESSIONID="))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no session cookie in {first}"));
+        let mut session = Vec::new();
+        for _ in 0..4 {
+            session.push(
+                http_get(
+                    addr_copy,
+                    "/app/session",
+                    &format!("Cookie: JSESSIONID={cookie}\r\n"),
+                )
+                .expect("sticky request"),
+            );
+        }
+        let unmapped = http_get(addr_copy, "/elsewhere", "").expect("unmapped request");
+        (first, session, unmapped)
+    })
+    .await
+    .unwrap();
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    let route = line_value(&first, "route").expect("route line").to_owned();
+    for (i, reply) in session.iter().enumerate() {
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        assert_eq!(line_value(reply, "route"), Some(route.as_str()), "{reply}");
+        assert_eq!(
+            line_value(reply, "count"),
+            Some((i + 2).to_string().as_str()),
+            "{reply}"
+        );
+    }
+    assert!(unmapped.starts_with("HTTP/1.1 404"), "{unmapped}");
+    // The access log names worker, member, route and session for each request.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let log = loop {
+        let log = std::fs::read_to_string(&access).unwrap_or_default();
+        if log.lines().count() >= 6 || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let sticky: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("uri=/app/session") && l.contains("status=200"))
+        .collect();
+    assert_eq!(sticky.len(), 5, "{log}");
+    for line in &sticky[1..] {
+        assert!(line.contains("worker=\"lb\""), "{line}");
+        assert!(line.contains(&format!("member=\"{route}\"")), "{line}");
+        assert!(line.contains(&format!("route=\"{route}\"")), "{line}");
+        assert!(line.contains(&format!(".{route}\"")), "{line}");
+    }
+    assert!(
+        log.lines()
+            .any(|l| l.contains("uri=/elsewhere") && l.contains("status=404")),
+        "{log}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn run_refuses_a_broken_workers_file_naming_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("jkgate-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let workers = dir.join("workers.properties");
+    std::fs::write(
+        &workers,
+        "worker.list=w\nworker.w.type=ajp13\nworker.w.prot=8009\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_jkgate"))
+        .arg("run")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{}", free_port()))
+        .arg("--workers-file")
+        .arg(&workers)
+        .output()
+        .expect("jkgate runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("workers.properties:3"), "{stderr}");
+    assert!(stderr.contains("prot"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn demo_balances_and_sticks_without_tomcat() {
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jkgate"))
+        .args(["demo", "--listen", &addr.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("jkgate demo starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let _jkgate = Jkgate(child);
+    let mut banner = String::new();
+    let mut reader = BufReader::new(stderr);
+    reader.read_line(&mut banner).expect("banner line");
+    assert!(banner.contains(&format!("http://{addr}")), "{banner}");
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            sink.clear();
+        }
+    });
+    let first = wait_answer(addr, "/session");
+    let route = line_value(&first, "route").expect("route").to_owned();
+    let cookie = first
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: JSESSIONID="))
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_owned();
+    for _ in 0..3 {
+        let reply = http_get(
+            addr,
+            "/session",
+            &format!("Cookie: JSESSIONID={cookie}\r\n"),
+        )
+        .expect("sticky request");
+        assert_eq!(line_value(&reply, "route"), Some(route.as_str()), "{reply}");
+    }
+    let direct = http_get(addr, "/node2/echo", "").expect("direct member request");
+    assert!(direct.starts_with("HTTP/1.1 200"), "{direct}");
+    assert_eq!(line_value(&direct, "route"), Some("node2"), "{direct}");
+}
