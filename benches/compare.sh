@@ -9,7 +9,8 @@
 #   --path     request path (default /app/static/1k.bin)
 #   --only     measure one proxy only
 # Environment: JKGATE_BIN (default target/release/jkgate, built with `cargo build --release`
-# when missing), KEEP=1 keeps the work directory.
+# when missing), KEEP=1 keeps the work directory, JKGATE_ACCESS_LOG (default off, as mod_jk runs
+# here with no request log; a file path measures jkgate with its access log on).
 #
 # Starts ONE Tomcat node (scripts/tomcat-node.sh, full JIT), then jkgate
 # (`--listen 127.0.0.1:P --workers-file W --mount '/app/*=lb'`) and httpd + mod_jk (private
@@ -169,6 +170,7 @@ start_jkgate() {
     [[ -x $bin ]] || die "jkgate binary $bin not found (set JKGATE_BIN)"
     port=$(free_port)
     "$bin" --listen "127.0.0.1:$port" --workers-file "$WORK/workers.properties" --mount '/app/*=lb' \
+        --access-log "${JKGATE_ACCESS_LOG:-off}" \
         </dev/null >>"$WORK/jkgate.log" 2>&1 &
     JKGATE_PID=$!
     JKGATE_URL="http://127.0.0.1:$port"
