@@ -350,6 +350,25 @@ fn reference_loop_hits_the_depth_limit() {
     );
 }
 
+/// Fuzz finding `fuzz/regressions/workers_properties/oom-reference-key-growth`: a worker
+/// named inside its own template made every copy a new reference to copy again (mod_jk
+/// loops until memory runs out). It is an error naming the file, line and both prefixes.
+#[test]
+fn worker_inside_its_own_template_is_an_error_not_endless_growth() {
+    let err = read_workers_properties(
+        b"worker.list=t.x\nworker.t.port=8009\nworker.t.x.reference=worker.t\n",
+        "w.properties",
+        &no_env,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::ReferenceIntoItself { worker, .. } if worker == "worker.t.x"),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("w.properties:3"), "{text}");
+}
+
 #[test]
 fn template_mount_keys_are_copied_too() {
     let file = workers("worker.list=n1\nworker.tpl.mount=/app/*\nworker.n1.reference=worker.tpl\n");

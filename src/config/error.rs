@@ -123,6 +123,36 @@ pub enum ConfigError {
         /// The depth limit.
         limit: u32,
     },
+    /// `reference` copying would grow the property list past any real configuration
+    /// (a template whose keys name the referring worker again; mod_jk loops here).
+    #[error(
+        "{origin}: `{key}={target}`: reference copying grows without end (limit {limit} reached); a template must not contain keys of the worker that references it"
+    )]
+    ReferenceExpansion {
+        /// Where.
+        origin: Origin,
+        /// The `...reference` key.
+        key: String,
+        /// Its value.
+        target: String,
+        /// The limit reached (properties or references).
+        limit: usize,
+    },
+    /// A worker that references its own template from inside it
+    /// (`worker.t.x.reference=worker.t`): copying would feed itself for ever (mod_jk loops).
+    #[error(
+        "{origin}: `{key}={target}`: worker `{worker}` lies inside its own template `{target}`; copying `{target}.*` into `{worker}.*` would copy the copies again without end; give the template a name that is not a prefix of the worker"
+    )]
+    ReferenceIntoItself {
+        /// Where.
+        origin: Origin,
+        /// The `...reference` key.
+        key: String,
+        /// Its value (the template prefix).
+        target: String,
+        /// The referring worker's prefix (`worker.t.x`).
+        worker: String,
+    },
     /// A worker's `type` is not one of `ajp13`, `lb`, `status`.
     #[error("{at}worker `{worker}`: type `{value}` {reason}; valid types: ajp13, lb, status", at = At(origin))]
     BadWorkerType {

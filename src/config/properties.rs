@@ -25,6 +25,20 @@ use super::value::{is_c_space, trim_c_space};
 pub const MAX_LINE_BYTES: usize = 8191;
 /// Depth limit of `reference` chains.
 pub const REFERENCE_DEPTH_LIMIT: u32 = 20;
+
+/// Most properties `reference` copying may produce. Real files have a few thousand at
+/// most; a template that contains keys of its own referrer would otherwise grow forever.
+pub const REFERENCE_PROPERTY_LIMIT: usize = 20_000;
+
+/// Most references one file may resolve (copied `reference` keys count too); a real file
+/// has one per worker.
+pub const REFERENCE_COUNT_LIMIT: usize = 1_000;
+
+/// What reference resolution may still do, and the keys already present.
+struct ReferenceBudget {
+    keys: std::collections::HashSet<String>,
+    references_left: usize,
+}
 /// Most `$(...)` substitutions tried in one value.
 const SUBSTITUTION_LIMIT: u32 = 21;
 
@@ -429,7 +443,11 @@ impl PropertyMap {
 
     /// Resolves every `worker.X.reference` (spec §1.4). Call after all lines were read.
     pub fn resolve_references(&mut self) -> Result<(), ConfigError> {
-        self.resolve_references_with_prefix("worker.", true, 1, None)
+        let mut budget = ReferenceBudget {
+            keys: self.entries.iter().map(|p| p.key.clone()).collect(),
+            references_left: REFERENCE_COUNT_LIMIT,
+        };
+        self.resolve_references_with_prefix("worker.", true, 1, None, &mut budget)
     }
 
     fn resolve_references_with_prefix(
@@ -438,6 +456,7 @@ impl PropertyMap {
         wildcard: bool,
         depth: u32,
         asked_by: Option<&Property>,
+        budget: &mut ReferenceBudget,
     ) -> Result<(), ConfigError> {
         const REFERENCE: &str = ".reference";
         if depth > REFERENCE_DEPTH_LIMIT {
@@ -449,18 +468,22 @@ impl PropertyMap {
                 limit: REFERENCE_DEPTH_LIMIT,
             });
         }
-        let mut index = 0;
-        while index < self.entries.len() {
-            let property = self.entries[index].clone();
-            index += 1;
+        let is_reference = |property: &Property| {
             let Some(rest) = property.key.strip_prefix(prefix) else {
-                continue;
+                return false;
             };
             let applies =
                 rest.len() == REFERENCE.len() || (wildcard && rest.len() > REFERENCE.len());
-            if !applies || !property.key.ends_with(REFERENCE) || property.value.is_empty() {
+            applies && property.key.ends_with(REFERENCE) && !property.value.is_empty()
+        };
+        let mut index = 0;
+        while index < self.entries.len() {
+            index += 1;
+            // Clone only the references: the scan passes over every property.
+            if !is_reference(&self.entries[index - 1]) {
                 continue;
             }
+            let property = self.entries[index - 1].clone();
             let to = format!("{}.", &property.key[..property.key.len() - REFERENCE.len()]);
             let from = format!("{}.", property.value);
             self.resolve_references_with_prefix(
@@ -468,30 +491,64 @@ impl PropertyMap {
                 false,
                 depth + 1,
                 Some(&property),
+                budget,
             )?;
-            self.inherit(&from, &to, &property)?;
+            self.inherit(&from, &to, &property, budget)?;
         }
         Ok(())
     }
 
-    fn inherit(&mut self, from: &str, to: &str, reference: &Property) -> Result<(), ConfigError> {
+    fn inherit(
+        &mut self,
+        from: &str,
+        to: &str,
+        reference: &Property,
+        budget: &mut ReferenceBudget,
+    ) -> Result<(), ConfigError> {
+        let too_large = || ConfigError::ReferenceExpansion {
+            origin: reference.origin.clone(),
+            key: reference.key.clone(),
+            target: reference.value.clone(),
+            limit: REFERENCE_PROPERTY_LIMIT,
+        };
+        budget.references_left = budget.references_left.checked_sub(1).ok_or_else(|| {
+            ConfigError::ReferenceExpansion {
+                origin: reference.origin.clone(),
+                key: reference.key.clone(),
+                target: reference.value.clone(),
+                limit: REFERENCE_COUNT_LIMIT,
+            }
+        })?;
+        if to.starts_with(from) {
+            return Err(ConfigError::ReferenceIntoItself {
+                origin: reference.origin.clone(),
+                key: reference.key.clone(),
+                target: reference.value.clone(),
+                worker: to.trim_end_matches('.').to_owned(),
+            });
+        }
         let mut found = false;
-        let mut index = 0;
-        while index < self.entries.len() {
+        // Only the template's keys as they stand now: keys copied by this call may start
+        // with `from` again (when `to` does) and must not be copied once more.
+        let existing = self.entries.len();
+        for index in 0..existing {
             let source = &self.entries[index];
-            index += 1;
             let Some(rest) = source.key.strip_prefix(from) else {
                 continue;
             };
             found = true;
             let target = format!("{to}{rest}");
-            if self.get(&target).is_none() {
+            if !budget.keys.contains(&target) {
+                if self.entries.len() >= REFERENCE_PROPERTY_LIMIT || target.len() > MAX_LINE_BYTES {
+                    return Err(too_large());
+                }
                 let copied = Property {
-                    key: target,
+                    key: target.clone(),
                     value: source.value.clone(),
                     origin: source.origin.clone(),
                     inherited_from: Some(reference.value.clone()),
                 };
+                budget.keys.insert(target);
                 self.entries.push(copied);
             }
         }
