@@ -1089,7 +1089,7 @@ fn failure_before_anything_was_sent_is_retried_for_any_method() {
 fn get_replay_after_send_needs_recovery_option_16() {
     let mut ms = members(&["a", "b"]);
     for m in &mut ms {
-        m.recovery_options = RecoveryOptions(RecoveryOptions::GET_RECOVERABLE);
+        m.recovery_options = RecoveryOptions(RecoveryOptions::ALWAYS_RECOVER_GET);
     }
     let (lb, _) = lb_with(LbSettings::new("lb"), ms);
     let mut plan = lb.begin(&get("/"));
@@ -1118,7 +1118,7 @@ fn get_replay_after_send_needs_recovery_option_16() {
 fn started_response_is_never_replayed_in_safe_mode() {
     let mut ms = members(&["a", "b"]);
     for m in &mut ms {
-        m.recovery_options = RecoveryOptions(RecoveryOptions::GET_RECOVERABLE);
+        m.recovery_options = RecoveryOptions(RecoveryOptions::ALWAYS_RECOVER_GET);
     }
     let (lb, _) = lb_with(LbSettings::new("lb"), ms);
     let mut plan = lb.begin(&get("/"));

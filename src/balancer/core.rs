@@ -1234,25 +1234,16 @@ pub fn replay_allowed(
     method: &str,
     progress: Progress,
 ) -> bool {
-    let rescued = || {
-        if options.has(RecoveryOptions::HEAD_RECOVERABLE) {
-            method.eq_ignore_ascii_case("HEAD")
-        } else if options.has(RecoveryOptions::GET_RECOVERABLE) {
-            method.eq_ignore_ascii_case("GET")
-        } else {
-            false
-        }
-    };
     match (policy, progress) {
         (_, Progress::NothingSent) => true,
         (_, Progress::BodyStreamed) => false,
-        (ReplayPolicy::Safe, Progress::RequestSent) => rescued(),
+        // jkgate's policy reads bit 1 as always set: only bits 8/16 rescue a request.
+        (ReplayPolicy::Safe, Progress::RequestSent) => {
+            RecoveryOptions(options.0 | RecoveryOptions::ABORT_IF_REQUEST_SENT)
+                .recoverable_before_headers(method)
+        }
         (ReplayPolicy::Safe, Progress::ResponseStarted) => false,
-        (ReplayPolicy::ModJk, Progress::RequestSent) => {
-            !options.has(RecoveryOptions::NO_RECOVER_AFTER_SEND) || rescued()
-        }
-        (ReplayPolicy::ModJk, Progress::ResponseStarted) => {
-            !options.has(RecoveryOptions::NO_RECOVER_AFTER_HEADERS)
-        }
+        (ReplayPolicy::ModJk, Progress::RequestSent) => options.recoverable_before_headers(method),
+        (ReplayPolicy::ModJk, Progress::ResponseStarted) => options.recoverable_after_headers(),
     }
 }

@@ -1,119 +1,13 @@
 //! The settings one lb worker and its members run with.
 //!
-//! These are the balancer's own small structs; the workers.properties reader in
-//! `crate::config` produces the typed values, and [`LbSettings::from`]-style mappings turn
-//! them into these. Defaults are mod_jk's (`mod_jk.md` §2.3, §2.4).
+//! These are the balancer's own small structs (run-time settings the status worker can
+//! change); the value types (method, lock, activation, recovery options) are the ones the
+//! workers.properties reader in `crate::config` produces. Defaults are mod_jk's
+//! (`mod_jk.md` §2.3, §2.4).
 
-use std::fmt;
 use std::time::Duration;
 
-/// How the lb worker measures load (`worker.LB.method`, mod_jk §3.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LbMethod {
-    /// Count attempts (`R`), the default.
-    #[default]
-    Request,
-    /// Count new sessions (`S`).
-    Session,
-    /// Round-robin of new sessions (`N`).
-    Next,
-    /// Count AJP bytes moved (`T`).
-    Traffic,
-    /// Count requests in flight (`B`).
-    Busyness,
-}
-
-impl LbMethod {
-    /// The name mod_jk's status worker prints.
-    pub fn status_name(self) -> &'static str {
-        match self {
-            LbMethod::Request => "Request",
-            LbMethod::Session => "Sessions",
-            LbMethod::Next => "Next",
-            LbMethod::Traffic => "Traffic",
-            LbMethod::Busyness => "Busyness",
-        }
-    }
-}
-
-impl fmt::Display for LbMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.status_name())
-    }
-}
-
-/// `worker.LB.lock`. jkgate is one process, so both modes behave the same; the value is
-/// kept so the status worker can show it (mod_jk §3.9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LockMode {
-    /// Process-local lock (`O`), the default.
-    #[default]
-    Optimistic,
-    /// Shared-memory lock (`P`).
-    Pessimistic,
-}
-
-impl LockMode {
-    /// The name mod_jk's status worker prints.
-    pub fn status_name(self) -> &'static str {
-        match self {
-            LockMode::Optimistic => "Optimistic",
-            LockMode::Pessimistic => "Pessimistic",
-        }
-    }
-}
-
-/// A member's configured activation (mod_jk §3.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Activation {
-    /// Takes every kind of request (`ACT`).
-    #[default]
-    Active,
-    /// Takes only requests sticky to it, and redirect/failover traffic (`DIS`).
-    Disabled,
-    /// Takes nothing (`STP`).
-    Stopped,
-}
-
-impl Activation {
-    /// The short name the status worker prints and Tomcat receives as `JK_LB_ACTIVATION`.
-    pub fn status_name(self) -> &'static str {
-        match self {
-            Activation::Active => "ACT",
-            Activation::Disabled => "DIS",
-            Activation::Stopped => "STP",
-        }
-    }
-}
-
-impl fmt::Display for Activation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.status_name())
-    }
-}
-
-/// `worker.M.recovery_options` bit mask (mod_jk §4.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RecoveryOptions(pub u32);
-
-impl RecoveryOptions {
-    /// Bit 1: don't recover once Tomcat may have received the request.
-    pub const NO_RECOVER_AFTER_SEND: u32 = 1;
-    /// Bit 2: don't recover after the response headers reached the client.
-    pub const NO_RECOVER_AFTER_HEADERS: u32 = 2;
-    /// Bit 4: close the backend connection hard on a client read/write error.
-    pub const ABORT_ON_CLIENT_ERROR: u32 = 4;
-    /// Bit 8: HEAD stays recoverable in the bit-1 case.
-    pub const HEAD_RECOVERABLE: u32 = 8;
-    /// Bit 16: GET stays recoverable in the bit-1 case (only when bit 8 is clear, as in
-    /// mod_jk's code).
-    pub const GET_RECOVERABLE: u32 = 16;
-
-    /// Whether every bit of `bits` is set.
-    pub fn has(self, bits: u32) -> bool {
-        self.0 & bits == bits
-    }
-}
+pub use crate::config::workers::{Activation, LbLock as LockMode, LbMethod, RecoveryOptions};
 
 /// What the lb may replay to a second member after a failure (jkgate's safety choice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
