@@ -14,10 +14,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::balancer::ReplayPolicy;
 use crate::config::error::{ConfigError, ConfigWarning, Origin};
 use crate::config::ini::{
-    self, IniFile, JkOptions, LogLevel, RequestLogFormat, parse_seconds, parse_strip_session,
-    resolve_path, split_setting_list,
+    self, IniFile, JkOptions, LogLevel, RequestLogFormat, parse_replay, parse_seconds,
+    parse_strip_session, resolve_path, split_setting_list,
 };
 use crate::config::properties::PropertyMap;
 use crate::config::uriworkermap::{MountTable, command_line_origin};
@@ -148,6 +149,8 @@ pub struct RunSettings {
     pub mounts: MountTable,
     /// `JkOptions`.
     pub options: JkOptions,
+    /// `Replay`: what may be sent to a member again after a failure.
+    pub replay: ReplayPolicy,
     /// `JkLogLevel`.
     pub log_level: LogLevel,
     /// Access log destination (`None`: off; `-`: standard output).
@@ -320,6 +323,13 @@ pub fn resolve_settings(args: &SettingsArgs) -> Result<RunSettings, ConfigError>
         key: "JkOptions".to_owned(),
         message,
     }));
+    let replay = match ini.replay.as_deref() {
+        Some(value) => parse_replay(value).unwrap_or_else(|e| {
+            errors.push(e);
+            ReplayPolicy::default()
+        }),
+        None => ReplayPolicy::default(),
+    };
     let request_log_format = match ini.request_log_format.as_deref() {
         Some(value) => RequestLogFormat::parse(value)
             .map(Some)
@@ -470,6 +480,7 @@ pub fn resolve_settings(args: &SettingsArgs) -> Result<RunSettings, ConfigError>
         mount_file_reload,
         mounts,
         options,
+        replay,
         log_level,
         access_log,
         request_log_format,

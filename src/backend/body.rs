@@ -225,6 +225,20 @@ impl RequestBody {
     }
 }
 
+/// Content type of jkgate's own error pages.
+pub const ERROR_PAGE_CONTENT_TYPE: &str = "text/html; charset=utf-8";
+
+/// jkgate's own small HTML error page for `status` (its standard reason as title).
+pub fn error_page(status: u16) -> Bytes {
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    Bytes::from(format!(
+        "<!DOCTYPE html>\n<html><head><title>{status} {reason}</title></head><body><h1>{reason}</h1></body></html>\n"
+    ))
+}
+
 /// Status line and headers of a response on its way to the client.
 #[derive(Debug)]
 pub struct ResponseHead {
@@ -314,6 +328,7 @@ pub struct ResponseSink {
     bytes: u64,
     suppress_body: bool,
     new_session: Option<Bytes>,
+    extra_headers: Vec<(Bytes, Bytes)>,
 }
 
 struct PendingHead {
@@ -345,6 +360,7 @@ impl ResponseSink {
                 bytes: 0,
                 suppress_body: false,
                 new_session: None,
+                extra_headers: Vec::new(),
             },
             head_rx,
         )
@@ -366,16 +382,23 @@ impl ResponseSink {
         self.bytes
     }
 
+    /// Headers jkgate adds to the next response head (the lb's routing cookies),
+    /// after the member's own.
+    pub fn set_extra_headers(&mut self, headers: Vec<(Bytes, Bytes)>) {
+        self.extra_headers = headers;
+    }
+
     /// Accepts the response head. `suppress_body` drops body bytes (HEAD, 204, 304).
     pub fn start(
         &mut self,
         status: u16,
         reason: Option<Bytes>,
-        headers: Vec<(Bytes, Bytes)>,
+        mut headers: Vec<(Bytes, Bytes)>,
         length: Option<u64>,
         suppress_body: bool,
     ) {
         self.suppress_body = suppress_body;
+        headers.extend(self.extra_headers.iter().cloned());
         self.new_session = headers.iter().find_map(|(name, value)| {
             if !name.eq_ignore_ascii_case(b"set-cookie") {
                 return None;

@@ -38,6 +38,9 @@ impl ReadError {
         match self {
             ReadError::Timeout(_) => FailureKind::ReplyTimeout,
             ReadError::Closed | ReadError::Io(_) => FailureKind::ConnectionLost,
+            ReadError::Protocol(
+                DecodeError::BadMagic { .. } | DecodeError::FrameTooLarge { .. },
+            ) => FailureKind::BadFraming,
             ReadError::Protocol(_) => FailureKind::ProtocolViolation,
         }
     }
@@ -55,6 +58,10 @@ pub struct AjpConnection {
     pub served: u64,
     /// When the connection was last returned to the pool.
     pub idle_since: Instant,
+    /// AJP bytes written to the member over the connection's life.
+    pub bytes_written: u64,
+    /// AJP bytes read from the member over the connection's life.
+    pub bytes_read: u64,
 }
 
 impl AjpConnection {
@@ -106,6 +113,8 @@ impl AjpConnection {
             options: DecodeOptions::new(cfg.packet_size),
             served: 0,
             idle_since: Instant::now(),
+            bytes_written: 0,
+            bytes_read: 0,
         })
     }
 
@@ -140,6 +149,9 @@ impl AjpConnection {
             },
             None => write.await,
         };
+        if result.is_ok() {
+            self.bytes_written += self.write_buf.len() as u64;
+        }
         self.write_buf.clear();
         result
     }
@@ -175,6 +187,7 @@ impl AjpConnection {
             if n == 0 {
                 return Err(ReadError::Closed);
             }
+            self.bytes_read += n as u64;
         }
     }
 

@@ -4,7 +4,23 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use std::time::Duration;
+
 use crate::ajp::{Attribute, ForwardRequest};
+use crate::config::FailOnStatus;
+
+/// Settings a mount rule overrides for the requests it maps (mod_jk's rule extensions,
+/// `mod_jk.md` §6.5).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestOverrides {
+    /// `reply_timeout=`: replaces the worker's value; zero means no timeout.
+    pub reply_timeout: Option<Duration>,
+    /// `fail_on_status=`: replaces the worker's list.
+    pub fail_on_status: Option<FailOnStatus>,
+    /// `use_server_errors=`: statuses from this value up get jkgate's own error page
+    /// (0 = off).
+    pub use_server_errors: u16,
+}
 
 /// TLS facts of the client connection, forwarded only when jkgate terminated TLS.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,9 +66,19 @@ pub struct ForwardContext {
     pub session_id: Option<Bytes>,
     /// Name of the member of the latest attempt, for the access log.
     pub member: Option<Arc<str>>,
+    /// What the mount rule overrides.
+    pub overrides: RequestOverrides,
 }
 
 impl ForwardContext {
+    /// The request method's name (`GET`, or the stored name such as `PATCH`).
+    pub fn method_name(&self) -> &str {
+        match &self.stored_method {
+            Some(name) => std::str::from_utf8(name).unwrap_or(""),
+            None => self.request.method.name().unwrap_or(""),
+        }
+    }
+
     /// Rebuilds `request.attributes` for an attempt on a member with `secret`, in
     /// mod_jk's order (mod_jk.md §4.8).
     pub fn build_attributes(&mut self, secret: Option<&Bytes>) {

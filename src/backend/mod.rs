@@ -1,13 +1,14 @@
 //! AJP13 backends: connection pools, CPING/CPONG, timeouts and the request relay.
 //!
-//! Entry points: [`AjpWorker::forward`] runs one attempt on one member and
-//! reports an [`outcome`]; [`dispatch`] chooses between a direct worker and a
-//! [`dispatch::Balancer`] (the lb seam).
+//! Entry points: [`AjpWorker::forward`] relays a request to one member (with the
+//! member's own retries) and reports an [`outcome`]; [`lb::LoadBalancer`] runs the
+//! [`crate::balancer`] core over members; [`dispatch`] maps a worker name to either.
 
 pub mod body;
 pub mod conn;
 pub mod context;
 pub mod dispatch;
+pub mod lb;
 pub mod outcome;
 pub mod pool;
 pub mod registry;

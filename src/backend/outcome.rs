@@ -76,9 +76,20 @@ pub enum FailureKind {
     ConnectionLost,
     /// No packet arrived within `reply_timeout` (or `socket_timeout`).
     ReplyTimeout,
-    /// The member sent something AJP13 does not allow (bad magic, oversize
-    /// packet, field past the payload, second SEND_HEADERS, body overrun...).
+    /// The member's packets are not AJP13 frames at all (bad magic, a packet
+    /// longer than `max_packet_size`): mod_jk leaves the member's state alone.
+    BadFraming,
+    /// The member sent something AJP13 does not allow inside a frame (field past
+    /// the payload, unknown packet type, second SEND_HEADERS, body overrun...).
     ProtocolViolation,
+    /// The member answered with a status listed in `fail_on_status`; its response
+    /// was not relayed. `hard` (a positive entry) puts the member in error.
+    StatusFailed {
+        /// The status the member sent.
+        status: u16,
+        /// A positive list entry (the member goes ERR); negative entries are soft.
+        hard: bool,
+    },
     /// The client went away or failed while its body was being read or the
     /// response was being written.
     ClientAborted,
@@ -97,7 +108,9 @@ impl FailureKind {
             FailureKind::PingFailed => "cping-failed",
             FailureKind::ConnectionLost => "connection-lost",
             FailureKind::ReplyTimeout => "reply-timeout",
+            FailureKind::BadFraming => "bad-framing",
             FailureKind::ProtocolViolation => "protocol-violation",
+            FailureKind::StatusFailed { .. } => "fail-on-status",
             FailureKind::ClientAborted => "client-aborted",
             FailureKind::RequestRejected => "request-rejected",
         }
@@ -189,6 +202,20 @@ impl AttemptError {
         }
     }
 
+    /// How far the attempt got, in the balancer's terms (decides what may be replayed).
+    pub fn progress(&self) -> crate::balancer::Progress {
+        use crate::balancer::Progress;
+        if self.response_started {
+            Progress::ResponseStarted
+        } else if self.body_consumed {
+            Progress::BodyStreamed
+        } else if self.request_reached_member {
+            Progress::RequestSent
+        } else {
+            Progress::NothingSent
+        }
+    }
+
     /// The HTTP status the client gets when this is the final attempt
     /// (mod_jk.md §3.11): unreachable 503, protocol violation or lost connection
     /// 502, reply timeout 504, request too large 413, client failure 400.
@@ -198,7 +225,10 @@ impl AttemptError {
             | FailureKind::ConnectFailed
             | FailureKind::ConnectTimeout
             | FailureKind::PingFailed => 503,
-            FailureKind::ConnectionLost | FailureKind::ProtocolViolation => {
+            FailureKind::StatusFailed { .. } => 503,
+            FailureKind::ConnectionLost
+            | FailureKind::ProtocolViolation
+            | FailureKind::BadFraming => {
                 if self.request_reached_member {
                     502
                 } else {
@@ -240,6 +270,8 @@ pub struct Completed {
     pub reuse: bool,
     /// Time from the start of the attempt to END_RESPONSE.
     pub elapsed: Duration,
+    /// AJP bytes moved in both directions, framing included (the Traffic lb method).
+    pub ajp_bytes: u64,
 }
 
 #[cfg(test)]

@@ -82,6 +82,11 @@ impl Pool {
         &self.cfg
     }
 
+    /// Requests in flight on this member.
+    pub fn busy(&self) -> usize {
+        self.stats.busy.load(Ordering::Relaxed)
+    }
+
     /// Number of idle connections.
     pub fn idle_count(&self) -> usize {
         self.idle.lock().map(|idle| idle.len()).unwrap_or(0)

@@ -7,6 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::ajp::PacketSize;
+use crate::balancer::ReplayPolicy;
+use crate::config::{FailOnStatus, RecoveryOptions};
 
 /// Everything the ajp13 worker needs, already resolved (address looked up once,
 /// `ping_mode` folded into the effective timeouts, units converted). Zero durations
@@ -49,6 +51,18 @@ pub struct MemberConfig {
     pub packet_size: PacketSize,
     /// `JkOptions DisableReuse`: close the connection after every request.
     pub disable_reuse: bool,
+    /// `retries`: attempts on this member per request (first included, ≥ 1).
+    pub retries: u32,
+    /// `retry_interval`: sleep before each retry on this member.
+    pub retry_interval: Duration,
+    /// `recovery_options`: which failures may be retried after the request was sent.
+    pub recovery_options: RecoveryOptions,
+    /// `fail_on_status`: response statuses that count as a failure of this member.
+    pub fail_on_status: FailOnStatus,
+    /// `busy_limit`: requests in flight above which the member refuses (0 = off).
+    pub busy_limit: usize,
+    /// What may be replayed after a failure (jkgate's safe default, or mod_jk's rules).
+    pub replay: ReplayPolicy,
 }
 
 impl MemberConfig {
@@ -73,6 +87,12 @@ impl MemberConfig {
             socket_buffer: 0,
             packet_size: PacketSize::DEFAULT,
             disable_reuse: false,
+            retries: 2,
+            retry_interval: Duration::from_millis(100),
+            recovery_options: RecoveryOptions::default(),
+            fail_on_status: FailOnStatus::default(),
+            busy_limit: 0,
+            replay: ReplayPolicy::default(),
         }
     }
 
@@ -162,6 +182,12 @@ impl MemberConfig {
             socket_buffer: ajp.socket_buffer,
             packet_size,
             disable_reuse,
+            retries: ajp.retries.max(1),
+            retry_interval: ajp.retry_interval,
+            recovery_options: ajp.recovery_options,
+            fail_on_status: ajp.fail_on_status.clone(),
+            busy_limit: ajp.busy_limit as usize,
+            replay: ReplayPolicy::default(),
         })
     }
 }
@@ -211,6 +237,10 @@ mod tests {
         assert_eq!(m.socket_buffer, 16384);
         assert_eq!(m.packet_size.get(), 16384);
         assert!(m.disable_reuse);
+        assert_eq!(
+            (m.retries, m.retry_interval),
+            (2, Duration::from_millis(100))
+        );
     }
 
     #[test]

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::body::{RequestBody, ResponseSink};
+use super::body::{RequestBody, ResponseSink, error_page};
 use super::conn::{AjpConnection, ReadError};
 use super::context::ForwardContext;
 use super::outcome::{AttemptError, Completed, FailureKind, Phase};
 use super::pool::Pool;
 use super::settings::{MemberConfig, nonzero};
 use crate::ajp::{ContainerMessage, ProxyMessage, SendHeaders};
+use crate::config::StatusFailure;
 
 /// Response headers that describe the client connection, not the response; the
 /// listener frames the response itself.
@@ -55,15 +56,52 @@ impl AjpWorker {
         &self.pool
     }
 
+    /// Relays one request to this member: up to `retries` attempts (first included),
+    /// `retry_interval` apart, as long as a retry cannot replay anything the member may
+    /// already have acted on (the same rule that governs failover to another member,
+    /// [`crate::balancer::replay_allowed`]).
+    pub async fn forward(
+        &self,
+        ctx: &mut ForwardContext,
+        body: &mut RequestBody,
+        sink: &mut ResponseSink,
+    ) -> Result<Completed, AttemptError> {
+        let cfg = self.pool.config();
+        let mut attempt = 1;
+        loop {
+            let err = match self.attempt(ctx, body, sink).await {
+                Ok(done) => return Ok(done),
+                Err(err) => err,
+            };
+            let again = attempt < cfg.retries
+                && !matches!(err.kind, FailureKind::PoolExhausted)
+                && err.blame() != super::outcome::Blame::Client
+                && crate::balancer::replay_allowed(
+                    cfg.replay,
+                    cfg.recovery_options,
+                    ctx.method_name(),
+                    err.progress(),
+                )
+                && body.rewind();
+            if !again {
+                return Err(err);
+            }
+            tracing::info!(worker = %self.name(), attempt, phase = %err.phase, kind = %err.kind,
+                cause = %err.cause, "attempt failed; retrying on the same worker");
+            sink.discard_pending();
+            tokio::time::sleep(cfg.retry_interval).await;
+            attempt += 1;
+        }
+    }
+
     /// One attempt on this member: takes a pool slot and a connection, sends the
     /// request and its body, relays the response into `sink`.
     ///
     /// A connection from the pool that turns out dead before any byte of the
     /// request was accepted by the member (write failure, or a close with no
     /// answer on a request that is safe to repeat) is replaced by a fresh
-    /// connection once; every other failure is returned for the caller (the lb)
-    /// to decide on.
-    pub async fn forward(
+    /// connection once; every other failure is returned.
+    pub async fn attempt(
         &self,
         ctx: &mut ForwardContext,
         body: &mut RequestBody,
@@ -74,11 +112,19 @@ impl AjpWorker {
         let cfg = self.pool.config();
         ctx.build_attributes(cfg.secret.as_ref());
         let slot = self.pool.acquire().await?;
+        if cfg.busy_limit > 0 && self.pool.busy() > cfg.busy_limit {
+            return Err(AttemptError::new(
+                FailureKind::PoolExhausted,
+                Phase::Acquire,
+                format!("busy_limit {} reached", cfg.busy_limit),
+            ));
+        }
         let mut fresh = false;
         loop {
             let checkout = self.pool.checkout(&slot, fresh).await?;
             let reused = checkout.reused;
             let mut conn = checkout.conn;
+            let bytes_before = conn.bytes_read + conn.bytes_written;
             let mut progress = Progress::default();
             let result = exchange(&mut conn, cfg, ctx, body, sink, &mut progress).await;
             match result {
@@ -88,6 +134,7 @@ impl AjpWorker {
                         body_bytes: sink.body_bytes(),
                         reuse,
                         elapsed: started.elapsed(),
+                        ajp_bytes: conn.bytes_read + conn.bytes_written - bytes_before,
                     };
                     if reuse {
                         self.pool.checkin(conn);
@@ -209,7 +256,17 @@ async fn exchange(
         })?;
     }
 
-    let read_limit = cfg.read_timeout();
+    let read_limit = match ctx.overrides.reply_timeout {
+        Some(limit) => nonzero(limit).or_else(|| nonzero(cfg.socket_timeout)),
+        None => cfg.read_timeout(),
+    };
+    let fail_on_status = ctx
+        .overrides
+        .fail_on_status
+        .as_ref()
+        .unwrap_or(&cfg.fail_on_status);
+    // `use_server_errors`: the member's body is dropped and this page sent instead.
+    let mut own_page: Option<Bytes> = None;
     let mut headers_seen = false;
     let mut declared_length: Option<u64> = None;
     let mut relayed: u64 = 0;
@@ -251,8 +308,32 @@ async fn exchange(
                     ));
                 }
                 headers_seen = true;
-                let head = map_response_head(headers, ctx.is_head)
+                if let Some(how) = fail_on_status.classify(headers.status) {
+                    let hard = how == StatusFailure::Hard;
+                    return Err(fail(
+                        FailureKind::StatusFailed {
+                            status: headers.status,
+                            hard,
+                        },
+                        phase,
+                        format!(
+                            "status {} is listed in fail_on_status ({})",
+                            headers.status,
+                            if hard { "hard" } else { "soft" }
+                        ),
+                        true,
+                    ));
+                }
+                let threshold = ctx.overrides.use_server_errors;
+                let mut head = map_response_head(headers, ctx.is_head)
                     .map_err(|cause| fail(FailureKind::ProtocolViolation, phase, cause, true))?;
+                if threshold > 0 && head.status >= threshold {
+                    let page = error_page(head.status);
+                    head.headers = own_error_headers(head.status, head.headers);
+                    head.reason = None;
+                    head.length = (!head.suppress_body).then_some(page.len() as u64);
+                    own_page = Some(page);
+                }
                 progress.status = head.status;
                 declared_length = head.length;
                 sink.start(
@@ -283,6 +364,9 @@ async fn exchange(
                             fail(FailureKind::ClientAborted, phase, e.to_string(), true)
                         })?;
                     }
+                    continue;
+                }
+                if own_page.is_some() {
                     continue;
                 }
                 relayed += data.len() as u64;
@@ -334,6 +418,12 @@ async fn exchange(
                         true,
                     ));
                 }
+                if let Some(page) = own_page.take() {
+                    relayed = page.len() as u64;
+                    sink.send(page).await.map_err(|e| {
+                        fail(FailureKind::ClientAborted, phase, e.to_string(), true)
+                    })?;
+                }
                 if let Some(limit) = declared_length
                     && relayed < limit
                 {
@@ -360,6 +450,23 @@ async fn exchange(
             }
         }
     }
+}
+
+/// The headers of jkgate's own error page replacing a member's (`use_server_errors`):
+/// its content type, and for 401 the member's `WWW-Authenticate` challenges.
+fn own_error_headers(status: u16, member: Vec<(Bytes, Bytes)>) -> Vec<(Bytes, Bytes)> {
+    let mut headers = vec![(
+        Bytes::from_static(b"Content-Type"),
+        Bytes::from_static(super::body::ERROR_PAGE_CONTENT_TYPE.as_bytes()),
+    )];
+    if status == 401 {
+        headers.extend(
+            member
+                .into_iter()
+                .filter(|(name, _)| name.eq_ignore_ascii_case(b"www-authenticate")),
+        );
+    }
+    headers
 }
 
 /// A response head mapped for the client.

@@ -200,6 +200,7 @@ impl RequestPlan {
             attempts: self.failures.clone(),
             status: self.last_status,
             response_started: self.response_started,
+            session_id: self.session.clone(),
         }
     }
 }

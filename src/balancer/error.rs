@@ -155,6 +155,8 @@ pub struct LbError {
     /// Whether the response had already started towards the client (then the status can
     /// no longer be sent; the connection must be ended).
     pub response_started: bool,
+    /// The session id candidates the request carried (`;`-joined), for logs.
+    pub session_id: Option<String>,
 }
 
 impl fmt::Display for LbError {

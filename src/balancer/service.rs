@@ -97,6 +97,7 @@ where
                 attempts: plan.failures().to_vec(),
                 status: 500,
                 response_started: false,
+                session_id: plan.session_id().map(str::to_owned),
             });
         };
         if let Some(cookie) = &choice.set_cookie {

@@ -73,6 +73,11 @@ pub struct IniFile {
     /// `JkWatchdogInterval` (seconds).
     #[serde(rename = "JkWatchdogInterval")]
     pub watchdog_interval: Option<String>,
+    /// `Replay`: what may be sent again after a failure: `safe` (default: only requests
+    /// that provably never reached a member, unless `recovery_options` bits 8/16 rescue a
+    /// HEAD/GET) or `mod_jk` (mod_jk's own `recovery_options` rules, replays included).
+    #[serde(rename = "Replay")]
+    pub replay: Option<String>,
     /// `[tls]` section.
     pub tls: Option<IniTls>,
     /// `[mounts]` section: `pattern = worker[;ext...]`, one per line (`JkMount`).
@@ -205,6 +210,19 @@ pub enum LogLevel {
     Error,
     /// Only emergencies.
     Emerg,
+}
+
+/// Reads the `Replay` setting: `safe` or `mod_jk` (also `modjk`), any case.
+pub fn parse_replay(value: &str) -> Result<crate::balancer::ReplayPolicy, ConfigError> {
+    use crate::balancer::ReplayPolicy;
+    match value.trim().to_ascii_lowercase().as_str() {
+        "safe" => Ok(ReplayPolicy::Safe),
+        "mod_jk" | "modjk" => Ok(ReplayPolicy::ModJk),
+        _ => Err(setting_error(
+            "Replay",
+            format!("`{value}` is not a replay policy; valid: safe, mod_jk"),
+        )),
+    }
 }
 
 impl LogLevel {

@@ -4,11 +4,10 @@
 pub mod backend;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use crate::ajp::PacketSize;
-use crate::backend::dispatch::{InOrderFailover, Target, Workers};
-use crate::backend::{AjpWorker, MemberConfig};
+use crate::backend::registry::{WorkerOptions, build_workers};
+use crate::config::read_workers_properties;
 use crate::config::uriworkermap::MountTable;
 use crate::server::mapping::MappingOptions;
 use crate::server::{Gateway, RunningServer};
@@ -23,31 +22,48 @@ pub struct Demo {
     pub server: RunningServer,
 }
 
+/// The workers.properties the demo runs with, for backends at `ports` (routes `node1`,
+/// `node2`, ...): an lb `balancer` with sticky sessions over them, and each member also
+/// usable directly.
+pub fn workers_properties(ports: &[u16]) -> String {
+    let mut text = String::from("worker.maintain=60\n");
+    let names: Vec<String> = (1..=ports.len()).map(|i| format!("node{i}")).collect();
+    for (name, port) in names.iter().zip(ports) {
+        text.push_str(&format!(
+            "worker.{name}.type=ajp13\nworker.{name}.host=127.0.0.1\nworker.{name}.port={port}\n\
+             worker.{name}.route={name}\nworker.{name}.socket_connect_timeout=2000\n"
+        ));
+    }
+    text.push_str(&format!(
+        "worker.balancer.type=lb\nworker.balancer.balance_workers={}\nworker.balancer.sticky_session=true\n\
+         worker.list=balancer,{}\n",
+        names.join(","),
+        names.join(",")
+    ));
+    text
+}
+
 /// Starts two embedded backends and jkgate on `listen`: `/*` goes to the lb
-/// `balancer` over `node1` and `node2`; `/node1/*` and `/node2/*` go to the
-/// members directly.
+/// `balancer` over `node1` and `node2` (the same registry and balancer a real
+/// workers.properties gets); `/node1/*` and `/node2/*` go to the members directly.
 pub async fn start(listen: SocketAddr) -> std::io::Result<Demo> {
     let mut backends = Vec::new();
-    let mut workers = Workers::new();
-    let mut members = Vec::new();
     let mut mounts = MountTable::new();
     for route in ["node1", "node2"] {
-        let backend = EmbeddedBackend::start(route, PacketSize::DEFAULT).await?;
-        let worker = Arc::new(AjpWorker::new(MemberConfig::new(route, backend.addr)));
-        workers.insert(route, Target::Ajp(worker.clone()));
-        members.push((worker, Arc::<str>::from(route)));
+        backends.push(EmbeddedBackend::start(route, PacketSize::DEFAULT).await?);
         mounts
             .add_jk_mount_line(&format!("/{route}/*={route}"), None)
             .map_err(std::io::Error::other)?;
-        backends.push(backend);
     }
-    workers.insert(
-        "balancer",
-        Target::Balanced(Arc::new(InOrderFailover::new("balancer", members))),
-    );
     mounts
         .add_jk_mount_line("/*=balancer", None)
         .map_err(std::io::Error::other)?;
+    let ports: Vec<u16> = backends.iter().map(|b| b.addr.port()).collect();
+    let text = workers_properties(&ports);
+    let file = read_workers_properties(text.as_bytes(), "demo workers.properties", &|_| None)
+        .map_err(std::io::Error::other)?;
+    let workers =
+        build_workers(&file.config, WorkerOptions::default()).map_err(std::io::Error::other)?;
     let gateway = Gateway::new(mounts, workers, MappingOptions::default());
     let server = crate::server::spawn(listen, gateway, None).await?;
     Ok(Demo { backends, server })

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::backend::MemberSettingsError;
-use crate::backend::registry::build_workers;
+use crate::backend::registry::{RegistryError, WorkerOptions, build_workers};
 use crate::cli::RunSettings;
 
 use super::mapping::MappingOptions;
@@ -18,7 +17,7 @@ use super::{Gateway, RunningServer};
 pub enum LaunchError {
     /// A worker's settings cannot run.
     #[error("workers: {0}")]
-    Worker(#[from] MemberSettingsError),
+    Worker(#[from] RegistryError),
     /// The TLS certificate or key cannot be used.
     #[error("TLS: {0}")]
     Tls(#[from] TlsError),
@@ -48,7 +47,13 @@ pub fn mapping_options(settings: &RunSettings) -> MappingOptions {
 /// Builds the gateway from `settings` and binds every listener. Must run inside a tokio
 /// runtime (the members' pools start their idle watchers).
 pub async fn launch(settings: &RunSettings) -> Result<Vec<RunningServer>, LaunchError> {
-    let workers = build_workers(&settings.workers, settings.options.disable_reuse)?;
+    let workers = build_workers(
+        &settings.workers,
+        WorkerOptions {
+            disable_reuse: settings.options.disable_reuse,
+            replay: settings.replay,
+        },
+    )?;
     let gateway = Gateway::new(settings.mounts.clone(), workers, mapping_options(settings));
     let acceptor = match &settings.tls {
         Some(t) => Some(tls::acceptor(

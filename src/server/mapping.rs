@@ -8,6 +8,9 @@ use http::{HeaderMap, Version};
 
 use crate::ajp::{ForwardRequest, Method, RequestHeaderName};
 use crate::backend::{BodyKind, ForwardContext, TlsInfo};
+use crate::balancer::{RequestFacts, session_candidates};
+use crate::config::MountExtensions;
+use crate::config::workers::{DEFAULT_SESSION_COOKIE, DEFAULT_SESSION_PATH};
 
 /// Facts about the client connection, fixed for all its requests.
 #[derive(Debug, Clone)]
@@ -143,27 +146,51 @@ pub fn matching_path(raw_path: &str) -> Result<Vec<u8>, Rejected> {
         .map_err(|_| reject(400, "path climbs above the root"))
 }
 
-/// The session id a request carries: `;jsessionid=` path parameter first, then
-/// the `JSESSIONID` cookies in order (mod_jk.md §3.5.1).
+/// The session id a request carries, as mod_jk finds it with the default names
+/// (`;jsessionid=` path parameter first, then every `JSESSIONID` cookie): candidates
+/// joined by `;`. lb workers look again with their own names.
 pub fn request_session_id(raw_path: &str, headers: &HeaderMap) -> Option<Bytes> {
-    if let Some(at) = raw_path.find(";jsessionid=") {
-        let rest = &raw_path[at + ";jsessionid=".len()..];
-        let end = rest.find([';', '/', '?']).unwrap_or(rest.len());
-        if end > 0 {
-            return Some(Bytes::copy_from_slice(&rest.as_bytes()[..end]));
-        }
+    let ids = session_candidates(
+        raw_path,
+        headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+        DEFAULT_SESSION_PATH,
+        DEFAULT_SESSION_COOKIE,
+    );
+    (!ids.is_empty()).then(|| Bytes::from(ids.join(";")))
+}
+
+/// What an lb worker needs to know of a request (its session id sources, method, TLS)
+/// and of the mount rule that mapped it (mod_jk's rule extensions).
+pub fn request_facts(parts: &Parts, ctx: &ForwardContext, ext: &MountExtensions) -> RequestFacts {
+    let activation_overrides = ext
+        .active
+        .iter()
+        .chain(&ext.disabled)
+        .chain(&ext.stopped)
+        .filter_map(|name| Some((name.clone(), ext.activation_override(name)?)))
+        .collect();
+    RequestFacts {
+        method: ctx.method_name().to_owned(),
+        uri: String::from_utf8_lossy(ctx.request.req_uri.as_deref().unwrap_or_default())
+            .into_owned(),
+        cookies: parts
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect(),
+        secure: ctx.tls.is_some(),
+        route_override: None,
+        sticky_ignore: ext.sticky_ignore,
+        stateless: ext.stateless,
+        activation_overrides,
+        session_cookie: ext.session_cookie.clone(),
+        session_path: ext.session_path.clone(),
+        set_session_cookie: ext.set_session_cookie,
     }
-    for cookie in headers.get_all(http::header::COOKIE) {
-        for pair in cookie.as_bytes().split(|&b| b == b';') {
-            let pair = pair.trim_ascii();
-            if let Some(value) = pair.strip_prefix(b"JSESSIONID=")
-                && !value.is_empty()
-            {
-                return Some(Bytes::copy_from_slice(value));
-            }
-        }
-    }
-    None
 }
 
 fn protocol_name(version: Version) -> &'static [u8] {
@@ -333,6 +360,7 @@ pub fn build_context(
         activation: "ACT",
         session_id: request_session_id(raw_path, &parts.headers),
         member: None,
+        overrides: Default::default(),
     };
     Ok((ctx, kind))
 }

@@ -19,9 +19,13 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
-use crate::backend::body::{BodyError, ResponseBody, ResponseHead};
+use crate::backend::body::{
+    BodyError, ERROR_PAGE_CONTENT_TYPE, ResponseBody, ResponseHead, error_page,
+};
+use crate::backend::context::RequestOverrides;
 use crate::backend::dispatch::{Target, Workers};
 use crate::backend::{RequestBody, ResponseSink};
+use crate::balancer::RequestFacts;
 use crate::config::uriworkermap::MountTable;
 use mapping::{ConnectionInfo, MappingOptions};
 
@@ -141,23 +145,22 @@ pub async fn handle(
     let path = match mapping::matching_path(parts.uri.path()) {
         Ok(path) => path,
         Err(rejected) => {
-            log.write(rejected.status, 0, "-", None, None);
+            log.write(rejected.status, 0, "-", None, None, None);
             return Ok(error_response(rejected.status));
         }
     };
     let mounts = gateway.mounts.load();
     let Some(mount) = mounts.find(&path) else {
-        log.write(404, 0, "-", None, None);
+        log.write(404, 0, "-", None, None, None);
         return Ok(error_response(404));
     };
     let worker_name: Arc<str> = Arc::from(mount.worker.as_str());
-    drop(mounts);
     let Some(target) = gateway.workers.get(&worker_name).cloned() else {
         tracing::error!(worker = %worker_name, "mapped worker is not defined");
-        log.write(500, 0, &worker_name, None, None);
+        log.write(500, 0, &worker_name, None, None, None);
         return Ok(error_response(500));
     };
-    let (ctx, kind) = match mapping::build_context(
+    let (mut ctx, kind) = match mapping::build_context(
         &parts,
         incoming.is_end_stream(),
         &info,
@@ -166,13 +169,24 @@ pub async fn handle(
         Ok(built) => built,
         Err(rejected) => {
             tracing::info!(worker = %worker_name, reason = %rejected.reason, "request rejected");
-            log.write(rejected.status, 0, &worker_name, None, None);
+            log.write(rejected.status, 0, &worker_name, None, None, None);
             return Ok(error_response(rejected.status));
         }
     };
+    let ext = &mount.extensions;
+    ctx.overrides = RequestOverrides {
+        reply_timeout: ext.reply_timeout,
+        fail_on_status: ext.fail_on_status.clone(),
+        use_server_errors: ext.use_server_errors,
+    };
+    let facts = match &target {
+        Target::Balanced(_) => mapping::request_facts(&parts, &ctx, ext),
+        Target::Ajp(_) => RequestFacts::default(),
+    };
+    drop(mounts);
     let body = RequestBody::new(incoming.map_err(BodyError::from_display).boxed(), kind);
     let (sink, mut head_rx) = ResponseSink::new();
-    let mut relay = Box::pin(relay(target, worker_name, ctx, body, sink, log));
+    let mut relay = Box::pin(relay(target, worker_name, ctx, facts, body, sink, log));
     tokio::select! {
         biased;
         failed = &mut relay => {
@@ -199,16 +213,18 @@ async fn relay(
     target: Target,
     worker: Arc<str>,
     mut ctx: crate::backend::ForwardContext,
+    facts: RequestFacts,
     mut body: RequestBody,
     mut sink: ResponseSink,
     log: AccessLine,
 ) -> Option<u16> {
-    let result = target.forward(&mut ctx, &mut body, &mut sink).await;
+    let result = target.forward(&mut ctx, &mut body, &mut sink, &facts).await;
     let session = sink
         .new_session()
         .cloned()
         .or_else(|| ctx.session_id.clone());
     let member = ctx.member.clone();
+    let route = ctx.route.clone();
     match result {
         Ok(done) => {
             log.write(
@@ -216,6 +232,7 @@ async fn relay(
                 done.body_bytes,
                 &worker,
                 member.as_deref(),
+                route.as_ref(),
                 session.as_ref(),
             );
             None
@@ -224,18 +241,29 @@ async fn relay(
             tracing::warn!(
                 worker = %worker,
                 member = member.as_deref().unwrap_or("-"),
-                phase = %err.phase,
-                kind = %err.kind,
-                cause = %err.cause,
-                "request failed"
+                "request failed: {err}"
             );
             let status = err.http_status();
             let bytes = sink.body_bytes();
             if sink.abort(&err.to_string()).await {
-                log.write(0, bytes, &worker, member.as_deref(), session.as_ref());
+                log.write(
+                    0,
+                    bytes,
+                    &worker,
+                    member.as_deref(),
+                    route.as_ref(),
+                    session.as_ref(),
+                );
                 None
             } else {
-                log.write(status, 0, &worker, member.as_deref(), session.as_ref());
+                log.write(
+                    status,
+                    0,
+                    &worker,
+                    member.as_deref(),
+                    route.as_ref(),
+                    session.as_ref(),
+                );
                 Some(status)
             }
         }
@@ -258,13 +286,19 @@ impl AccessLine {
         bytes: u64,
         worker: &str,
         member: Option<&str>,
+        route: Option<&Bytes>,
         session: Option<&Bytes>,
     ) {
         let session = session.map(|s| String::from_utf8_lossy(s).into_owned());
-        let route = session
-            .as_deref()
-            .and_then(|s| s.split_once('.'))
-            .map(|(_, route)| route.to_owned());
+        // The route sent to the member (lb), else the one the session id names.
+        let route = route
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .or_else(|| {
+                session
+                    .as_deref()
+                    .and_then(crate::balancer::route_of_session)
+                    .map(str::to_owned)
+            });
         tracing::info!(
             target: "jkgate::access",
             client = %String::from_utf8_lossy(&self.client),
@@ -312,16 +346,11 @@ fn into_response(head: ResponseHead) -> Response<ResponseBody> {
 /// A small HTML error page with the status and its standard reason.
 pub fn error_response(status: u16) -> Response<ResponseBody> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let reason = status.canonical_reason().unwrap_or("Error");
-    let page = format!(
-        "<!DOCTYPE html>\n<html><head><title>{} {reason}</title></head><body><h1>{reason}</h1></body></html>\n",
-        status.as_u16()
-    );
-    let mut response = Response::new(ResponseBody::Complete(Bytes::from(page)));
+    let mut response = Response::new(ResponseBody::Complete(error_page(status.as_u16())));
     *response.status_mut() = status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/html; charset=utf-8"),
+        http::HeaderValue::from_static(ERROR_PAGE_CONTENT_TYPE),
     );
     response
 }
