@@ -62,6 +62,7 @@ pub struct EmbeddedBackend {
     /// Counters.
     pub stats: Arc<BackendStats>,
     task: tokio::task::JoinHandle<()>,
+    connections: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl EmbeddedBackend {
@@ -77,11 +78,16 @@ impl EmbeddedBackend {
             stats: stats.clone(),
             packet_size,
         });
+        let connections = Arc::new(Mutex::new(Vec::new()));
+        let open = connections.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let _ = stream.set_nodelay(true);
                 shared.stats.connections.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(serve_connection(stream, shared.clone()));
+                let handle = tokio::spawn(serve_connection(stream, shared.clone()));
+                let mut open = open.lock().unwrap_or_else(|p| p.into_inner());
+                open.retain(|h: &tokio::task::AbortHandle| !h.is_finished());
+                open.push(handle.abort_handle());
             }
         });
         Ok(EmbeddedBackend {
@@ -89,12 +95,26 @@ impl EmbeddedBackend {
             route: route.to_owned(),
             stats,
             task,
+            connections,
         })
     }
 
     /// Stops accepting connections (open ones are served to their end).
     pub fn stop(&self) {
         self.task.abort();
+    }
+
+    /// Stops at once, like a crashed JVM: no new connections, open ones dropped.
+    pub fn kill(&self) {
+        self.task.abort();
+        for handle in self
+            .connections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            handle.abort();
+        }
     }
 }
 

@@ -1,0 +1,745 @@
+//! The relay and the lb worker end to end, with no system package: jkgate's own
+//! listener, registry and balancer in front of scripted AJP13 containers (which record
+//! every packet) and the embedded demo backends. Real Tomcat runs the same paths in
+//! `relay_tomcat.rs` and `lb_tomcat.rs`; here the wire is checked packet by packet and
+//! hostile backends are played.
+#![cfg(feature = "proxy")]
+
+#[path = "support/client.rs"]
+mod client;
+#[path = "support/container.rs"]
+mod container;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use client::{Client, get};
+use container::{Conn, Container, echo_script, script};
+use jkgate::ajp::{ContainerMessage, PacketSize, ProxyMessage};
+use jkgate::backend::registry::{WorkerOptions, build_workers};
+use jkgate::config::read_workers_properties;
+use jkgate::config::uriworkermap::MountTable;
+use jkgate::demo::EmbeddedBackend;
+use jkgate::server::mapping::MappingOptions;
+use jkgate::server::{Gateway, RunningServer, spawn};
+
+const LONG: Duration = Duration::from_secs(10);
+
+/// jkgate in-process with `properties` and `mounts`, on a free loopback port.
+async fn jkgate(properties: &str, mounts: &[&str]) -> RunningServer {
+    jkgate_with(properties, mounts, WorkerOptions::default()).await
+}
+
+async fn jkgate_with(properties: &str, mounts: &[&str], options: WorkerOptions) -> RunningServer {
+    let file = read_workers_properties(properties.as_bytes(), "test.properties", &|_| None)
+        .expect("valid workers.properties");
+    let workers = build_workers(&file.config, options).expect("workers build");
+    let mut table = MountTable::new();
+    for mount in mounts {
+        table.add_jk_mount_line(mount, None).expect("valid mount");
+    }
+    let gateway = Gateway::new(table, workers, MappingOptions::default());
+    spawn("127.0.0.1:0".parse().unwrap(), gateway, None)
+        .await
+        .expect("listener binds")
+}
+
+/// A direct ajp13 worker `w` at `port`, mounted at `/*`.
+fn direct(port: u16, extra: &str) -> String {
+    format!(
+        "worker.list=w\nworker.w.type=ajp13\nworker.w.host=127.0.0.1\nworker.w.port={port}\n\
+         worker.w.retry_interval=10\n{extra}"
+    )
+}
+
+/// An lb `lb` over members `(name, port)`, with `extra` lines.
+fn lb(members: &[(&str, u16)], extra: &str) -> String {
+    let mut text = String::from("worker.list=lb\nworker.lb.type=lb\nworker.lb.retry_interval=10\n");
+    let names: Vec<&str> = members.iter().map(|(n, _)| *n).collect();
+    text.push_str(&format!("worker.lb.balance_workers={}\n", names.join(",")));
+    for (name, port) in members {
+        text.push_str(&format!(
+            "worker.{name}.type=ajp13\nworker.{name}.host=127.0.0.1\nworker.{name}.port={port}\n\
+             worker.{name}.retry_interval=10\n"
+        ));
+    }
+    text.push_str(extra);
+    text
+}
+
+/// A loopback port nothing listens on.
+fn dead_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn sizes(packets: &[Bytes]) -> String {
+    packets
+        .iter()
+        .map(|p| p.len().to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+// ---- the three body cases, packet by packet (ajp13.md §3.2) -------------------------
+
+#[tokio::test]
+async fn bodiless_request_carries_content_length_zero_and_no_body_packet() {
+    let backend = Container::start(script(|mut conn: Conn| async move {
+        while let Some(request) = conn.request(LONG).await {
+            let quiet = conn.quiet_for(Duration::from_millis(200)).await;
+            let cl = request
+                .header_values(b"content-length")
+                .map(|v| {
+                    String::from_utf8_lossy(v.map(|b| &b[..]).unwrap_or_default()).into_owned()
+                })
+                .collect::<Vec<_>>()
+                .join("|");
+            let text = format!("quiet={quiet}\ncl={cl}\n");
+            conn.respond(200, &[], text.as_bytes()).await;
+        }
+    }))
+    .await;
+    let server = jkgate(&direct(backend.addr.port(), ""), &["/*=w"]).await;
+    let reply = get(server.addr, "/x", &[]).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.line("quiet").as_deref(), Some("true"));
+    assert_eq!(reply.line("cl").as_deref(), Some("0"));
+}
+
+#[tokio::test]
+async fn content_length_body_sends_the_first_packet_unasked_then_one_per_get_body_chunk() {
+    let backend = Container::start(script(|mut conn: Conn| async move {
+        let Some(_request) = conn.request(LONG).await else {
+            return;
+        };
+        // The first packet must come without a GET_BODY_CHUNK.
+        let mut packets = Vec::new();
+        match conn.recv(Duration::from_secs(3)).await {
+            Some(ProxyMessage::Body(data)) => packets.push(data),
+            other => {
+                let text = format!("unsolicited={other:?}");
+                conn.respond(500, &[], text.as_bytes()).await;
+                return;
+            }
+        }
+        // Then exactly what is asked for, and the empty packet at the end.
+        for ask in [1000u16, 8186, 8186, 8186, 8186, 8186] {
+            conn.send(ContainerMessage::GetBodyChunk { requested_len: ask })
+                .await;
+            match conn.recv(LONG).await {
+                Some(ProxyMessage::Body(data)) => {
+                    let last = data.is_empty();
+                    packets.push(data);
+                    if last {
+                        break;
+                    }
+                }
+                _ => return,
+            }
+        }
+        conn.request_done();
+        let quiet = conn.quiet_for(Duration::from_millis(200)).await;
+        let text = format!("sizes={}\nquiet={quiet}\n", sizes(&packets));
+        conn.respond(200, &[], text.as_bytes()).await;
+    }))
+    .await;
+    let server = jkgate(&direct(backend.addr.port(), ""), &["/*=w"]).await;
+    let body = vec![b'x'; 20_000];
+    let mut client = Client::connect(server.addr).await;
+    let reply = client.request("POST", "/up", &[], Some(&body)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.line("quiet").as_deref(), Some("true"));
+    let sizes: Vec<usize> = reply
+        .line("sizes")
+        .expect("sizes")
+        .split(',')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    // 8186 (P − 6) unasked; then never more than asked (1000, then 8186 each), never an
+    // empty packet before the end, and exactly one empty packet once the body is done.
+    assert_eq!(sizes[0], 8186, "{sizes:?}");
+    assert!((1..=1000).contains(&sizes[1]), "{sizes:?}");
+    let (last, middle) = sizes[2..].split_last().unwrap();
+    assert!(middle.iter().all(|&n| (1..=8186).contains(&n)), "{sizes:?}");
+    assert_eq!(*last, 0, "{sizes:?}");
+    assert_eq!(sizes.iter().sum::<usize>(), 20_000, "{sizes:?}");
+}
+
+#[tokio::test]
+async fn chunked_body_waits_to_be_asked_has_no_length_and_ends_with_one_empty_packet() {
+    let backend = Container::start(script(|mut conn: Conn| async move {
+        let Some(request) = conn.request(LONG).await else {
+            return;
+        };
+        let has_cl = request.header_values(b"content-length").next().is_some();
+        let quiet = conn.quiet_for(Duration::from_millis(300)).await;
+        let Some(packets) = conn.read_body(&request, 8186).await else {
+            return;
+        };
+        let empty_before_end = packets[..packets.len() - 1].iter().any(Bytes::is_empty);
+        let total: usize = packets.iter().map(Bytes::len).sum();
+        let text = format!(
+            "has_cl={has_cl}\nquiet={quiet}\nempty_before_end={empty_before_end}\ntotal={total}\nlast={}\n",
+            packets.last().map_or(99, Bytes::len)
+        );
+        conn.respond(200, &[], text.as_bytes()).await;
+    }))
+    .await;
+    let server = jkgate(&direct(backend.addr.port(), ""), &["/*=w"]).await;
+    let mut client = Client::connect(server.addr).await;
+    let mut request =
+        b"POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for piece in [3000usize, 10_000, 7] {
+        request.extend_from_slice(format!("{piece:x}\r\n").as_bytes());
+        request.extend(std::iter::repeat_n(b'c', piece));
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    client.send(&request).await;
+    let reply = client.read_reply(false).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.line("has_cl").as_deref(), Some("false"));
+    assert_eq!(reply.line("quiet").as_deref(), Some("true"));
+    assert_eq!(reply.line("empty_before_end").as_deref(), Some("false"));
+    assert_eq!(reply.line("total").as_deref(), Some("13007"));
+    assert_eq!(reply.line("last").as_deref(), Some("0"));
+}
+
+#[tokio::test]
+async fn a_response_that_ignores_the_body_leaves_no_unasked_bytes_on_the_connection() {
+    let backend = Container::start(script(|mut conn: Conn| async move {
+        // First request: take only the unsolicited packet (as Tomcat swallows it), answer.
+        let Some(_first) = conn.request(LONG).await else {
+            return;
+        };
+        let Some(ProxyMessage::Body(_)) = conn.recv(LONG).await else {
+            return;
+        };
+        conn.request_done();
+        conn.respond(200, &[], b"first").await;
+        // The next packet on this connection must be the next request.
+        while let Some(next) = conn.request(LONG).await {
+            let body = conn.read_body(&next, 8186).await.unwrap_or_default();
+            conn.respond(200, &[], format!("second:{}", sizes(&body)).as_bytes())
+                .await;
+        }
+    }))
+    .await;
+    let server = jkgate(&direct(backend.addr.port(), ""), &["/*=w"]).await;
+    let mut client = Client::connect(server.addr).await;
+    let first = client
+        .request("POST", "/a", &[], Some(&vec![b'p'; 50_000]))
+        .await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.text(), "first");
+    let second = get(server.addr, "/b", &[]).await;
+    assert_eq!(second.text(), "second:", "{second:?}");
+    assert_eq!(backend.connections(), 1, "the AJP connection was reused");
+    let kinds: Vec<String> = backend
+        .received()
+        .iter()
+        .map(|r| match &r.message {
+            ProxyMessage::ForwardRequest(_) => "request".to_owned(),
+            ProxyMessage::Body(data) => format!("body{}", data.len()),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(kinds, ["request", "body8186", "request"]);
+}
+
+// ---- hostile and broken backends ---------------------------------------------------
+
+/// A container that answers every request on a connection with `bytes`, then closes.
+fn hostile(bytes: &'static [u8]) -> container::Script {
+    script(move |mut conn: Conn| async move {
+        if conn.request(LONG).await.is_some() {
+            conn.send_raw(bytes).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+}
+
+#[tokio::test]
+async fn hostile_packets_before_the_headers_give_502_and_never_disturb_other_requests() {
+    let cases: &[(&str, &'static [u8])] = &[
+        ("bad magic", b"HTTP/1.1 200 OK\r\n\r\n"),
+        (
+            "frame longer than the packet size",
+            &[0x41, 0x42, 0xFF, 0xF0, 0x04],
+        ),
+        (
+            "header count past the payload",
+            &[
+                0x41, 0x42, 0x00, 0x0B, 0x04, 0x00, 0xC8, 0x00, 0x03, b'2', b'0', b'0', 0x00, 0x00,
+                0x05,
+            ],
+        ),
+        ("unknown packet type", &[0x41, 0x42, 0x00, 0x01, 0x07]),
+        ("empty frame", &[0x41, 0x42, 0x00, 0x00]),
+        (
+            "END_RESPONSE before SEND_HEADERS",
+            &[0x41, 0x42, 0x00, 0x02, 0x05, 0x01],
+        ),
+        ("CPONG during a request", &[0x41, 0x42, 0x00, 0x01, 0x09]),
+        (
+            "body chunk longer than its packet",
+            &[0x41, 0x42, 0x00, 0x04, 0x03, 0x00, 0x05, 0x41],
+        ),
+        ("close without answer", &[]),
+    ];
+    let healthy = Container::start(echo_script("healthy")).await;
+    for (what, bytes) in cases {
+        let evil = Container::start(hostile(bytes)).await;
+        let properties = format!(
+            "worker.list=evil,good\nworker.evil.host=127.0.0.1\nworker.evil.port={}\n\
+             worker.evil.retries=1\nworker.good.host=127.0.0.1\nworker.good.port={}\n",
+            evil.addr.port(),
+            healthy.addr.port()
+        );
+        let server = jkgate(&properties, &["/evil/*=evil", "/good/*=good"]).await;
+        let addr = server.addr;
+        // Healthy requests run alongside the hostile one.
+        let good = tokio::spawn(async move {
+            let mut client = Client::connect(addr).await;
+            let mut replies = Vec::new();
+            for _ in 0..5 {
+                replies.push(client.request("GET", "/good/x", &[], None).await);
+            }
+            replies
+        });
+        let reply = get(addr, "/evil/x", &[]).await;
+        assert_eq!(reply.status, 502, "{what}: {reply:?}");
+        assert_eq!(reply.reason, "Bad Gateway", "{what}");
+        let replies = good.await.expect("healthy client");
+        for r in &replies {
+            assert_eq!(
+                (r.status, r.text()),
+                (200, "healthy:0".to_owned()),
+                "{what}"
+            );
+        }
+        // jkgate still answers the hostile worker's next request (no crash, clean state).
+        let again = get(server.addr, "/evil/x", &[]).await;
+        assert_eq!(again.status, 502, "{what} (second time)");
+        server.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn hostile_packets_after_the_headers_abort_the_client_connection() {
+    // The head and part of the body reach the client (flushed), then the member breaks
+    // the protocol: the client must see an aborted response, never a clean end.
+    let cases: &[(&str, &'static [u8])] = &[
+        (
+            "second SEND_HEADERS",
+            &[
+                0x41, 0x42, 0x00, 0x0B, 0x04, 0x00, 0xC8, 0x00, 0x03, b'2', b'0', b'0', 0x00, 0x00,
+                0x00,
+            ],
+        ),
+        (
+            "more body than Content-Length",
+            &[
+                0x41, 0x42, 0x00, 0x0B, 0x03, 0x00, 0x07, b'o', b'v', b'e', b'r', b'r', b'u', b'n',
+                0,
+            ],
+        ),
+        ("bad magic", b"garbage!"),
+        ("close mid-body", &[]),
+    ];
+    let healthy = Container::start(echo_script("healthy")).await;
+    for (what, bytes) in cases {
+        let evil = Container::start(script(move |mut conn: Conn| async move {
+            if conn.request(LONG).await.is_some() {
+                conn.send(ContainerMessage::SendHeaders(jkgate::ajp::SendHeaders {
+                    status: 200,
+                    status_msg: Some(Bytes::from_static(b"200")),
+                    headers: vec![(
+                        jkgate::ajp::ResponseHeaderName::from_name(Bytes::from_static(
+                            b"Content-Length",
+                        )),
+                        Some(Bytes::from_static(b"10")),
+                    )],
+                }))
+                .await;
+                conn.send(ContainerMessage::SendBodyChunk(Bytes::from_static(b"abcd")))
+                    .await;
+                conn.send(ContainerMessage::SendBodyChunk(Bytes::new()))
+                    .await;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                conn.send_raw(bytes).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }))
+        .await;
+        let properties = format!(
+            "worker.list=evil,good\nworker.evil.host=127.0.0.1\nworker.evil.port={}\n\
+             worker.good.host=127.0.0.1\nworker.good.port={}\n",
+            evil.addr.port(),
+            healthy.addr.port()
+        );
+        let server = jkgate(&properties, &["/evil/*=evil", "/good/*=good"]).await;
+        let mut client = Client::connect(server.addr).await;
+        client
+            .send(b"GET /evil/x HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await;
+        let reply = client.try_read_reply(false).await;
+        assert!(
+            reply.is_none(),
+            "{what}: the response must not end cleanly: {reply:?}"
+        );
+        let next = get(server.addr, "/good/y", &[]).await;
+        assert_eq!(
+            (next.status, next.text()),
+            (200, "healthy:0".to_owned()),
+            "{what}"
+        );
+    }
+}
+
+// ---- errors an operator can act on --------------------------------------------------
+
+#[tokio::test]
+async fn unreachable_member_is_503_and_reply_timeout_is_504() {
+    let server = jkgate(&direct(dead_port(), ""), &["/*=w"]).await;
+    let reply = get(server.addr, "/x", &[]).await;
+    assert_eq!(
+        (reply.status, reply.reason.as_str()),
+        (503, "Service Unavailable")
+    );
+
+    let backend = EmbeddedBackend::start("node1", PacketSize::DEFAULT)
+        .await
+        .expect("backend");
+    let server = jkgate(
+        &direct(backend.addr.port(), "worker.w.reply_timeout=300\n"),
+        &["/*=w", "/patient/*=w;reply_timeout=3000"],
+    )
+    .await;
+    let reply = get(server.addr, "/x?sleep=1500", &[]).await;
+    assert_eq!(
+        (reply.status, reply.reason.as_str()),
+        (504, "Gateway Timeout")
+    );
+    // The mount's reply_timeout replaces the worker's.
+    let reply = get(server.addr, "/patient/x?sleep=1000", &[]).await;
+    assert_eq!(reply.status, 200);
+}
+
+#[tokio::test]
+async fn use_server_errors_replaces_the_member_page_but_keeps_the_challenge() {
+    let backend = Container::start(script(|mut conn: Conn| async move {
+        while let Some(request) = conn.request(LONG).await {
+            let uri = String::from_utf8_lossy(request.req_uri.as_deref().unwrap_or_default())
+                .into_owned();
+            let status = if uri.ends_with("/auth") { 401 } else { 500 };
+            conn.respond(
+                status,
+                &[
+                    ("WWW-Authenticate", "Basic realm=\"x\""),
+                    ("X-Secret", "leak"),
+                ],
+                b"stack trace of the member",
+            )
+            .await;
+        }
+    }))
+    .await;
+    let server = jkgate(
+        &direct(backend.addr.port(), ""),
+        &["/plain/*=w", "/own/*=w;use_server_errors=400"],
+    )
+    .await;
+    let passed = get(server.addr, "/plain/x", &[]).await;
+    assert_eq!(passed.status, 500);
+    assert_eq!(passed.text(), "stack trace of the member");
+    let own = get(server.addr, "/own/x", &[]).await;
+    assert_eq!(own.status, 500);
+    assert!(
+        own.text().contains("Internal Server Error"),
+        "{}",
+        own.text()
+    );
+    assert!(own.header("x-secret").is_none());
+    let auth = get(server.addr, "/own/auth", &[]).await;
+    assert_eq!(auth.status, 401);
+    assert_eq!(auth.header("www-authenticate"), Some("Basic realm=\"x\""));
+    assert!(!auth.text().contains("stack trace"));
+}
+
+// ---- the lb worker on embedded backends --------------------------------------------
+
+async fn backends(routes: &[&str]) -> Vec<EmbeddedBackend> {
+    let mut all = Vec::new();
+    for route in routes {
+        all.push(
+            EmbeddedBackend::start(route, PacketSize::DEFAULT)
+                .await
+                .expect("backend"),
+        );
+    }
+    all
+}
+
+fn members(backends: &[EmbeddedBackend]) -> Vec<(&str, u16)> {
+    backends
+        .iter()
+        .map(|b| (b.route.as_str(), b.addr.port()))
+        .collect()
+}
+
+#[tokio::test]
+async fn sticky_by_cookie_and_by_path_parameter_then_failover_when_the_owner_is_down() {
+    let nodes = backends(&["node1", "node2", "node3"]).await;
+    let server = jkgate(&lb(&members(&nodes), ""), &["/*=lb"]).await;
+    let first = get(server.addr, "/session", &[]).await;
+    let owner = first.line("route").expect("route");
+    let session = first.line("session").expect("session id");
+    assert!(session.ends_with(&format!(".{owner}")));
+    let cookie = format!("JSESSIONID={session}");
+    for n in 2..=6 {
+        let reply = get(server.addr, "/session", &[("Cookie", &cookie)]).await;
+        assert_eq!(reply.line("route").as_deref(), Some(owner.as_str()));
+        assert_eq!(reply.line("count"), Some(n.to_string()));
+    }
+    // ;jsessionid= beats the cookie.
+    let other = ["node1", "node2", "node3"]
+        .into_iter()
+        .find(|r| *r != owner)
+        .unwrap();
+    let by_path = get(
+        server.addr,
+        &format!("/echo;jsessionid=ABC.{other}"),
+        &[("Cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(by_path.line("route").as_deref(), Some(other));
+    // The owner goes down: its sessions are served elsewhere, GET is safe to send.
+    let owner_backend = nodes.iter().find(|b| b.route == owner).unwrap();
+    owner_backend.kill();
+    drop_listener_now(owner_backend).await;
+    let moved = get(server.addr, "/session", &[("Cookie", &cookie)]).await;
+    assert_eq!(moved.status, 200, "{moved:?}");
+    assert_ne!(moved.line("route").as_deref(), Some(owner.as_str()));
+}
+
+/// Waits until the stopped backend's port refuses connections.
+async fn drop_listener_now(backend: &EmbeddedBackend) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(backend.addr).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("backend {} still accepts", backend.route);
+}
+
+#[tokio::test]
+async fn a_post_that_reached_a_member_is_never_replayed_elsewhere() {
+    // node1 reads the whole request, then dies without answering.
+    let dying = Container::start(script(|mut conn: Conn| async move {
+        if let Some(request) = conn.request(LONG).await {
+            let _ = conn.read_body(&request, 8186).await;
+        }
+    }))
+    .await;
+    let healthy = Container::start(echo_script("node2")).await;
+    let properties = lb(
+        &[("node1", dying.addr.port()), ("node2", healthy.addr.port())],
+        "worker.lb.sticky_session=true\n",
+    );
+    let server = jkgate(&properties, &["/*=lb"]).await;
+    let mut client = Client::connect(server.addr).await;
+    let reply = client
+        .request(
+            "POST",
+            "/order",
+            &[("Cookie", "JSESSIONID=abc.node1")],
+            Some(b"buy=1"),
+        )
+        .await;
+    assert_eq!(reply.status, 502, "{reply:?}");
+    assert_eq!(dying.requests().len(), 1);
+    assert!(
+        healthy.requests().is_empty(),
+        "the POST must not reach a second member"
+    );
+    // The same failure on an idempotent GET with recovery_options=16 (GET stays
+    // recoverable) fails over.
+    let properties = lb(
+        &[("node1", dying.addr.port()), ("node2", healthy.addr.port())],
+        "worker.node1.recovery_options=17\nworker.node1.retries=1\n",
+    );
+    let server = jkgate(&properties, &["/*=lb"]).await;
+    let reply = get(server.addr, "/page", &[("Cookie", "JSESSIONID=abc.node1")]).await;
+    assert_eq!((reply.status, reply.text()), (200, "node2:0".to_owned()));
+    // Under mod_jk's own rules (Replay = mod_jk, recovery_options 0) the POST is replayed.
+    let properties = lb(
+        &[("node1", dying.addr.port()), ("node2", healthy.addr.port())],
+        "worker.node1.retries=1\n",
+    );
+    let server = jkgate_with(
+        &properties,
+        &["/*=lb"],
+        WorkerOptions {
+            replay: jkgate::balancer::ReplayPolicy::ModJk,
+            ..WorkerOptions::default()
+        },
+    )
+    .await;
+    let before = healthy.requests().len();
+    let mut client = Client::connect(server.addr).await;
+    let reply = client
+        .request(
+            "POST",
+            "/order",
+            &[("Cookie", "JSESSIONID=abc.node1")],
+            Some(b"buy=1"),
+        )
+        .await;
+    assert_eq!((reply.status, reply.text()), (200, "node2:5".to_owned()));
+    assert_eq!(healthy.requests().len(), before + 1);
+}
+
+#[tokio::test]
+async fn connect_failure_fails_over_for_any_method() {
+    let healthy = Container::start(echo_script("node2")).await;
+    let properties = lb(
+        &[("node1", dead_port()), ("node2", healthy.addr.port())],
+        "",
+    );
+    let server = jkgate(&properties, &["/*=lb"]).await;
+    let mut client = Client::connect(server.addr).await;
+    let reply = client
+        .request(
+            "POST",
+            "/x",
+            &[("Cookie", "JSESSIONID=s.node1")],
+            Some(b"abc"),
+        )
+        .await;
+    assert_eq!((reply.status, reply.text()), (200, "node2:3".to_owned()));
+}
+
+#[tokio::test]
+async fn fail_on_status_hard_marks_the_member_and_soft_does_not() {
+    let failing = Container::start(script(|mut conn: Conn| async move {
+        while conn.request(LONG).await.is_some() {
+            conn.respond(503, &[], b"overloaded").await;
+        }
+    }))
+    .await;
+    let healthy = Container::start(echo_script("node2")).await;
+    // GET stays recoverable (16): the 503 is hidden by node2.
+    let properties = lb(
+        &[
+            ("node1", failing.addr.port()),
+            ("node2", healthy.addr.port()),
+        ],
+        "worker.node1.fail_on_status=503\nworker.node1.recovery_options=16\nworker.node1.retries=1\n",
+    );
+    let server = jkgate(&properties, &["/*=lb"]).await;
+    let reply = get(server.addr, "/x", &[("Cookie", "JSESSIONID=a.node1")]).await;
+    assert_eq!((reply.status, reply.text()), (200, "node2:0".to_owned()));
+    // node1 is in error now: cookie-less requests all go to node2.
+    let seen = failing.requests().len();
+    for _ in 0..4 {
+        assert_eq!(get(server.addr, "/y", &[]).await.text(), "node2:0");
+    }
+    assert_eq!(
+        failing.requests().len(),
+        seen,
+        "an ERR member gets no traffic"
+    );
+    // Without a retry allowed the client gets 503, not the member's page.
+    let properties = lb(
+        &[
+            ("node1", failing.addr.port()),
+            ("node2", healthy.addr.port()),
+        ],
+        "worker.node1.fail_on_status=-503\nworker.node1.retries=1\n",
+    );
+    let server = jkgate(&properties, &["/*=lb"]).await;
+    let reply = get(server.addr, "/x", &[("Cookie", "JSESSIONID=a.node1")]).await;
+    assert_eq!(reply.status, 503);
+    assert!(!reply.text().contains("overloaded"));
+    // Soft: node1 stays usable for cookie-less traffic.
+    let seen = failing.requests().len();
+    for _ in 0..4 {
+        let _ = get(server.addr, "/y", &[]).await;
+    }
+    assert!(
+        failing.requests().len() > seen,
+        "a soft failure keeps the member OK"
+    );
+}
+
+#[tokio::test]
+async fn routing_cookie_activation_and_lbfactor() {
+    let nodes = backends(&["node1", "node2"]).await;
+    let ports = members(&nodes);
+    // set_session_cookie: a request not routed by its session gets the route cookie.
+    let server = jkgate(
+        &lb(&ports, "worker.lb.set_session_cookie=true\n"),
+        &["/*=lb"],
+    )
+    .await;
+    let reply = get(server.addr, "/echo", &[]).await;
+    let route = reply.line("route").unwrap();
+    assert!(
+        reply
+            .headers_named("set-cookie")
+            .contains(&format!("JSESSIONID=.{route};PATH=/;HttpOnly").as_str()),
+        "{:?}",
+        reply.headers
+    );
+    let sticky = get(server.addr, "/echo", &[("Cookie", "JSESSIONID=.node2")]).await;
+    assert_eq!(sticky.line("route").as_deref(), Some("node2"));
+    assert!(sticky.headers_named("set-cookie").is_empty());
+
+    // Disabled: only sticky requests. Stopped: none at all.
+    let server = jkgate(&lb(&ports, "worker.node2.activation=D\n"), &["/*=lb"]).await;
+    for _ in 0..6 {
+        assert_eq!(
+            get(server.addr, "/e", &[]).await.line("route").as_deref(),
+            Some("node1")
+        );
+    }
+    let reply = get(server.addr, "/e", &[("Cookie", "JSESSIONID=z.node2")]).await;
+    assert_eq!(reply.line("route").as_deref(), Some("node2"));
+    assert_eq!(reply.line("attr.JK_LB_ACTIVATION").as_deref(), Some("DIS"));
+    let server = jkgate(&lb(&ports, "worker.node2.activation=S\n"), &["/*=lb"]).await;
+    let reply = get(server.addr, "/e", &[("Cookie", "JSESSIONID=z.node2")]).await;
+    assert_eq!(reply.line("route").as_deref(), Some("node1"));
+    // A mount can stop a member for its requests only.
+    let server = jkgate(&lb(&ports, ""), &["/*=lb", "/only1/*=lb;stopped=node2"]).await;
+    let reply = get(server.addr, "/only1/e", &[("Cookie", "JSESSIONID=z.node2")]).await;
+    assert_eq!(reply.line("route").as_deref(), Some("node1"));
+
+    // lbfactor 1:3 with method Request: exactly 25 % / 75 % of cookie-less requests.
+    let server = jkgate(&lb(&ports, "worker.node2.lbfactor=3\n"), &["/*=lb"]).await;
+    let mut node2 = 0;
+    for _ in 0..200 {
+        if get(server.addr, "/e", &[]).await.line("route").as_deref() == Some("node2") {
+            node2 += 1;
+        }
+    }
+    assert!((146..=154).contains(&node2), "node2 got {node2} of 200");
+}
+
+#[tokio::test]
+async fn the_route_attribute_names_the_chosen_member() {
+    let nodes = backends(&["node1", "node2"]).await;
+    let server = jkgate(&lb(&members(&nodes), ""), &["/*=lb"]).await;
+    let reply = get(server.addr, "/e", &[("Cookie", "JSESSIONID=q.node2")]).await;
+    // The backend prints its own route first, then attribute 0x06 as `route=...`.
+    let routes: Vec<&str> = reply
+        .text()
+        .leak()
+        .lines()
+        .filter(|l| l.starts_with("route="))
+        .collect();
+    assert_eq!(routes, ["route=node2", "route=node2"], "{}", reply.text());
+    assert!(reply.text().contains("attr.JK_LB_ACTIVATION=ACT"));
+}
