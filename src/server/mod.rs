@@ -61,9 +61,12 @@ pub async fn serve(
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // A client that shuts down its write side after the request (`Connection: close`
+    // clients such as `nc -N`) still gets its response, as httpd gives it.
     builder
         .http1()
         .keep_alive(true)
+        .half_close(true)
         .timer(hyper_util::rt::TokioTimer::new());
     let builder = Arc::new(builder);
     tokio::pin!(shutdown);
