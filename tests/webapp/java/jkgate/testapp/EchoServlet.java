@@ -43,6 +43,8 @@ import java.util.Set;
  *   flush=K             with gen: flush every K bytes, so the reply leaves in pieces
  *   pause=MS            with gen and flush: sleep MS after every flush
  *   cl=1                with gen: declare Content-Length: N
+ *   mark=TEXT           record TEXT on arrival, before anything else (repeatable);
+ *                       /app/marks lists what this node recorded
  */
 public class EchoServlet extends HttpServlet {
     private static final long serialVersionUID = 1L;
@@ -65,6 +67,7 @@ public class EchoServlet extends HttpServlet {
     @Override
     protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
         Map<String, List<String>> q = Support.parseQuery(req.getQueryString());
+        Support.MARKS.addAll(Support.all(q, "mark"));
 
         Support.Body body = Support.flag(q, "noread") ? null : Support.Body.read(req.getInputStream());
         Support.sleepMillis(Support.longParam(q, "sleep", 0));

@@ -31,6 +31,13 @@ final class Support {
         "jkgate-test-data-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH\n"
             .getBytes(StandardCharsets.US_ASCII);
 
+    /**
+     * Every mark=... query value the echo servlet received, in arrival order (recorded
+     * before the body is read); /app/marks lists them. Lets a test prove that a request
+     * did or did not reach a node.
+     */
+    static final java.util.Queue<String> MARKS = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
     /** The node name given to the JVM by the fixture (-Djkgate.node=...). */
     static String node() {
         return System.getProperty("jkgate.node", "");
