@@ -2,17 +2,18 @@
 # benches/compare.sh - jkgate vs Apache httpd + mod_jk in front of the same Tomcat.
 #
 # Usage: benches/compare.sh [--secs N] [--threads N] [--conns N] [--warmup N] [--path PATH]
-#                           [--only jkgate|modjk]
+#                           [--nodes N] [--only jkgate|modjk]
 #   --secs     measured wrk run per proxy, seconds (default 10)
 #   --threads  wrk threads (default 2)       --conns  wrk connections (default 32)
 #   --warmup   unmeasured wrk run before each measurement, seconds (default 3)
 #   --path     request path (default /app/static/1k.bin)
+#   --nodes    Tomcat nodes behind the lb worker (default 3, as in the incumbent baseline)
 #   --only     measure one proxy only
 # Environment: JKGATE_BIN (default target/release/jkgate, built with `cargo build --release`
 # when missing), KEEP=1 keeps the work directory, JKGATE_ACCESS_LOG (default off, as mod_jk runs
 # here with no request log; a file path measures jkgate with its access log on).
 #
-# Starts ONE Tomcat node (scripts/tomcat-node.sh, full JIT), then jkgate
+# Starts N Tomcat nodes (scripts/tomcat-node.sh, full JIT; routes node1..nodeN), then jkgate
 # (`--listen 127.0.0.1:P --workers-file W --mount '/app/*=lb'`) and httpd + mod_jk (private
 # ServerRoot, event MPM, access log off) on their own loopback ports with the same
 # workers.properties W, and drives each with wrk (bounded by `timeout`). Prints requests/s,
@@ -22,7 +23,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SECS=10 THREADS=2 CONNS=32 WARMUP=3 URLPATH=/app/static/1k.bin ONLY=""
+SECS=10 THREADS=2 CONNS=32 WARMUP=3 URLPATH=/app/static/1k.bin ONLY="" NODES=3
 while (($#)); do
     case $1 in
         --secs) SECS=$2; shift ;;
@@ -30,13 +31,15 @@ while (($#)); do
         --conns) CONNS=$2; shift ;;
         --warmup) WARMUP=$2; shift ;;
         --path) URLPATH=$2; shift ;;
+        --nodes) NODES=$2; shift ;;
         --only) ONLY=$2; shift ;;
-        -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
 done
 [[ $SECS =~ ^[0-9]+$ ]] && ((SECS >= 1 && SECS <= 300)) || { echo "--secs must be 1..300" >&2; exit 2; }
+[[ $NODES =~ ^[0-9]+$ ]] && ((NODES >= 1 && NODES <= 9)) || { echo "--nodes must be 1..9" >&2; exit 2; }
 
 log() { printf '[compare %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -66,7 +69,10 @@ cleanup() {
     local rc=$?
     stop_pid "$JKGATE_PID" "$WORK/workers.properties"
     stop_pid "$HTTPD_PID" "$WORK/httpd/httpd.conf"
-    "$ROOT/scripts/tomcat-node.sh" stop "$WORK/tomcat" 2>/dev/null || true
+    local k
+    for ((k = 1; k <= NODES; k++)); do
+        "$ROOT/scripts/tomcat-node.sh" stop "$WORK/tomcat$k" 2>/dev/null || true
+    done
     if [[ ${KEEP:-0} == 1 || $rc != 0 ]]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
     exit "$rc"
 }
@@ -85,24 +91,32 @@ wait_http() { # URL SECONDS
     done
 }
 
-# --- the backend --------------------------------------------------------------------------
-log "starting one Tomcat node"
-"$ROOT/scripts/tomcat-node.sh" start "$WORK/tomcat" --route node1 >/dev/null
-# shellcheck disable=SC1091
-source "$WORK/tomcat/node.env"
-TOMCAT_PID=$PID
-log "Tomcat node1: http $HTTP_PORT, ajp $AJP_PORT, pid $TOMCAT_PID"
-
-cat >"$WORK/workers.properties" <<EOF2
-# benches/compare.sh: one Tomcat node behind an lb worker
-worker.list=lb
-worker.node1.type=ajp13
-worker.node1.host=127.0.0.1
-worker.node1.port=$AJP_PORT
-worker.node1.route=node1
-worker.node1.socket_keepalive=true
+# --- the backends -------------------------------------------------------------------------
+log "starting $NODES Tomcat node(s)"
+TOMCAT_PIDS=()
+{
+    echo "# benches/compare.sh: $NODES Tomcat node(s) behind an lb worker"
+    echo "worker.list=lb"
+} >"$WORK/workers.properties"
+MEMBERS=()
+for ((k = 1; k <= NODES; k++)); do
+    "$ROOT/scripts/tomcat-node.sh" start "$WORK/tomcat$k" --route "node$k" >/dev/null
+    # shellcheck disable=SC1090
+    source "$WORK/tomcat$k/node.env"
+    TOMCAT_PIDS+=("$PID")
+    log "Tomcat node$k: http $HTTP_PORT, ajp $AJP_PORT, pid $PID"
+    cat >>"$WORK/workers.properties" <<EOF2
+worker.node$k.type=ajp13
+worker.node$k.host=127.0.0.1
+worker.node$k.port=$AJP_PORT
+worker.node$k.route=node$k
+worker.node$k.socket_keepalive=true
+EOF2
+    MEMBERS+=("node$k")
+done
+cat >>"$WORK/workers.properties" <<EOF2
 worker.lb.type=lb
-worker.lb.balance_workers=node1
+worker.lb.balance_workers=$(IFS=,; echo "${MEMBERS[*]}")
 worker.lb.sticky_session=true
 EOF2
 
@@ -225,7 +239,7 @@ if [[ $ONLY != jkgate ]]; then measure mod_jk "$MODJK_URL$URLPATH" "$HTTPD_PID";
 if [[ $ONLY != modjk ]]; then measure jkgate "$JKGATE_URL$URLPATH" "$JKGATE_PID"; fi
 
 echo
-echo "path $URLPATH, wrk -t $THREADS -c $CONNS, ${SECS} s per proxy, one Tomcat node, $(nproc) cores"
+echo "path $URLPATH, wrk -t $THREADS -c $CONNS, ${SECS} s per proxy, $NODES Tomcat node(s), $(nproc) cores"
 printf '%-8s %12s %10s %10s %16s %8s\n' proxy 'requests/s' 'p50 ms' 'p99 ms' 'CPU us/request' errors
 for name in mod_jk jkgate; do
     [[ -n ${RPS[$name]:-} ]] || continue
