@@ -10,12 +10,14 @@ mod client;
 #[path = "support/container.rs"]
 mod container;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use client::{Client, get};
 use container::{Conn, Container, echo_script, script};
 use jkgate::ajp::{ContainerMessage, PacketSize, ProxyMessage};
+use jkgate::backend::dispatch::Target;
 use jkgate::backend::registry::{WorkerOptions, build_workers};
 use jkgate::config::read_workers_properties;
 use jkgate::config::uriworkermap::MountTable;
@@ -31,6 +33,15 @@ async fn jkgate(properties: &str, mounts: &[&str]) -> RunningServer {
 }
 
 async fn jkgate_with(properties: &str, mounts: &[&str], options: WorkerOptions) -> RunningServer {
+    gateway_with(properties, mounts, options).await.0
+}
+
+/// jkgate in-process, and its gateway (workers and their run-time state).
+async fn gateway_with(
+    properties: &str,
+    mounts: &[&str],
+    options: WorkerOptions,
+) -> (RunningServer, Arc<Gateway>) {
     let file = read_workers_properties(properties.as_bytes(), "test.properties", &|_| None)
         .expect("valid workers.properties");
     let workers = build_workers(&file.config, options).expect("workers build");
@@ -39,9 +50,10 @@ async fn jkgate_with(properties: &str, mounts: &[&str], options: WorkerOptions) 
         table.add_jk_mount_line(mount, None).expect("valid mount");
     }
     let gateway = Gateway::new(table, workers, MappingOptions::default());
-    spawn("127.0.0.1:0".parse().unwrap(), gateway, None)
+    let server = spawn("127.0.0.1:0".parse().unwrap(), gateway.clone(), None)
         .await
-        .expect("listener binds")
+        .expect("listener binds");
+    (server, gateway)
 }
 
 /// A direct ajp13 worker `w` at `port`, mounted at `/*`.
@@ -742,4 +754,55 @@ async fn the_route_attribute_names_the_chosen_member() {
         .collect();
     assert_eq!(routes, ["route=node2", "route=node2"], "{}", reply.text());
     assert!(reply.text().contains("attr.JK_LB_ACTIVATION=ACT"));
+}
+
+#[tokio::test]
+async fn busy_counts_return_to_zero_when_clients_vanish_mid_request() {
+    let nodes = backends(&["node1", "node2"]).await;
+    let (server, gateway) = gateway_with(
+        &lb(&members(&nodes), "worker.lb.method=B\n"),
+        &["/*=lb"],
+        WorkerOptions::default(),
+    )
+    .await;
+    let Some(Target::Balanced(lb)) = gateway.workers.get("lb").cloned() else {
+        panic!("lb registered");
+    };
+    // Clients that give up while the member is still working (before the head), and
+    // clients that vanish while a streamed body is on its way (after the head).
+    let mut clients = Vec::new();
+    for i in 0..6 {
+        let mut client = Client::connect(server.addr).await;
+        let target = if i % 2 == 0 {
+            "/slow?sleep=400"
+        } else {
+            "/big?gen=3000000&flush=1"
+        };
+        client
+            .send(format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+            .await;
+        clients.push(client);
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let busy_now: u64 = lb.balancer().status().members.iter().map(|m| m.busy).sum();
+    assert!(busy_now > 0, "requests are in flight");
+    drop(clients);
+    let deadline = tokio::time::Instant::now() + LONG;
+    loop {
+        let status = lb.balancer().status();
+        let members_busy: u64 = status.members.iter().map(|m| m.busy).sum();
+        let pools_busy: usize = lb.members().iter().map(|m| m.pool().busy()).sum();
+        let values: u64 = status.members.iter().map(|m| m.lb_value).sum();
+        if status.busy == 0 && members_busy == 0 && pools_busy == 0 && values == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "busy counts stuck: lb {} members {members_busy} pools {pools_busy} values {values}",
+            status.busy
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // And the lb still serves.
+    assert_eq!(get(server.addr, "/e", &[]).await.status, 200);
 }
