@@ -2,7 +2,7 @@
 //! connections kept after END_RESPONSE(reuse), an idle watcher that drops sockets
 //! the member closed, idle timeouts and interval CPINGs.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -27,6 +27,76 @@ pub struct PoolStats {
     pub closed_idle: AtomicU64,
     /// Requests in flight (mod_jk "busy").
     pub busy: AtomicUsize,
+    /// Slots taken since the last reset: requests served or tried (mod_jk "used").
+    pub used: AtomicU64,
+    /// Most requests in flight at once since the last reset.
+    pub max_busy: AtomicUsize,
+    /// Most connections (idle + in use) at once since the last reset.
+    pub max_connected: AtomicUsize,
+    /// AJP bytes written to the member since the last reset (mod_jk "transferred").
+    pub bytes_sent: AtomicU64,
+    /// AJP bytes read from the member since the last reset (mod_jk "read").
+    pub bytes_received: AtomicU64,
+    /// Requests that failed on this worker, not by the client's fault.
+    pub errors: AtomicU64,
+    /// Requests that failed because of the client.
+    pub client_errors: AtomicU64,
+    /// Requests that ended in a reply timeout.
+    pub reply_timeouts: AtomicU64,
+    /// Unix seconds of the last failure (0: none since the last reset).
+    pub last_error_at: AtomicU64,
+    /// How the last request ended: 0 none since the last reset, 1 success, 2 failure.
+    pub last_outcome: AtomicU8,
+}
+
+impl PoolStats {
+    /// Adds the AJP bytes of one exchange.
+    pub fn record_bytes(&self, sent: u64, received: u64) {
+        self.bytes_sent.fetch_add(sent, Ordering::Relaxed);
+        self.bytes_received.fetch_add(received, Ordering::Relaxed);
+    }
+
+    /// Records how a request on this worker ended (after its same-worker retries).
+    pub fn record_outcome(&self, outcome: Result<(), &AttemptError>) {
+        match outcome {
+            Ok(()) => self.last_outcome.store(1, Ordering::Relaxed),
+            Err(err) if err.blame() == super::outcome::Blame::Client => {
+                self.client_errors.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(err) => {
+                if err.kind == FailureKind::ReplyTimeout {
+                    self.reply_timeouts.fetch_add(1, Ordering::Relaxed);
+                }
+                self.errors.fetch_add(1, Ordering::Relaxed);
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                self.last_error_at.store(now, Ordering::Relaxed);
+                self.last_outcome.store(2, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Status worker `reset`: zeroes the counters (`errors` and the last outcome only
+    /// with `errors_too`, as mod_jk keeps them for lb members).
+    pub fn reset(&self, errors_too: bool) {
+        for counter in [
+            &self.used,
+            &self.bytes_sent,
+            &self.bytes_received,
+            &self.client_errors,
+            &self.reply_timeouts,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+        self.max_busy.store(0, Ordering::Relaxed);
+        self.max_connected.store(0, Ordering::Relaxed);
+        if errors_too {
+            self.errors.store(0, Ordering::Relaxed);
+            self.last_error_at.store(0, Ordering::Relaxed);
+            self.last_outcome.store(0, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A member's pool.
@@ -92,6 +162,11 @@ impl Pool {
         self.idle.lock().map(|idle| idle.len()).unwrap_or(0)
     }
 
+    /// Connections open now, approximated as idle ones plus one per request in flight.
+    pub fn connected(&self) -> usize {
+        self.idle_count() + self.busy()
+    }
+
     /// Takes a slot, waiting at most `connection_acquire_timeout`.
     pub async fn acquire(self: &Arc<Self>) -> Result<Slot, AttemptError> {
         let permit = match self.slots.clone().try_acquire_owned() {
@@ -110,7 +185,12 @@ impl Pool {
                 }
             }
         };
-        self.stats.busy.fetch_add(1, Ordering::Relaxed);
+        let busy = self.stats.busy.fetch_add(1, Ordering::Relaxed) + 1;
+        self.stats.used.fetch_add(1, Ordering::Relaxed);
+        self.stats.max_busy.fetch_max(busy, Ordering::Relaxed);
+        self.stats
+            .max_connected
+            .fetch_max(self.connected(), Ordering::Relaxed);
         Ok(Slot {
             pool: self.clone(),
             _permit: permit,

@@ -70,7 +70,10 @@ impl AjpWorker {
         let mut attempt = 1;
         loop {
             let err = match self.attempt(ctx, body, sink).await {
-                Ok(done) => return Ok(done),
+                Ok(done) => {
+                    self.pool.stats.record_outcome(Ok(()));
+                    return Ok(done);
+                }
                 Err(err) => err,
             };
             let again = attempt < cfg.retries
@@ -84,6 +87,7 @@ impl AjpWorker {
                 )
                 && body.rewind();
             if !again {
+                self.pool.stats.record_outcome(Err(&err));
                 return Err(err);
             }
             tracing::info!(worker = %self.name(), attempt, phase = %err.phase, kind = %err.kind,
@@ -126,7 +130,12 @@ impl AjpWorker {
             let mut conn = checkout.conn;
             let bytes_before = conn.bytes_read + conn.bytes_written;
             let mut progress = Progress::default();
+            let (read_before, written_before) = (conn.bytes_read, conn.bytes_written);
             let result = exchange(&mut conn, cfg, ctx, body, sink, &mut progress).await;
+            self.pool.stats.record_bytes(
+                conn.bytes_written - written_before,
+                conn.bytes_read - read_before,
+            );
             match result {
                 Ok(reuse) => {
                     let completed = Completed {
