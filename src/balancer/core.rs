@@ -1010,6 +1010,13 @@ impl Balancer {
         report
     }
 
+    /// Time since the last maintenance run (or since the lb was built), for the status
+    /// worker's `time_to_maintenance_min`/`max`.
+    pub fn since_maintenance(&self) -> Duration {
+        let now = self.inner.clock.now();
+        now.saturating_duration_since(self.inner.runtime().last_maintenance)
+    }
+
     /// Status worker `recover`: a member in ERR becomes ERR/REC at once.
     pub fn recover_member(&self, name: &str) -> Result<bool, BalancerConfigError> {
         let topology = self.inner.topology.load_full();
