@@ -156,6 +156,9 @@ pub struct RequestPlan {
     states: Vec<MemberState>,
     activations: Vec<Activation>,
     session: Option<String>,
+    /// mod_jk splits the session id list in place (`;` → NUL) while its first choice
+    /// walks it, so every later choice of the same request sees only the first candidate.
+    first_session_only: bool,
     route: Option<String>,
     sticky: bool,
     stateless: bool,
@@ -572,6 +575,7 @@ impl Balancer {
             states,
             activations,
             session,
+            first_session_only: false,
             route,
             sticky: false,
             stateless: facts.stateless,
@@ -861,7 +865,16 @@ impl Balancer {
         }
         let mut rt = self.inner.runtime();
         if let Some(session) = plan.session.clone() {
-            for candidate in session.split(';') {
+            // After the first walk only the first candidate is left (mod_jk 1.2.48
+            // `get_most_suitable_worker` cuts the list it is given; seen in
+            // tests/lb_modjk_differential.rs: a fail-over attempt ignores the other cookies).
+            let candidates = if plan.first_session_only {
+                1
+            } else {
+                usize::MAX
+            };
+            plan.first_session_only = true;
+            for candidate in session.split(';').take(candidates) {
                 if let Some(route) = route_of_session(candidate)
                     && let Some(index) = self.find_by_session_route(&rt, plan, route)
                 {
@@ -913,6 +926,10 @@ impl Balancer {
             plan.route = Some(members[index].domain.clone());
         }
         if !plan.states[index].usable_sticky(plan.activations[index]) {
+            // The session's member cannot take it: the request is no longer sticky,
+            // whatever replaces it (mod_jk 1.2.48 logs it as failover and emits the
+            // routing cookie; seen in tests/lb_modjk_differential.rs).
+            plan.sticky = false;
             let owner = &members[index];
             let replacement = if topology.settings.sticky_session_force {
                 None
