@@ -26,16 +26,14 @@
 #[path = "support/tomcat.rs"]
 mod tomcat;
 
-use std::fs;
-use std::io;
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+#[path = "support/gate.rs"]
+mod gate;
+
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use tomcat::{ClusterMode, HttpReply, KvReply, TomcatCluster, TomcatOptions, http_request};
+use gate::{Gate, tail};
+use tomcat::{ClusterMode, HttpReply, TomcatCluster, TomcatOptions, http_request};
 
 /// One cluster at a time: two 3-JVM clusters booting together on 2 cores only slow both.
 static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -48,168 +46,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 /// Fast maintenance and recovery so recovery is observable within seconds.
 const FAST_RECOVERY: &str = "worker.maintain=1\nworker.lb.recover_time=2\n";
-
-/// The real `jkgate` binary with a workers.properties, `/app/*` mounted on `lb`.
-/// Killed when dropped; its directory (workers file, error and access log) is removed
-/// unless the test panicked.
-struct Gate {
-    child: Option<Child>,
-    port: u16,
-    dir: PathBuf,
-    label: String,
-}
-
-impl Gate {
-    fn start(label: &str, workers: &str) -> Gate {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "jkgate-lb-tomcat-{}-{}-{label}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create gate dir");
-        fs::write(dir.join("workers.properties"), workers).expect("write workers.properties");
-        for _ in 0..3 {
-            let port = tomcat::free_port();
-            let stderr = fs::File::create(dir.join("error.log")).expect("create error.log");
-            let child = Command::new(env!("CARGO_BIN_EXE_jkgate"))
-                .arg("--listen")
-                .arg(format!("127.0.0.1:{port}"))
-                .arg("--workers-file")
-                .arg(dir.join("workers.properties"))
-                .arg("--mount")
-                .arg("/app/*=lb")
-                .arg("--access-log")
-                .arg(dir.join("access.log"))
-                .arg("--log-level")
-                .arg("info")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(stderr)
-                .spawn()
-                .expect("jkgate starts");
-            let mut gate = Gate {
-                child: Some(child),
-                port,
-                dir: dir.clone(),
-                label: label.to_owned(),
-            };
-            let deadline = Instant::now() + Duration::from_secs(30);
-            loop {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return gate;
-                }
-                let exited = gate
-                    .child
-                    .as_mut()
-                    .is_some_and(|c| !matches!(c.try_wait(), Ok(None)));
-                if exited {
-                    let log = gate.error_log();
-                    assert!(
-                        log.contains("in use"),
-                        "jkgate {label} exited at start:\n{log}"
-                    );
-                    break; // port race: try another port
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "jkgate {label} did not listen on {port} within 30 s:\n{}",
-                    gate.error_log()
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        panic!("jkgate {label}: no free port after 3 attempts");
-    }
-
-    /// jkgate's log (standard error), without terminal colour codes.
-    fn error_log(&self) -> String {
-        strip_ansi(&fs::read_to_string(self.dir.join("error.log")).unwrap_or_default())
-    }
-
-    fn request(
-        &self,
-        method: &str,
-        target: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> io::Result<HttpReply> {
-        http_request(self.port, method, target, headers, body)
-    }
-
-    /// GET through jkgate; panics (with jkgate's log) if no HTTP reply arrives.
-    fn get(&self, target: &str, headers: &[(&str, &str)]) -> HttpReply {
-        self.request("GET", target, headers, b"")
-            .unwrap_or_else(|e| {
-                panic!("GET {target} via {}: {e}\n{}", self.label, self.error_log())
-            })
-    }
-
-    /// GET `target` and expect 200 with a webapp reply; returns it.
-    fn get_ok(&self, target: &str, headers: &[(&str, &str)]) -> (HttpReply, KvReply) {
-        let reply = self.get(target, headers);
-        assert_eq!(
-            reply.status,
-            200,
-            "GET {target} {headers:?} via {}: {}\n--- jkgate log ---\n{}",
-            self.label,
-            reply.text(),
-            self.error_log()
-        );
-        let kv = reply.kv();
-        (reply, kv)
-    }
-
-    /// `/app/session` with an optional session cookie; expects 200.
-    fn session(&self, cookie: Option<&str>) -> KvReply {
-        let header = cookie.map(|c| format!("JSESSIONID={c}"));
-        let headers: Vec<(&str, &str)> = header.iter().map(|h| ("Cookie", h.as_str())).collect();
-        self.get_ok("/app/session", &headers).1
-    }
-}
-
-impl Drop for Gate {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!(
-                "jkgate {} kept for inspection: {}\n--- error.log tail ---\n{}",
-                self.label,
-                self.dir.display(),
-                tail(&self.error_log(), 40)
-            );
-        } else {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-/// Removes `ESC [ ... letter` sequences.
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
 
 /// The `JSESSIONID` value Tomcat set in this reply.
 fn set_cookie_session(reply: &HttpReply) -> Option<String> {
