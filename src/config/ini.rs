@@ -148,7 +148,7 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
         setting: file.to_owned(),
         problem: format!(
             "{error}; known top-level settings: Listen, ServerRoot, JkWorkersFile, JkMountFile, JkMountFileReload, \
-             JkLogLevel, AccessLog, JkRequestLogFormat, JkOptions, JkStripSession, JkWatchdogInterval; \
+             JkLogLevel, AccessLog, JkRequestLogFormat, JkOptions, JkStripSession, JkWatchdogInterval, Replay; \
              sections: [tls] (Listen, Certificate, Key, ClientCA), [mounts], [env], [status_users]"
         ),
     })
@@ -415,6 +415,41 @@ pub enum LogItem {
     Worker,
     /// `%R`: route of the member actually used.
     Route,
+    /// `%S` (jkgate): the session id the request carried or was given, `-` when none.
+    SessionId,
+    /// `%N` (jkgate): the member (node) that answered or failed last, `-` when none.
+    Member,
+}
+
+/// What one request's log line can show (the values `%` items stand for).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestLogFields<'a> {
+    /// Response body bytes sent.
+    pub bytes: u64,
+    /// Request protocol (`HTTP/1.1`).
+    pub protocol: &'a str,
+    /// Request method.
+    pub method: &'a str,
+    /// Server port the client connected to.
+    pub port: u16,
+    /// Raw query string, without `?`.
+    pub query: Option<&'a str>,
+    /// Raw request path.
+    pub path: &'a str,
+    /// Response status (0 when the response was cut short).
+    pub status: u16,
+    /// Time from request to the end of the relay.
+    pub duration: Duration,
+    /// Server name (Host without port, else the local address).
+    pub server_name: &'a str,
+    /// Worker name, `-` when unmapped.
+    pub worker: &'a str,
+    /// Route of the member used.
+    pub route: Option<&'a str>,
+    /// Session id.
+    pub session: Option<&'a str>,
+    /// Member (node) name.
+    pub member: Option<&'a str>,
 }
 
 /// A parsed `JkRequestLogFormat`.
@@ -455,11 +490,13 @@ impl RequestLogFormat {
                         Some('V') => LogItem::ServerName,
                         Some('w') => LogItem::Worker,
                         Some('R') => LogItem::Route,
+                        Some('S') => LogItem::SessionId,
+                        Some('N') => LogItem::Member,
                         other => {
                             return Err(setting_error(
                                 "JkRequestLogFormat",
                                 format!(
-                                    "unknown format item `%{}`; valid: %b %B %H %m %p %q %r %s %T %U %v %V %w %R",
+                                    "unknown format item `%{}`; valid: %b %B %H %m %p %q %r %s %T %U %v %V %w %R, and jkgate's %S (session id) %N (member)",
                                     other.map(String::from).unwrap_or_default()
                                 ),
                             ));
@@ -477,6 +514,53 @@ impl RequestLogFormat {
             items.push(LogItem::Text(text));
         }
         Ok(RequestLogFormat(items))
+    }
+
+    /// One log line for `fields`, as mod_jk writes it (without the trailing newline).
+    pub fn render(&self, fields: &RequestLogFields<'_>) -> String {
+        fn dash(value: Option<&str>) -> &str {
+            value.filter(|v| !v.is_empty()).unwrap_or("-")
+        }
+        use std::fmt::Write as _;
+        let mut line = String::new();
+        for item in &self.0 {
+            let _ = match item {
+                LogItem::Text(text) => write!(line, "{text}"),
+                LogItem::BytesClf if fields.bytes == 0 => write!(line, "-"),
+                LogItem::BytesClf | LogItem::Bytes => write!(line, "{}", fields.bytes),
+                LogItem::Protocol => write!(line, "{}", fields.protocol),
+                LogItem::Method => write!(line, "{}", fields.method),
+                LogItem::Port => write!(line, "{}", fields.port),
+                LogItem::Query => match fields.query {
+                    Some(query) => write!(line, "?{query}"),
+                    None => Ok(()),
+                },
+                LogItem::RequestLine => {
+                    let query = fields.query.map(|q| format!("?{q}")).unwrap_or_default();
+                    write!(
+                        line,
+                        "{} {}{query} {}",
+                        fields.method, fields.path, fields.protocol
+                    )
+                }
+                LogItem::Status => write!(line, "{}", fields.status),
+                LogItem::Duration => write!(
+                    line,
+                    "{}.{:06}",
+                    fields.duration.as_secs(),
+                    fields.duration.subsec_micros()
+                ),
+                LogItem::Path => write!(line, "{}", fields.path),
+                LogItem::CanonicalServerName | LogItem::ServerName => {
+                    write!(line, "{}", fields.server_name)
+                }
+                LogItem::Worker => write!(line, "{}", fields.worker),
+                LogItem::Route => write!(line, "{}", dash(fields.route)),
+                LogItem::SessionId => write!(line, "{}", dash(fields.session)),
+                LogItem::Member => write!(line, "{}", dash(fields.member)),
+            };
+        }
+        line
     }
 }
 
@@ -518,6 +602,32 @@ pub fn resolve_path(base: &Path, path: &str) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn request_log_format_renders_every_item() {
+        let format =
+            super::RequestLogFormat::parse("%m %U%q %H %s %b/%B %T %v:%p %w %R %S %N %r\\t|")
+                .expect("valid format");
+        let fields = super::RequestLogFields {
+            bytes: 0,
+            protocol: "HTTP/1.1",
+            method: "GET",
+            port: 8000,
+            query: Some("a=1"),
+            path: "/app/x",
+            status: 200,
+            duration: std::time::Duration::from_micros(1_234_567),
+            server_name: "www.example.com",
+            worker: "lb",
+            route: Some("node2"),
+            session: Some("ABC.node2"),
+            member: None,
+        };
+        assert_eq!(
+            format.render(&fields),
+            "GET /app/x?a=1 HTTP/1.1 200 -/0 1.234567 www.example.com:8000 lb node2 ABC.node2 - GET /app/x?a=1 HTTP/1.1\t|"
+        );
+    }
+
     use super::*;
 
     #[test]
