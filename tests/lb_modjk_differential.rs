@@ -13,7 +13,16 @@
 //!
 //! Phase 1 has every node up; then node2 is killed (SIGKILL) and phase 2 compares the
 //! fail-over choices: sticky requests for node2's sessions, cookie-less requests after
-//! node2's error, several-cookie requests whose first route is dead.
+//! node2's error, several-cookie requests whose first route is dead. The routing cookies
+//! (`set_session_cookie`) are compared too.
+//!
+//! Last, requests cut off by their member's death (killed while Tomcat works on them):
+//! a POST with a body is not replayed by either; a bodiless GET is replayed by mod_jk and
+//! not by jkgate, the one deliberate difference (jkgate's `Replay safe`).
+//!
+//! Differences this test found and jkgate now follows (mod_jk 1.2.48 wins): a fail-over
+//! attempt within one request considers only the first session id candidate; a request
+//! whose session member is unusable is no longer sticky (it gets the routing cookie).
 #![cfg(feature = "interop")]
 
 #[path = "support/tomcat.rs"]
@@ -153,7 +162,7 @@ fn session_on(cluster: &TomcatCluster, route: &str) -> String {
 }
 
 #[test]
-fn lb_member_choices_match_mod_jk_before_and_after_a_member_dies() {
+fn lb_choices_match_mod_jk_and_replays_differ_only_on_purpose() {
     let mut cluster = TomcatCluster::start(3, TomcatOptions::default());
     let s1 = session_on(&cluster, "node1");
     let s2 = session_on(&cluster, "node2");
@@ -264,4 +273,83 @@ fn lb_member_choices_match_mod_jk_before_and_after_a_member_dies() {
     for pair in &pairs {
         pair.compare("node2 killed", &phase2);
     }
+    drop(pairs);
+
+    cluster.restart_node("node2");
+    cut_requests(&mut cluster, &base, &s1);
+}
+
+/// A request cut off by the death of its member while Tomcat works on it (mod_jk.md §4.7).
+///
+/// Observed with mod_jk 1.2.48 and `recovery_options=0`: a request whose body mod_jk sent
+/// (POST, 2000 bytes) is "unrecoverable": 502, no other member sees it. jkgate (`Replay
+/// safe`, the default) does the same. A bodiless GET is sent again to another member,
+/// which executes it a second time: 200. jkgate answers 502 and no other member sees it:
+/// the deliberate difference (a GET is not always safe to run twice; `recovery_options`
+/// bit 16 opts in).
+fn cut_requests(cluster: &mut TomcatCluster, workers: &str, s1: &str) {
+    let body = tomcat::pattern_bytes(2000);
+    let cases: [(&str, &[u8], bool); 2] = [("POST", &body, false), ("GET", b"", true)];
+    for (method, body, modjk_replays) in cases {
+        // mod_jk
+        let modjk = ModJk::start_setup(ModJkSetup {
+            workers_properties: workers.to_owned(),
+            mounts: vec![("/app/*".to_owned(), "lb".to_owned())],
+            ..ModJkSetup::default()
+        })
+        .unwrap_or_else(|f| panic!("httpd + mod_jk did not start:\n{}", f.all_text()));
+        let mark = format!("{method}-cut-under-modjk");
+        let cut = gate::cut_by_kill(modjk.port, cluster, "node1", s1, (method, body), &mark);
+        let replayed_on = others_that_saw(cluster, &mark);
+        if modjk_replays {
+            assert_eq!(
+                cut.reply.status,
+                200,
+                "mod_jk replays the cut {method}: {}\n{}",
+                cut.reply.text(),
+                gate::tail(&modjk.jk_log(), 20)
+            );
+            let kv = cut.reply.kv();
+            assert_eq!(kv.req("method"), method);
+            assert_eq!(replayed_on, vec![kv.req("jvmRoute").to_owned()]);
+        } else {
+            assert_eq!(
+                (cut.reply.status, replayed_on.as_slice()),
+                (502, &[][..]),
+                "mod_jk does not replay a cut {method} whose body it sent: {}\n{}",
+                cut.reply.text(),
+                gate::tail(&modjk.jk_log(), 20)
+            );
+        }
+        drop(modjk);
+        cluster.restart_node("node1");
+
+        // jkgate, started after the restart (no pooled connection to the old node1).
+        let jkgate = Gate::start("cut", workers);
+        let mark = format!("{method}-cut-under-jkgate");
+        let cut = gate::cut_by_kill(jkgate.port, cluster, "node1", s1, (method, body), &mark);
+        assert_eq!(
+            (cut.reply.status, others_that_saw(cluster, &mark).as_slice()),
+            (502, &[][..]),
+            "jkgate never replays a {method} that reached its member{}: {}\n{}",
+            if modjk_replays {
+                " (mod_jk does: deliberate difference)"
+            } else {
+                ""
+            },
+            cut.reply.text(),
+            gate::tail(&jkgate.error_log(), 20)
+        );
+        drop(jkgate);
+        cluster.restart_node("node1");
+    }
+}
+
+/// The running nodes other than node1 whose echo servlet recorded `mark`.
+fn others_that_saw(cluster: &TomcatCluster, mark: &str) -> Vec<String> {
+    ["node2", "node3"]
+        .into_iter()
+        .filter(|n| cluster.node(n).marks().iter().any(|m| m == mark))
+        .map(str::to_owned)
+        .collect()
 }

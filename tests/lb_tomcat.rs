@@ -11,10 +11,10 @@
 //!   survives and the counter goes on);
 //! * an idempotent GET whose member refuses the connection is served by another member;
 //! * a POST interrupted by the death of its node is not replayed anywhere: the client gets
-//!   502 and no other node ever sees it. **Deliberate difference from mod_jk**: with the
-//!   default `recovery_options=0` mod_jk replays a POST whose body fits one packet on the
-//!   next member; jkgate's `Replay safe` (the default) never replays a request that may
-//!   have reached a member unless `recovery_options` bits 8/16 allow it for HEAD/GET;
+//!   502 and no other node ever sees it (jkgate's `Replay safe`, the default, never replays
+//!   a request that may have reached a member unless `recovery_options` bits 8/16 allow it
+//!   for HEAD/GET; mod_jk 1.2.48 also answers 502 when it had sent a body, but replays a
+//!   bodiless request: tests/lb_modjk_differential.rs shows both);
 //! * the killed node, restarted, takes cookie-less traffic again after `recover_time`;
 //! * `activation=D`: only sticky requests for its own sessions; `activation=S`: nothing,
 //!   its sessions fail over.
@@ -33,7 +33,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use gate::{Gate, tail};
-use tomcat::{ClusterMode, HttpReply, TomcatCluster, TomcatOptions, http_request};
+use tomcat::{ClusterMode, HttpReply, TomcatCluster, TomcatOptions};
 
 /// One cluster at a time: two 3-JVM clusters booting together on 2 cores only slow both.
 static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -53,19 +53,6 @@ fn set_cookie_session(reply: &HttpReply) -> Option<String> {
         v.strip_prefix("JSESSIONID=")
             .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
     })
-}
-
-/// The marks a node's echo servlet recorded, read directly over its HTTP connector.
-fn marks_on(cluster: &TomcatCluster, route: &str) -> Vec<String> {
-    let reply = cluster.node(route).http_get("/app/marks");
-    assert_eq!(reply.status, 200, "marks on {route}: {}", reply.text());
-    reply
-        .kv()
-        .lines
-        .into_iter()
-        .filter(|(k, _)| k == "mark")
-        .map(|(_, v)| v)
-        .collect()
 }
 
 fn routes() -> [&'static str; 3] {
@@ -156,54 +143,26 @@ fn lb_sticky_failover_no_replay_recovery_and_activations() {
     // --- A POST cut off by its node's death is not replayed (jkgate's safe replay). ---
     // Sent with a route cookie for the owner; the node records the mark on arrival, then
     // sleeps; it is killed while it sleeps.
-    let mark = format!("post-{}-{}", std::process::id(), s1.len());
-    let post_target = format!("/app/echo?sleep=5000&mark={mark}");
-    let post_port = gate.port;
-    let post_cookie = cookie_s1.clone();
+    let mark = format!("post-{}", std::process::id());
     let body = tomcat::pattern_bytes(2000);
-    let post = std::thread::spawn(move || {
-        http_request(
-            post_port,
-            "POST",
-            &post_target,
-            &[
-                ("Cookie", &post_cookie),
-                ("Content-Type", "application/octet-stream"),
-            ],
-            &body,
-        )
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !marks_on(&cluster, &owner).contains(&mark) {
-        assert!(
-            Instant::now() < deadline,
-            "the POST never reached {owner}\n{}",
-            gate.error_log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let killed_at = Instant::now();
-    cluster.node_mut(&owner).kill();
-    let post_reply = post
-        .join()
-        .expect("POST thread")
-        .expect("the client gets an HTTP reply, not a dropped connection");
+    let cut = gate::cut_by_kill(gate.port, &mut cluster, &owner, &s1, ("POST", &body), &mark);
     assert_eq!(
-        post_reply.status,
+        cut.reply.status,
         502,
-        "a POST whose node died mid-request ends in 502 (mod_jk 1.2.48 with \
-         recovery_options=0 would replay it on another member): {}\n{}",
-        post_reply.text(),
+        "a POST whose node died mid-request ends in 502 (so does mod_jk 1.2.48 for a \
+         request whose body it sent, see tests/lb_modjk_differential.rs): {}\n{}",
+        cut.reply.text(),
         gate.error_log()
     );
     assert!(
-        killed_at.elapsed() < Duration::from_secs(4),
-        "the 502 came after the node's death, not after its sleep ended"
+        cut.after_kill < Duration::from_secs(4),
+        "the 502 came {:?} after the node's death, as if the proxy waited for the sleep",
+        cut.after_kill
     );
     let others: Vec<&str> = routes().into_iter().filter(|r| *r != owner).collect();
     for other in &others {
         assert!(
-            !marks_on(&cluster, other).contains(&mark),
+            !cluster.node(other).marks().contains(&mark),
             "the interrupted POST was replayed on {other}"
         );
     }
@@ -292,7 +251,7 @@ fn lb_sticky_failover_no_replay_recovery_and_activations() {
 
     // The interrupted POST never reached any other node, not even later.
     for other in &others {
-        assert!(!marks_on(&cluster, other).contains(&mark));
+        assert!(!cluster.node(other).marks().contains(&mark));
     }
 
     // --- activation=D: only its own sessions; activation=S: nothing at all. ---
@@ -374,7 +333,7 @@ fn activations(cluster: &TomcatCluster) {
         "8",
         "the stopped gate touched node2's session"
     );
-    let marks2 = marks_on(cluster, "node2");
+    let marks2 = cluster.node("node2").marks();
     assert!(
         !marks2
             .iter()

@@ -193,3 +193,55 @@ pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+/// What [`cut_by_kill`] saw.
+pub struct CutRequest {
+    /// The proxy's reply to the client.
+    pub reply: HttpReply,
+    /// Time from the kill to the reply.
+    pub after_kill: Duration,
+}
+
+/// Sends `method /app/echo?sleep=5000&mark=MARK` with `body` (a Content-Length body if not
+/// empty) through the proxy on `port`, with `Cookie: JSESSIONID=<cookie>` routing it to
+/// member `victim`; waits until `victim`'s echo servlet recorded the mark (the request
+/// reached it and it now sleeps), SIGKILLs `victim` and returns the proxy's reply. Panics
+/// if the request never reaches `victim` within 30 s or the client gets no HTTP reply.
+pub fn cut_by_kill(
+    port: u16,
+    cluster: &mut tomcat::TomcatCluster,
+    victim: &str,
+    cookie: &str,
+    (method, body): (&str, &[u8]),
+    mark: &str,
+) -> CutRequest {
+    let target = format!("/app/echo?sleep=5000&mark={mark}");
+    let cookie = format!("JSESSIONID={cookie}");
+    let method = method.to_owned();
+    let body = body.to_vec();
+    let request = std::thread::spawn(move || {
+        let mut headers = vec![("Cookie", cookie.as_str())];
+        if !body.is_empty() {
+            headers.push(("Content-Type", "application/octet-stream"));
+        }
+        http_request(port, &method, &target, &headers, &body)
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cluster.node(victim).marks().iter().any(|m| m == mark) {
+        assert!(
+            Instant::now() < deadline && !request.is_finished(),
+            "the request {mark} never reached {victim}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let killed = Instant::now();
+    cluster.node_mut(victim).kill();
+    let reply = request
+        .join()
+        .expect("request thread")
+        .unwrap_or_else(|e| panic!("request {mark}: no HTTP reply: {e}"));
+    CutRequest {
+        reply,
+        after_kill: killed.elapsed(),
+    }
+}

@@ -418,6 +418,26 @@ impl TomcatNode {
         })
     }
 
+    /// The `mark=` values this node's echo servlet received since its JVM started, in
+    /// arrival order (`/app/marks`, read directly over HTTP).
+    pub fn marks(&self) -> Vec<String> {
+        let reply = self.http_get("/app/marks");
+        assert_eq!(
+            reply.status,
+            200,
+            "/app/marks on {}: {}",
+            self.route(),
+            reply.text()
+        );
+        reply
+            .kv()
+            .lines
+            .into_iter()
+            .filter(|(k, _)| k == "mark")
+            .map(|(_, v)| v)
+            .collect()
+    }
+
     fn write_base(&self, webapp: &Path) {
         let b = &self.base;
         for d in ["conf/Catalina/localhost", "logs", "temp", "work", "webapps"] {
