@@ -718,9 +718,12 @@ fn access_log_target(setting: Option<&Path>) -> Result<AccessLogTarget, String> 
 /// Installs the log subscriber: the error log on stderr at `level`, and the access log
 /// (target `jkgate::access`, one line per request) on its own destination.
 fn init_logging(level: LogLevel, access: AccessLogTarget) {
+    use std::io::IsTerminal as _;
     use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
     use tracing_subscriber::prelude::*;
     let errors = tracing_subscriber::fmt::layer()
+        // Colour codes only on a terminal, never into a file or pipe.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_filter(EnvFilter::new(format!(
             "{},{ACCESS_TARGET}=off",

@@ -27,7 +27,8 @@ pub struct PoolStats {
     pub closed_idle: AtomicU64,
     /// Requests in flight (mod_jk "busy").
     pub busy: AtomicUsize,
-    /// Slots taken since the last reset: requests served or tried (mod_jk "used").
+    /// Requests served or tried since the last reset, same-worker retries included in
+    /// one (mod_jk "used").
     pub used: AtomicU64,
     /// Most requests in flight at once since the last reset.
     pub max_busy: AtomicUsize,
@@ -58,6 +59,7 @@ impl PoolStats {
 
     /// Records how a request on this worker ended (after its same-worker retries).
     pub fn record_outcome(&self, outcome: Result<(), &AttemptError>) {
+        self.used.fetch_add(1, Ordering::Relaxed);
         match outcome {
             Ok(()) => self.last_outcome.store(1, Ordering::Relaxed),
             Err(err) if err.blame() == super::outcome::Blame::Client => {
@@ -186,11 +188,7 @@ impl Pool {
             }
         };
         let busy = self.stats.busy.fetch_add(1, Ordering::Relaxed) + 1;
-        self.stats.used.fetch_add(1, Ordering::Relaxed);
         self.stats.max_busy.fetch_max(busy, Ordering::Relaxed);
-        self.stats
-            .max_connected
-            .fetch_max(self.connected(), Ordering::Relaxed);
         Ok(Slot {
             pool: self.clone(),
             _permit: permit,
@@ -215,6 +213,7 @@ impl Pool {
                     tracing::warn!(worker = %self.cfg.name, phase = "cping", %cause, "pooled connection failed prepost CPING; dropped");
                     continue;
                 }
+                self.note_connected();
                 return Ok(Checkout { conn, reused: true });
             }
         }
@@ -226,10 +225,17 @@ impl Pool {
                 .await
                 .map_err(|cause| AttemptError::new(FailureKind::PingFailed, Phase::Ping, cause))?;
         }
+        self.note_connected();
         Ok(Checkout {
             conn,
             reused: false,
         })
+    }
+
+    fn note_connected(&self) {
+        self.stats
+            .max_connected
+            .fetch_max(self.connected(), Ordering::Relaxed);
     }
 
     /// Returns a connection whose exchange ended with END_RESPONSE(reuse).

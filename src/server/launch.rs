@@ -54,7 +54,12 @@ pub async fn launch(settings: &RunSettings) -> Result<Vec<RunningServer>, Launch
             replay: settings.replay,
         },
     )?;
-    let gateway = Gateway::new(settings.mounts.clone(), workers, mapping_options(settings));
+    let gateway = Gateway::with_status(
+        settings.mounts.clone(),
+        workers,
+        mapping_options(settings),
+        crate::status::StatusWorkers::from_settings(settings),
+    );
     let acceptor = match &settings.tls {
         Some(t) => Some(tls::acceptor(
             &t.certificate,

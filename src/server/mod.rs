@@ -27,6 +27,7 @@ use crate::backend::dispatch::{Target, Workers};
 use crate::backend::{RequestBody, ResponseSink};
 use crate::balancer::RequestFacts;
 use crate::config::uriworkermap::MountTable;
+use crate::status::StatusWorkers;
 use mapping::{ConnectionInfo, MappingOptions};
 
 /// Everything a request needs: mounts, workers and mapping options.
@@ -38,15 +39,28 @@ pub struct Gateway {
     pub workers: Workers,
     /// Mapping options.
     pub options: MappingOptions,
+    /// Status workers, served by jkgate itself.
+    pub status: StatusWorkers,
 }
 
 impl Gateway {
     /// A gateway over `mounts` and `workers`.
     pub fn new(mounts: MountTable, workers: Workers, options: MappingOptions) -> Arc<Self> {
+        Gateway::with_status(mounts, workers, options, StatusWorkers::default())
+    }
+
+    /// A gateway that also answers mounts naming one of the `status` workers.
+    pub fn with_status(
+        mounts: MountTable,
+        workers: Workers,
+        options: MappingOptions,
+        status: StatusWorkers,
+    ) -> Arc<Self> {
         Arc::new(Gateway {
             mounts: ArcSwap::from_pointee(mounts),
             workers,
             options,
+            status,
         })
     }
 }
@@ -158,6 +172,13 @@ pub async fn handle(
         return Ok(error_response(404));
     };
     let worker_name: Arc<str> = Arc::from(mount.worker.as_str());
+    if let Some(status) = gateway.status.get(&worker_name) {
+        drop(mounts);
+        let response = status.respond(&gateway, &parts, &info);
+        let bytes = response.body().size_hint().exact().unwrap_or(0);
+        log.write(200, bytes, &worker_name, None, None, None);
+        return Ok(response);
+    }
     let Some(target) = gateway.workers.get(&worker_name).cloned() else {
         tracing::error!(worker = %worker_name, "mapped worker is not defined");
         log.write(500, 0, &worker_name, None, None, None);

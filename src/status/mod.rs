@@ -1,1 +1,517 @@
-//! placeholder module, filled by its issue.
+//! The status worker: mod_jk's `jkstatus` page served by jkgate itself (mod_jk.md §5).
+//!
+//! A mount that names a `type=status` worker (`/jkstatus=jkstatus`) is answered here
+//! instead of being relayed: always HTTP 200 with `Cache-Control: no-cache` and
+//! `Pragma: no-cache`, errors reported in the body as a result of type `ERROR`.
+//!
+//! * Commands `list` (default), `show`, `edit` (HTML form), `update`, `reset`,
+//!   `recover`, `version`, `dump`; formats `mime=html|xml|txt|prop` with mod_jk's field
+//!   names, state and activation names, and the `prop` key quirks.
+//! * `update` changes lb and member settings at run time through the balancer's update
+//!   API with mod_jk's accepted ranges (out-of-range values are silently ignored). The
+//!   connection settings of ajp13 workers and members cannot change at run time in jkgate:
+//!   such a change is reported in the result message, never silently dropped.
+//! * Access: the worker's `read_only` (or `opt` bit 0x20) forbids `edit`, `update`,
+//!   `reset`, `recover`; a non-empty `user` list requires HTTP Basic credentials from
+//!   jkgate.ini's `[status_users]` for a listed user ("Access denied." otherwise).
+//!
+//! Files: [`query`] (parameters), [`auth`] (users), [`rating`] (good/degraded/bad),
+//! [`model`] (the snapshot), [`action`] (worker selection, update/reset/recover),
+//! [`format`], [`txt`], [`prop`], [`xml`], [`html`] (output), [`clock`] (times).
+
+pub mod action;
+pub mod auth;
+pub mod clock;
+pub mod format;
+pub mod html;
+pub mod model;
+pub mod prop;
+pub mod query;
+pub mod rating;
+pub mod txt;
+pub mod xml;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response};
+
+use crate::backend::ResponseBody;
+use crate::backend::dispatch::{Target, Workers};
+use crate::config::properties::PropertyMap;
+use crate::config::uriworkermap::MountTable;
+use crate::config::{StatusSettings, WorkerKind, WorkersConfig};
+
+use action::Selected;
+use clock::{ResetTimes, unix_seconds};
+use format::Format;
+use model::{Header, Sources, WorkerView};
+use query::{Command, Mime, OPT_READ_ONLY, Params};
+use rating::Rules;
+
+/// The `web_server` and `jk_version` jkgate reports.
+pub const SOFTWARE: &str = concat!("jkgate/", env!("CARGO_PKG_VERSION"));
+
+/// What every status worker of one gateway shares: the configuration it was started
+/// with, the users, and the reset times.
+#[derive(Debug)]
+struct Shared {
+    config: WorkersConfig,
+    dump: Vec<(String, String)>,
+    users: Vec<(String, String)>,
+    resets: ResetTimes,
+}
+
+/// One status worker (`worker.<name>.type=status`).
+#[derive(Debug)]
+pub struct StatusWorker {
+    name: String,
+    settings: StatusSettings,
+    rules: Rules,
+    shared: Arc<Shared>,
+}
+
+/// Every status worker of `worker.list`, by name.
+#[derive(Debug, Default, Clone)]
+pub struct StatusWorkers {
+    workers: HashMap<String, Arc<StatusWorker>>,
+}
+
+impl StatusWorkers {
+    /// The status workers of `config`. `properties` is the workers.properties map (shown
+    /// by `cmd=dump`, `.secret` keys left out), `users` jkgate.ini's `[status_users]`.
+    pub fn new(
+        config: &WorkersConfig,
+        properties: &PropertyMap,
+        users: &[(String, String)],
+    ) -> Self {
+        let dump = properties
+            .iter()
+            .filter(|p| !(p.key.len() > 8 && p.key.ends_with(".secret")))
+            .map(|p| (p.key.clone(), p.value.clone()))
+            .collect();
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            dump,
+            users: users.to_vec(),
+            resets: ResetTimes::new(SystemTime::now()),
+        });
+        let workers = config
+            .workers
+            .iter()
+            .filter_map(|w| match &w.kind {
+                WorkerKind::Status(settings) => Some((
+                    w.name.clone(),
+                    Arc::new(StatusWorker {
+                        name: w.name.clone(),
+                        rules: Rules::new(&settings.good, &settings.bad),
+                        settings: settings.clone(),
+                        shared: shared.clone(),
+                    }),
+                )),
+                _ => None,
+            })
+            .collect();
+        StatusWorkers { workers }
+    }
+
+    /// The status workers jkgate's run settings define.
+    pub fn from_settings(settings: &crate::cli::RunSettings) -> Self {
+        StatusWorkers::new(
+            &settings.workers,
+            &settings.worker_properties,
+            &settings.status_users,
+        )
+    }
+
+    /// The status worker called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<StatusWorker>> {
+        self.workers.get(name)
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.workers.is_empty()
+    }
+}
+
+/// The parts of an HTTP request the status worker reads.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusRequest<'a> {
+    /// The request path, as received (links and forms point back to it).
+    pub path: &'a str,
+    /// The raw query string, without `?`.
+    pub query: Option<&'a str>,
+    /// The `Host` header.
+    pub host: Option<&'a str>,
+    /// The local address the request came in on (the server name without `Host`).
+    pub local_ip: &'a str,
+    /// The local port the request came in on.
+    pub local_port: u16,
+    /// The `Authorization` header.
+    pub authorization: Option<&'a [u8]>,
+}
+
+/// A status page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusReply {
+    /// `text/html`, `text/xml` or `text/plain`.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: String,
+}
+
+impl StatusReply {
+    /// The HTTP response: 200, the content type, `Cache-Control`/`Pragma: no-cache`.
+    pub fn into_response(self) -> Response<ResponseBody> {
+        let mut response = Response::new(ResponseBody::Complete(Bytes::from(self.body)));
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
+        headers.insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        );
+        headers.insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
+    }
+}
+
+/// The host part of a `Host` header value (`name`, `[v6]`, without the port).
+fn host_name(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |end| &host[..=end]);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+impl StatusWorker {
+    /// The worker's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Answers one request, given the gateway's mounts and workers.
+    pub fn handle(
+        &self,
+        mounts: &MountTable,
+        workers: &Workers,
+        request: &StatusRequest<'_>,
+    ) -> StatusReply {
+        let now = SystemTime::now();
+        let params = Params::parse(request.query);
+        let cmd = Command::parse(params.get("cmd"));
+        let mime = Mime::parse(params.get("mime"));
+        let opt = params.options();
+        let read_only = self.settings.read_only || opt & OPT_READ_ONLY != 0;
+        let server_name = request
+            .host
+            .map(host_name)
+            .filter(|h| !h.is_empty())
+            .unwrap_or(request.local_ip);
+        let header = Header {
+            server_name: query::sanitize(server_name),
+            server_port: request.local_port,
+            now: unix_seconds(now),
+            web_server: SOFTWARE.to_owned(),
+            jk_version: SOFTWARE.to_owned(),
+        };
+        let config = &self.shared.config;
+        let mut error: Option<String> = None;
+        let mut selected = None;
+        match auth::check_access(&self.settings, &self.shared.users, request.authorization) {
+            Err(denied) => {
+                tracing::warn!(status_worker = %self.name, ?denied, "status worker access denied");
+                error = Some("Access denied.".to_owned());
+            }
+            Ok(_) => {
+                if read_only && cmd.is_some_and(|c| !c.is_read_only()) {
+                    error = Some("This command is not allowed in read only mode.".to_owned());
+                } else if cmd.is_none() {
+                    error = Some("Invalid command.".to_owned());
+                } else if mime.is_none() {
+                    error = Some("Invalid mime type.".to_owned());
+                } else if let Some(cmd) = cmd.filter(|c| c.checks_worker()) {
+                    match action::select(cmd, &params, config, workers) {
+                        Ok(found) => selected = Some(found),
+                        Err(message) => error = Some(message),
+                    }
+                }
+            }
+        }
+        let sources = Sources {
+            mounts,
+            resets: &self.shared.resets,
+            rules: self.rules,
+            header: &header,
+        };
+        let job = Job {
+            worker: self,
+            params: &params,
+            cmd: cmd.unwrap_or(Command::List),
+            selected: selected.as_ref(),
+            sources,
+            workers,
+            opt,
+        };
+        let mime = mime.unwrap_or(Mime::Prop);
+        let body = match mime {
+            Mime::Html => job.html(request.path, read_only, error),
+            Mime::Txt => job.text(Box::new(txt::Txt::new()), error),
+            Mime::Prop => job.text(Box::new(prop::Prop::new(&self.settings.prefix)), error),
+            Mime::Xml => job.text(
+                Box::new(xml::Xml::new(
+                    self.settings.ns.as_deref(),
+                    self.settings.xmlns.as_deref(),
+                    self.settings.doctype.as_deref(),
+                )),
+                error,
+            ),
+        };
+        StatusReply {
+            content_type: mime.content_type(),
+            body,
+        }
+    }
+
+    /// [`StatusWorker::handle`] for a hyper request: reads the path, query, `Host` and
+    /// `Authorization`, answers with the HTTP response.
+    pub fn respond(
+        &self,
+        gateway: &crate::server::Gateway,
+        parts: &http::request::Parts,
+        info: &crate::server::mapping::ConnectionInfo,
+    ) -> Response<ResponseBody> {
+        let local_ip = String::from_utf8_lossy(&info.local_ip).into_owned();
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+        let request = StatusRequest {
+            path: parts.uri.path(),
+            query: parts.uri.query(),
+            host,
+            local_ip: &local_ip,
+            local_port: info.local_port,
+            authorization: parts
+                .headers
+                .get(http::header::AUTHORIZATION)
+                .map(HeaderValue::as_bytes),
+        };
+        let mounts = gateway.mounts.load();
+        self.handle(&mounts, &gateway.workers, &request)
+            .into_response()
+    }
+}
+
+/// One request being answered.
+struct Job<'a> {
+    worker: &'a StatusWorker,
+    params: &'a Params,
+    cmd: Command,
+    selected: Option<&'a Selected<'a>>,
+    sources: Sources<'a>,
+    workers: &'a Workers,
+    opt: u32,
+}
+
+impl Job<'_> {
+    /// Every lb and ajp13 worker of `worker.list`, in order.
+    fn all_views(&self) -> Vec<WorkerView> {
+        self.worker
+            .shared
+            .config
+            .workers
+            .iter()
+            .filter_map(|w| match (&w.kind, self.workers.get(&w.name)) {
+                (WorkerKind::Lb(config), Some(Target::Balanced(lb))) => Some(WorkerView::Lb(
+                    model::lb_view(&self.sources, &w.name, config, lb, None),
+                )),
+                (WorkerKind::Ajp13(config), Some(Target::Ajp(ajp))) => Some(WorkerView::Ajp(
+                    model::ajp_view(&self.sources, &w.name, config, ajp),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The selected worker (only the `sw` member of an lb when `sw` is given).
+    fn selected_view(&self) -> Option<WorkerView> {
+        match self.selected? {
+            Selected::Lb {
+                name,
+                config,
+                lb,
+                sub_worker,
+                members,
+                ..
+            } => {
+                let only = if *sub_worker {
+                    members.first().copied()
+                } else {
+                    None
+                };
+                Some(WorkerView::Lb(model::lb_view(
+                    &self.sources,
+                    name,
+                    config,
+                    lb,
+                    only,
+                )))
+            }
+            Selected::Ajp {
+                name,
+                config,
+                worker,
+            } => Some(WorkerView::Ajp(model::ajp_view(
+                &self.sources,
+                name,
+                config,
+                worker,
+            ))),
+            Selected::Status => None,
+        }
+    }
+
+    /// Runs `update`, `reset` or `recover`.
+    fn act(&self) -> Result<(), String> {
+        let Some(selected) = self.selected else {
+            return Err("NULL or EMPTY worker param".to_owned());
+        };
+        let name = &self.worker.name;
+        let result = match self.cmd {
+            Command::Update => action::update(selected, self.params),
+            Command::Reset => action::reset(
+                selected,
+                &self.worker.shared.resets,
+                self.sources.header.now,
+            ),
+            _ => action::recover(selected),
+        };
+        let worker = self.params.get("w").unwrap_or_default();
+        let sub_worker = self.params.get("sw").unwrap_or("-");
+        match &result {
+            Ok(()) => tracing::info!(status_worker = %name, cmd = self.cmd.name(), worker,
+                sub_worker, "status worker command done"),
+            Err(message) => tracing::warn!(status_worker = %name, cmd = self.cmd.name(), worker,
+                sub_worker, %message, "status worker command failed"),
+        }
+        result
+    }
+
+    /// The `txt`, `prop` and `xml` answer.
+    fn text(&self, mut out: Box<dyn Format>, mut error: Option<String>) -> String {
+        out.begin();
+        if error.is_none() {
+            if self.cmd.is_action() {
+                error = self.act().err();
+            } else {
+                out.server(self.sources.header);
+                if self.cmd.has_head() {
+                    out.head(self.sources.header);
+                }
+                match self.cmd {
+                    Command::List => format::write_listing(&mut *out, &self.all_views(), self.opt),
+                    Command::Show => {
+                        if let Some(view) = self.selected_view() {
+                            format::write_worker(&mut *out, &view, self.opt);
+                        }
+                    }
+                    Command::Dump => out.dump(&self.worker.shared.dump),
+                    _ => {}
+                }
+            }
+        }
+        out.result(error.as_deref());
+        out.finish()
+    }
+
+    /// The HTML answer.
+    fn html(&self, path: &str, read_only: bool, mut error: Option<String>) -> String {
+        let path = query::sanitize(&query::percent_decode(path));
+        let mut page = html::Page::new(
+            &path,
+            self.params,
+            self.cmd,
+            read_only,
+            self.worker.settings.read_only,
+            self.worker.settings.css.clone(),
+        );
+        if error.is_none() {
+            if self.cmd.is_action() {
+                match self.act() {
+                    Ok(()) => page.redirect(),
+                    Err(message) => error = Some(message),
+                }
+            } else {
+                let refresh = self.params.int("re", 0);
+                let refresh = (refresh > 0 && matches!(self.cmd, Command::List | Command::Show))
+                    .then(|| {
+                        let query: Vec<String> = self
+                            .params
+                            .iter()
+                            .map(|(k, v)| format!("{}={}", query::encode(k), query::encode(v)))
+                            .collect();
+                        (refresh, query.join("&"))
+                    });
+                page.begin(refresh);
+                page.top(self.sources.header);
+                match self.cmd {
+                    Command::List => page.listing(&self.all_views()),
+                    Command::Show => {
+                        if let Some(view) = self.selected_view() {
+                            page.worker(&view, self.params.get("sw"));
+                        }
+                    }
+                    Command::Edit => {
+                        if let Err(message) = self.edit(&mut page) {
+                            error = Some(message);
+                        }
+                    }
+                    Command::Dump => page.dump(&self.worker.shared.dump),
+                    _ => {}
+                }
+                if matches!(self.cmd, Command::List | Command::Show) {
+                    page.legend();
+                }
+            }
+        }
+        match error {
+            Some(message) => {
+                page.error(&message);
+                page.finish(false)
+            }
+            None => page.finish(true),
+        }
+    }
+
+    fn edit(&self, page: &mut html::Page<'_>) -> Result<(), String> {
+        let failed = || "Error in generating this worker's configuration form.".to_owned();
+        match (self.selected_view().ok_or_else(failed)?, self.selected) {
+            (WorkerView::Lb(lb), Some(Selected::Lb { sub_worker, .. })) => {
+                if *sub_worker {
+                    let member = lb.members.first().ok_or_else(failed)?;
+                    page.edit_member(&lb.name, Some(member), &member.conf);
+                } else if let Some(attribute) = self.params.get("att") {
+                    page.edit_attribute(&lb, attribute);
+                } else {
+                    page.edit_lb(&lb);
+                }
+                Ok(())
+            }
+            (WorkerView::Ajp(ajp), _) => {
+                page.edit_member(&ajp.name, None, &ajp.conf);
+                Ok(())
+            }
+            _ => Err(failed()),
+        }
+    }
+}

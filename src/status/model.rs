@@ -1,0 +1,505 @@
+//! A consistent snapshot of what the status worker shows: the header, lb workers with
+//! their members, plain ajp13 workers, and the mount rules of each (mod_jk.md §5.5).
+//!
+//! Configuration columns come from the resolved workers.properties (what mod_jk shows
+//! is what it was configured with); run-time numbers come from the balancer core
+//! (states, load values, lb-level counters) and from each worker's pool (AJP bytes,
+//! connections, ajp-level counters).
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::backend::AjpWorker;
+use crate::backend::lb::LoadBalancer;
+use crate::balancer::{Activation, LbMethod, LockMode, MemberState};
+use crate::config::uriworkermap::{Mount, MountTable};
+use crate::config::{AjpSettings, LbWorker};
+
+use super::clock::{ResetTimes, member_key};
+use super::rating::{Rating, Rules};
+
+/// The header block (server, time, software).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Server name (the request's host name, as httpd's `UseCanonicalName Off`).
+    pub server_name: String,
+    /// Port the request came in on.
+    pub server_port: u16,
+    /// Now, Unix seconds.
+    pub now: u64,
+    /// `web_server`: jkgate's product string.
+    pub web_server: String,
+    /// `jk_version`.
+    pub jk_version: String,
+}
+
+/// The configuration columns of an ajp13 worker or lb member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AjpConf {
+    /// `host` as configured.
+    pub host: String,
+    /// `port`.
+    pub port: u16,
+    /// The resolved `ip:port`, or `invalid` for port 0.
+    pub address: String,
+    /// `source`, or `undefined`.
+    pub source: String,
+    /// `connection_pool_timeout` (s).
+    pub connection_pool_timeout: u64,
+    /// `ping_timeout` (ms).
+    pub ping_timeout: u64,
+    /// `connect_timeout` (ms).
+    pub connect_timeout: u64,
+    /// `prepost_timeout` (ms).
+    pub prepost_timeout: u64,
+    /// `reply_timeout` (ms).
+    pub reply_timeout: u64,
+    /// `retries`.
+    pub retries: u32,
+    /// `retry_interval` (ms, edit form only).
+    pub retry_interval: u64,
+    /// `connection_ping_interval` (s).
+    pub connection_ping_interval: u64,
+    /// `recovery_options`.
+    pub recovery_options: u32,
+    /// `busy_limit`.
+    pub busy_limit: u32,
+    /// `max_packet_size`.
+    pub max_packet_size: u32,
+}
+
+impl AjpConf {
+    fn new(settings: &AjpSettings, worker: &AjpWorker) -> Self {
+        let address = if settings.port == 0 {
+            "invalid".to_owned()
+        } else {
+            worker.config().address.to_string()
+        };
+        AjpConf {
+            host: settings.host.clone(),
+            port: settings.port,
+            address,
+            source: settings
+                .source
+                .clone()
+                .unwrap_or_else(|| "undefined".to_owned()),
+            connection_pool_timeout: settings.connection_pool_timeout.as_secs(),
+            ping_timeout: millis(settings.ping_timeout),
+            connect_timeout: millis(settings.connect_timeout),
+            prepost_timeout: millis(settings.prepost_timeout),
+            reply_timeout: millis(settings.reply_timeout),
+            retries: settings.retries,
+            retry_interval: millis(settings.retry_interval),
+            connection_ping_interval: settings.connection_ping_interval.as_secs(),
+            recovery_options: settings.recovery_options.0,
+            busy_limit: settings.busy_limit,
+            max_packet_size: settings.max_packet_size,
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The time of the current (member) or last (ajp) error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorTime {
+    /// Unix seconds.
+    pub at: u64,
+    /// Seconds ago.
+    pub ago: u64,
+}
+
+/// Counters shared by members and ajp workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Traffic {
+    /// Client errors.
+    pub client_errors: u64,
+    /// Reply timeouts.
+    pub reply_timeouts: u64,
+    /// AJP bytes sent to the backend.
+    pub transferred: u64,
+    /// AJP bytes read from the backend.
+    pub read: u64,
+    /// Requests in flight.
+    pub busy: u64,
+    /// Most requests in flight.
+    pub max_busy: u64,
+    /// Open connections.
+    pub connected: u64,
+    /// Most open connections.
+    pub max_connected: u64,
+}
+
+/// One lb member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberView {
+    /// Member worker name.
+    pub name: String,
+    /// Its index in `balance_workers` (the `valN` of `att` forms).
+    pub index: usize,
+    /// Connection settings.
+    pub conf: AjpConf,
+    /// Activation.
+    pub activation: Activation,
+    /// `lbfactor`.
+    pub lbfactor: u64,
+    /// `route`.
+    pub route: String,
+    /// `redirect`.
+    pub redirect: String,
+    /// `domain`.
+    pub domain: String,
+    /// `distance`.
+    pub distance: i64,
+    /// Run-time state.
+    pub state: MemberState,
+    /// `lb_mult`.
+    pub lb_mult: u64,
+    /// `lb_value`.
+    pub lb_value: u64,
+    /// Attempts started.
+    pub elected: u64,
+    /// Requests without session id.
+    pub sessions: u64,
+    /// lb-level errors.
+    pub errors: u64,
+    /// Traffic counters.
+    pub traffic: Traffic,
+    /// Seconds until recovery may be tried (only in ERR).
+    pub time_to_recover_min: u64,
+    /// Upper bound of that.
+    pub time_to_recover_max: u64,
+    /// Last reset, Unix seconds.
+    pub last_reset_at: u64,
+    /// Seconds since the last reset.
+    pub last_reset_ago: u64,
+    /// Start of the current error episode.
+    pub error: Option<ErrorTime>,
+}
+
+/// One mount rule, as listed under a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapView {
+    /// 1-based number under its worker.
+    pub id: usize,
+    /// Server (jkgate has one, named like the header's server).
+    pub server: String,
+    /// Pattern without `-`/`!`.
+    pub uri: String,
+    /// `Exact`/`Wildchar` with `Disabled `/`Unmount ` prefixes.
+    pub kind: String,
+    /// `worker definition`, `JkMount` or `uriworkermap`.
+    pub source: String,
+    /// Per-mount `reply_timeout` (ms), -1 when unset.
+    pub reply_timeout: i64,
+    /// `sticky_ignore`.
+    pub sticky_ignore: bool,
+    /// `stateless`.
+    pub stateless: bool,
+    /// `fail_on_status`, comma-separated.
+    pub fail_on_status: String,
+    /// `active` member names.
+    pub active: String,
+    /// `disabled` member names.
+    pub disabled: String,
+    /// `stopped` member names.
+    pub stopped: String,
+    /// `use_server_errors`.
+    pub use_server_errors: u16,
+}
+
+/// An lb worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LbView {
+    /// Name.
+    pub name: String,
+    /// `sticky_session`.
+    pub sticky_session: bool,
+    /// `sticky_session_force`.
+    pub sticky_session_force: bool,
+    /// `retries`.
+    pub retries: u32,
+    /// `retry_interval` (ms).
+    pub retry_interval: u64,
+    /// `recover_time` (s).
+    pub recover_time: u64,
+    /// `error_escalation_time` (s).
+    pub error_escalation_time: u64,
+    /// `max_reply_timeouts`.
+    pub max_reply_timeouts: u64,
+    /// `method`.
+    pub method: LbMethod,
+    /// `lock`.
+    pub lock: LockMode,
+    /// Number of members.
+    pub member_count: usize,
+    /// Members rated good.
+    pub good: usize,
+    /// Members rated degraded.
+    pub degraded: usize,
+    /// Members rated bad.
+    pub bad: usize,
+    /// Requests in flight.
+    pub busy: u64,
+    /// Most requests in flight.
+    pub max_busy: u64,
+    /// Mount rules naming it.
+    pub map_count: usize,
+    /// Seconds until the next maintenance, at least.
+    pub time_to_maintenance_min: u64,
+    /// At most.
+    pub time_to_maintenance_max: u64,
+    /// Last reset, Unix seconds.
+    pub last_reset_at: u64,
+    /// Seconds since.
+    pub last_reset_ago: u64,
+    /// The members shown (all, or the one `sw` names).
+    pub members: Vec<MemberView>,
+    /// Its mount rules.
+    pub maps: Vec<MapView>,
+}
+
+/// A plain ajp13 worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AjpView {
+    /// Name.
+    pub name: String,
+    /// Connection settings.
+    pub conf: AjpConf,
+    /// `OK/IDLE`, `OK` or `ERR`.
+    pub state: &'static str,
+    /// Requests served or tried.
+    pub used: u64,
+    /// Failed requests.
+    pub errors: u64,
+    /// Traffic counters.
+    pub traffic: Traffic,
+    /// Mount rules naming it.
+    pub map_count: usize,
+    /// Last reset, Unix seconds.
+    pub last_reset_at: u64,
+    /// Seconds since.
+    pub last_reset_ago: u64,
+    /// Last error.
+    pub error: Option<ErrorTime>,
+    /// Its mount rules.
+    pub maps: Vec<MapView>,
+}
+
+/// What one status request sees of the gateway.
+#[derive(Debug, Clone, Copy)]
+pub struct Sources<'a> {
+    /// The mount table in force.
+    pub mounts: &'a MountTable,
+    /// Reset times.
+    pub resets: &'a ResetTimes,
+    /// Rating rules of the status worker.
+    pub rules: Rules,
+    /// The header (for the time and the map server name).
+    pub header: &'a Header,
+}
+
+impl Sources<'_> {
+    fn maps(&self, worker: &str) -> Vec<MapView> {
+        self.mounts
+            .rules_for(worker)
+            .enumerate()
+            .map(|(i, rule)| map_view(i + 1, &self.header.server_name, rule))
+            .collect()
+    }
+
+    fn ago(&self, at: u64) -> u64 {
+        self.header.now.saturating_sub(at)
+    }
+}
+
+fn map_view(id: usize, server: &str, rule: &Mount) -> MapView {
+    let ext = &rule.extensions;
+    MapView {
+        id,
+        server: server.to_owned(),
+        uri: rule.pattern.clone(),
+        kind: rule.status_type(),
+        source: rule.source.status_name().to_owned(),
+        reply_timeout: ext
+            .reply_timeout
+            .map_or(-1, |t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX)),
+        sticky_ignore: ext.sticky_ignore,
+        stateless: ext.stateless,
+        fail_on_status: ext
+            .fail_on_status
+            .as_ref()
+            .map(|f| f.to_list_string())
+            .unwrap_or_default(),
+        active: ext.active.join(","),
+        disabled: ext.disabled.join(","),
+        stopped: ext.stopped.join(","),
+        use_server_errors: ext.use_server_errors,
+    }
+}
+
+fn pool_traffic(worker: &AjpWorker) -> Traffic {
+    let pool = worker.pool();
+    let stats = &pool.stats;
+    Traffic {
+        client_errors: stats.client_errors.load(Ordering::Relaxed),
+        reply_timeouts: stats.reply_timeouts.load(Ordering::Relaxed),
+        transferred: stats.bytes_sent.load(Ordering::Relaxed),
+        read: stats.bytes_received.load(Ordering::Relaxed),
+        busy: pool.busy() as u64,
+        max_busy: stats.max_busy.load(Ordering::Relaxed) as u64,
+        connected: pool.connected() as u64,
+        max_connected: stats.max_connected.load(Ordering::Relaxed) as u64,
+    }
+}
+
+/// Builds the view of lb `name`; `only` limits the members shown to that index.
+pub fn lb_view(
+    src: &Sources<'_>,
+    name: &str,
+    config: &LbWorker,
+    lb: &LoadBalancer,
+    only: Option<usize>,
+) -> LbView {
+    let status = lb.balancer().status();
+    let settings = &status.settings;
+    let maintain = settings.maintain_interval.as_secs();
+    let since = lb.balancer().since_maintenance().as_secs();
+    let ttm_min = maintain.saturating_sub(since);
+    let ttm_max = ttm_min + maintain;
+    let (mut good, mut degraded, mut bad) = (0, 0, 0);
+    for member in &status.members {
+        match src.rules.rate(member.activation, member.state) {
+            Rating::Good => good += 1,
+            Rating::Degraded => degraded += 1,
+            Rating::Bad => bad += 1,
+        }
+    }
+    let last_reset_at = src.resets.get(name);
+    let members = status
+        .members
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| only.is_none_or(|o| o == *i))
+        .filter_map(|(i, m)| {
+            let worker = lb.members().get(i)?;
+            let ajp = config
+                .members
+                .get(i)
+                .map(|c| c.ajp.clone())
+                .unwrap_or_default();
+            let traffic = pool_traffic(worker);
+            let (ttr_min, ttr_max) = if m.state == MemberState::Error {
+                let age = m.error_age.unwrap_or_default().as_secs();
+                let rest = settings.recover_time.as_secs().saturating_sub(age);
+                (rest.max(ttm_min), rest + maintain)
+            } else {
+                (0, 0)
+            };
+            let reset_at = src.resets.get(&member_key(name, &m.name));
+            Some(MemberView {
+                name: m.name.clone(),
+                index: i,
+                conf: AjpConf::new(&ajp, worker),
+                activation: m.activation,
+                lbfactor: m.lbfactor,
+                route: m.route.clone(),
+                redirect: m.redirect.clone(),
+                domain: m.domain.clone(),
+                distance: m.distance,
+                state: m.state,
+                lb_mult: m.lb_mult,
+                lb_value: m.lb_value,
+                elected: m.elected,
+                sessions: m.sessions,
+                errors: m.errors,
+                traffic: Traffic {
+                    client_errors: m.client_errors,
+                    reply_timeouts: m.reply_timeouts,
+                    busy: m.busy,
+                    max_busy: m.max_busy,
+                    ..traffic
+                },
+                time_to_recover_min: ttr_min,
+                time_to_recover_max: ttr_max,
+                last_reset_at: reset_at,
+                last_reset_ago: src.ago(reset_at),
+                error: m.error_age.map(|age| ErrorTime {
+                    at: src.header.now.saturating_sub(age.as_secs()),
+                    ago: age.as_secs(),
+                }),
+            })
+        })
+        .collect();
+    let maps = src.maps(name);
+    LbView {
+        name: name.to_owned(),
+        sticky_session: settings.sticky_session,
+        sticky_session_force: settings.sticky_session_force,
+        retries: settings.retries,
+        retry_interval: millis(settings.retry_interval),
+        recover_time: settings.recover_time.as_secs(),
+        error_escalation_time: settings.error_escalation_time.as_secs(),
+        max_reply_timeouts: settings.max_reply_timeouts,
+        method: settings.method,
+        lock: settings.lock,
+        member_count: status.members.len(),
+        good,
+        degraded,
+        bad,
+        busy: status.busy,
+        max_busy: status.max_busy,
+        map_count: maps.len(),
+        time_to_maintenance_min: ttm_min,
+        time_to_maintenance_max: ttm_max,
+        last_reset_at,
+        last_reset_ago: src.ago(last_reset_at),
+        members,
+        maps,
+    }
+}
+
+/// Builds the view of plain ajp13 worker `name`.
+pub fn ajp_view(
+    src: &Sources<'_>,
+    name: &str,
+    config: &AjpSettings,
+    worker: &AjpWorker,
+) -> AjpView {
+    let stats = &worker.pool().stats;
+    let state = match stats.last_outcome.load(Ordering::Relaxed) {
+        0 => MemberState::Idle.status_name(),
+        1 => MemberState::Ok.status_name(),
+        _ => MemberState::Error.status_name(),
+    };
+    let last_error = stats.last_error_at.load(Ordering::Relaxed);
+    let last_reset_at = src.resets.get(name);
+    let maps = src.maps(name);
+    AjpView {
+        name: name.to_owned(),
+        conf: AjpConf::new(config, worker),
+        state,
+        used: stats.used.load(Ordering::Relaxed),
+        errors: stats.errors.load(Ordering::Relaxed),
+        traffic: pool_traffic(worker),
+        map_count: maps.len(),
+        last_reset_at,
+        last_reset_ago: src.ago(last_reset_at),
+        error: (last_error > 0).then(|| ErrorTime {
+            at: last_error,
+            ago: src.ago(last_error),
+        }),
+        maps,
+    }
+}
+
+/// A worker as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerView {
+    /// An lb worker.
+    Lb(LbView),
+    /// A plain ajp13 worker.
+    Ajp(AjpView),
+}
