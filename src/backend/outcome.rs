@@ -159,7 +159,9 @@ pub struct AttemptError {
     pub request_reached_member: bool,
     /// Response headers were handed to the client; the status can no longer change.
     pub response_started: bool,
-    /// Request-body bytes were consumed that cannot be replayed to another member.
+    /// Request-body bytes were consumed that cannot be replayed to another member, or
+    /// the member asked for body data (GET_BODY_CHUNK): mod_jk treats the attempt as
+    /// unrecoverable from then on.
     pub body_consumed: bool,
     /// The failure happened on a connection taken from the pool (not freshly opened).
     pub reused_connection: bool,

@@ -171,7 +171,7 @@ impl AjpWorker {
                         sink.discard_pending();
                     }
                     err.response_started = sink.reached_client();
-                    err.body_consumed = !body.is_replayable();
+                    err.body_consumed = !body.is_replayable() || progress.body_asked;
                     return Err(err);
                 }
             }
@@ -197,6 +197,9 @@ struct Progress {
     response_seen: bool,
     /// Writing the request failed (the member accepted none of it as a request).
     write_failed: bool,
+    /// A GET_BODY_CHUNK was answered: the member is consuming the body, and mod_jk
+    /// no longer considers the attempt recoverable.
+    body_asked: bool,
 }
 
 fn fail(kind: FailureKind, phase: Phase, cause: impl Into<String>, reached: bool) -> AttemptError {
@@ -394,6 +397,7 @@ async fn exchange(
                     .map_err(|e| fail(FailureKind::ClientAborted, phase, e.to_string(), true))?;
             }
             ContainerMessage::GetBodyChunk { requested_len } => {
+                progress.body_asked = true;
                 let max = usize::from(requested_len).min(max_body);
                 let data = match body.next_data(max).await {
                     Ok(data) => data,
