@@ -405,6 +405,53 @@ async fn html_lists_lb_members_states_and_maps() {
 }
 
 #[tokio::test]
+async fn good_and_bad_rules_come_from_the_status_worker() {
+    let (server, _b) = two_nodes(
+        ",picky",
+        "worker.picky.type=status\nworker.picky.good=a.o\nworker.picky.good=d\n\
+         worker.picky.bad=i\n",
+        &["/jkstatus=jkstatus", "/picky=picky", "/app/*=lb"],
+    )
+    .await;
+    let rated = |reply: Reply| {
+        let p = props(&reply);
+        ["good", "degraded", "bad"].map(|k| {
+            value(&p, &format!("worker.lb.{k}"))
+                .unwrap_or_default()
+                .to_owned()
+        })
+    };
+    // Both idle: the default rules say good, these say bad (idle).
+    assert_eq!(
+        rated(prop_reply(server.addr, "/jkstatus").await),
+        ["2", "0", "0"]
+    );
+    assert_eq!(
+        rated(prop_reply(server.addr, "/picky").await),
+        ["0", "0", "2"]
+    );
+    // node1 OK and node2 disabled: default good + degraded; here good (a.o) + good (d).
+    spread(server.addr, 2, &[]).await;
+    txt(server.addr, "cmd=update&w=lb&sw=node2&vwa=D").await;
+    let p = prop(server.addr, "").await;
+    assert_eq!(value(&p, "worker.node1.state"), Some("OK"));
+    assert_eq!(
+        rated(prop_reply(server.addr, "/jkstatus").await),
+        ["1", "1", "0"]
+    );
+    assert_eq!(
+        rated(prop_reply(server.addr, "/picky").await),
+        ["2", "0", "0"]
+    );
+}
+
+async fn prop_reply(addr: SocketAddr, path: &str) -> Reply {
+    let reply = get(addr, &format!("{path}?mime=prop"), &[]).await;
+    assert_eq!(reply.status, 200);
+    reply
+}
+
+#[tokio::test]
 async fn opt_bits_hide_members_maps_lbs_and_ajp_workers_in_text() {
     let (server, _b) = two_nodes("", "", MOUNTS).await;
     let kinds = |reply: Reply| -> Vec<String> {
