@@ -405,3 +405,60 @@ async fn chromium_renders_the_lb_its_members_and_states() {
         "{page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_after_the_same_traffic_match_mod_jk() {
+    let both = start_both().await;
+    let port = both.modjk.port;
+    for i in 0..4 {
+        let target = format!("/app/x{i}");
+        assert_eq!(
+            client::get(both.jkgate.addr, &target, &[]).await.status,
+            200
+        );
+        let theirs = tokio::task::spawn_blocking(move || modjk::http_get(port, &target))
+            .await
+            .expect("join");
+        assert_eq!(theirs.0, 200, "mod_jk: {}", theirs.2);
+    }
+    for _ in 0..2 {
+        assert_eq!(
+            client::get(both.jkgate.addr, "/solo", &[]).await.status,
+            200
+        );
+        let theirs = tokio::task::spawn_blocking(move || modjk::http_get(port, "/solo"))
+            .await
+            .expect("join");
+        assert_eq!(theirs.0, 200);
+    }
+    let (ours, theirs) = both.get("mime=prop").await;
+    let (ours, theirs) = (prop_pairs(&ours), prop_pairs(&theirs));
+    for key in [
+        "worker.lb.good",
+        "worker.lb.degraded",
+        "worker.lb.bad",
+        "worker.lb.busy",
+        "worker.lb.max_busy",
+        "worker.node1.state",
+        "worker.node1.elected",
+        "worker.node1.sessions",
+        "worker.node1.errors",
+        "worker.node1.lbvalue",
+        "worker.node1.busy",
+        "worker.node1.max_busy",
+        "worker.node1.connected",
+        "worker.node1.max_connected",
+        "worker.node2.state",
+        "worker.node2.elected",
+        "worker.solo.used",
+        "worker.solo.errors",
+        "worker.solo.busy",
+        "worker.solo.max_busy",
+        "worker.solo.connected",
+    ] {
+        let value = |pairs: &[(String, String)]| {
+            pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        };
+        assert_eq!(value(&ours), value(&theirs), "{key}");
+    }
+}
