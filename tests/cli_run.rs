@@ -1,5 +1,6 @@
 //! `jkgate run` and `jkgate demo` as an operator starts them: the real binary, a
 //! workers.properties on disk, an embedded AJP13 backend, curl-like requests over TCP.
+#![cfg(feature = "proxy")]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
