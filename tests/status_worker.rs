@@ -1275,15 +1275,27 @@ async fn users_need_valid_basic_credentials() {
         async move {
             let headers: Vec<(&str, &str)> =
                 auth.map(|a| ("Authorization", a)).into_iter().collect();
-            let reply = get(addr, &format!("{path}?mime=txt"), &headers).await;
-            assert_eq!(reply.status, 200);
-            reply
+            get(addr, &format!("{path}?mime=txt"), &headers).await
         }
     };
     // No credentials, wrong password, valid but unlisted user: denied, and nothing else.
-    for auth in [None, Some(ALICE_WRONG), Some(BOB), Some("Basic %%%")] {
+    // Without valid credentials jkgate asks for them (401 + Basic challenge, httpd's part);
+    // a known user who is not listed gets mod_jk's 200 "Access denied.".
+    for (auth, status) in [
+        (None, 401),
+        (Some(ALICE_WRONG), 401),
+        (Some(BOB), 200),
+        (Some("Basic %%%"), 401),
+    ] {
         let reply = ask("/auth", auth).await;
+        assert_eq!(reply.status, status, "{auth:?}");
         assert_eq!(reply.text(), format!("{denied}\n"), "{auth:?}");
+        let challenge = reply.header("www-authenticate");
+        if status == 401 {
+            assert_eq!(challenge, Some("Basic realm=\"auth\", charset=\"UTF-8\""));
+        } else {
+            assert_eq!(challenge, None);
+        }
     }
     assert_eq!(txt_result(&ask("/auth", Some(ALICE)).await), ok());
     assert!(
@@ -1295,9 +1307,9 @@ async fn users_need_valid_basic_credentials() {
     // Case-insensitive user list.
     assert_eq!(txt_result(&ask("/anyone", Some(ALICE)).await), ok());
     assert_eq!(txt_result(&ask("/anyone", Some(BOB)).await), denied);
-    // Denied in HTML is still a 200 page with the error.
+    // Denied in HTML: the challenge, with the error page as its body.
     let html = get(server.addr, "/auth", &[]).await;
-    assert_eq!(html.status, 200);
+    assert_eq!(html.status, 401);
     assert!(html.text().contains("Result: ERROR - Access denied."));
     // A denied update changes nothing.
     get(
@@ -1502,6 +1514,7 @@ async fn jkgate_run_settings_serve_the_status_worker() {
         reply.text()
     );
     let reply = get(addr, "/jkstatus?mime=txt", &[]).await;
+    assert_eq!(reply.status, 401);
     assert_eq!(txt_result(&reply), error("Access denied."));
     for server in servers {
         server.shutdown().await;

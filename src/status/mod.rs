@@ -161,12 +161,29 @@ pub struct StatusReply {
     pub content_type: &'static str,
     /// The body.
     pub body: String,
+    /// No valid credentials came with a request to a worker with a `user` list: answer
+    /// 401 with a Basic challenge (httpd's part in front of mod_jk) instead of 200.
+    pub challenge: Option<String>,
 }
 
 impl StatusReply {
     /// The HTTP response: 200, the content type, `Cache-Control`/`Pragma: no-cache`.
     pub fn into_response(self) -> Response<ResponseBody> {
         let mut response = Response::new(ResponseBody::Complete(Bytes::from(self.body)));
+        if let Some(realm) = &self.challenge {
+            *response.status_mut() = http::StatusCode::UNAUTHORIZED;
+            let realm: String = realm
+                .chars()
+                .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
+                .collect();
+            if let Ok(value) =
+                HeaderValue::from_str(&format!("Basic realm=\"{realm}\", charset=\"UTF-8\""))
+            {
+                response
+                    .headers_mut()
+                    .insert(http::header::WWW_AUTHENTICATE, value);
+            }
+        }
         let headers = response.headers_mut();
         headers.insert(
             http::header::CONTENT_TYPE,
@@ -226,10 +243,14 @@ impl StatusWorker {
         let config = &self.shared.config;
         let mut error: Option<String> = None;
         let mut selected = None;
+        let mut challenge = None;
         match auth::check_access(&self.settings, &self.shared.users, request.authorization) {
             Err(denied) => {
                 tracing::warn!(status_worker = %self.name, ?denied, "status worker access denied");
                 error = Some("Access denied.".to_owned());
+                if denied == auth::Denied::NoUser {
+                    challenge = Some(self.name.clone());
+                }
             }
             Ok(_) => {
                 if read_only && cmd.is_some_and(|c| !c.is_read_only()) {
@@ -278,6 +299,7 @@ impl StatusWorker {
         StatusReply {
             content_type: mime.content_type(),
             body,
+            challenge,
         }
     }
 
