@@ -231,4 +231,10 @@ fn demo_balances_and_sticks_without_tomcat() {
     let direct = http_get(addr, "/node2/echo", "").expect("direct member request");
     assert!(direct.starts_with("HTTP/1.1 200"), "{direct}");
     assert_eq!(line_value(&direct, "route"), Some("node2"), "{direct}");
+    // The status worker shows the lb, its members and the requests they served.
+    let status = http_get(addr, "/jkstatus?mime=prop", "").expect("status worker request");
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert!(status.contains("worker.list=balancer"), "{status}");
+    assert!(status.contains(&format!("worker.{route}.route={route}")), "{status}");
+    assert!(status.contains("worker.result.type=OK"), "{status}");
 }

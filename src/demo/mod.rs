@@ -11,6 +11,7 @@ use crate::config::read_workers_properties;
 use crate::config::uriworkermap::MountTable;
 use crate::server::mapping::MappingOptions;
 use crate::server::{Gateway, RunningServer};
+use crate::status::StatusWorkers;
 pub use backend::EmbeddedBackend;
 
 /// A running demo: the backends and the listener.
@@ -23,8 +24,8 @@ pub struct Demo {
 }
 
 /// The workers.properties the demo runs with, for backends at `ports` (routes `node1`,
-/// `node2`, ...): an lb `balancer` with sticky sessions over them, and each member also
-/// usable directly.
+/// `node2`, ...): an lb `balancer` with sticky sessions over them, each member also
+/// usable directly, and a read-only status worker `jkstatus`.
 pub fn workers_properties(ports: &[u16]) -> String {
     let mut text = String::from("worker.maintain=60\n");
     let names: Vec<String> = (1..=ports.len()).map(|i| format!("node{i}")).collect();
@@ -36,7 +37,8 @@ pub fn workers_properties(ports: &[u16]) -> String {
     }
     text.push_str(&format!(
         "worker.balancer.type=lb\nworker.balancer.balance_workers={}\nworker.balancer.sticky_session=true\n\
-         worker.list=balancer,{}\n",
+         worker.jkstatus.type=status\nworker.jkstatus.read_only=true\n\
+         worker.list=balancer,jkstatus,{}\n",
         names.join(","),
         names.join(",")
     ));
@@ -45,7 +47,8 @@ pub fn workers_properties(ports: &[u16]) -> String {
 
 /// Starts two embedded backends and jkgate on `listen`: `/*` goes to the lb
 /// `balancer` over `node1` and `node2` (the same registry and balancer a real
-/// workers.properties gets); `/node1/*` and `/node2/*` go to the members directly.
+/// workers.properties gets); `/node1/*` and `/node2/*` go to the members directly;
+/// `/jkstatus` shows the status worker (read-only).
 pub async fn start(listen: SocketAddr) -> std::io::Result<Demo> {
     let mut backends = Vec::new();
     let mut mounts = MountTable::new();
@@ -55,16 +58,19 @@ pub async fn start(listen: SocketAddr) -> std::io::Result<Demo> {
             .add_jk_mount_line(&format!("/{route}/*={route}"), None)
             .map_err(std::io::Error::other)?;
     }
-    mounts
-        .add_jk_mount_line("/*=balancer", None)
-        .map_err(std::io::Error::other)?;
+    for line in ["/*=balancer", "/jkstatus=jkstatus"] {
+        mounts
+            .add_jk_mount_line(line, None)
+            .map_err(std::io::Error::other)?;
+    }
     let ports: Vec<u16> = backends.iter().map(|b| b.addr.port()).collect();
     let text = workers_properties(&ports);
     let file = read_workers_properties(text.as_bytes(), "demo workers.properties", &|_| None)
         .map_err(std::io::Error::other)?;
     let workers =
         build_workers(&file.config, WorkerOptions::default()).map_err(std::io::Error::other)?;
-    let gateway = Gateway::new(mounts, workers, MappingOptions::default());
+    let status = StatusWorkers::new(&file.config, &file.properties, &[]);
+    let gateway = Gateway::with_status(mounts, workers, MappingOptions::default(), status);
     let server = crate::server::spawn(listen, gateway, None).await?;
     Ok(Demo { backends, server })
 }
