@@ -42,6 +42,16 @@ async fn gateway_with(
     mounts: &[&str],
     options: WorkerOptions,
 ) -> (RunningServer, Arc<Gateway>) {
+    gateway_mapped(properties, mounts, options, MappingOptions::default()).await
+}
+
+/// jkgate in-process with `JkOptions`-style mapping options.
+async fn gateway_mapped(
+    properties: &str,
+    mounts: &[&str],
+    options: WorkerOptions,
+    mapping: MappingOptions,
+) -> (RunningServer, Arc<Gateway>) {
     let file = read_workers_properties(properties.as_bytes(), "test.properties", &|_| None)
         .expect("valid workers.properties");
     let workers = build_workers(&file.config, options).expect("workers build");
@@ -49,7 +59,7 @@ async fn gateway_with(
     for mount in mounts {
         table.add_jk_mount_line(mount, None).expect("valid mount");
     }
-    let gateway = Gateway::new(table, workers, MappingOptions::default());
+    let gateway = Gateway::new(table, workers, mapping);
     let server = spawn("127.0.0.1:0".parse().unwrap(), gateway.clone(), None)
         .await
         .expect("listener binds");
@@ -840,4 +850,37 @@ async fn busy_counts_return_to_zero_when_clients_vanish_mid_request() {
     }
     // And the lb still serves.
     assert_eq!(get(server.addr, "/e", &[]).await.status, 200);
+}
+
+#[tokio::test]
+async fn jk_options_reject_unsafe_uri_and_forward_local_address() {
+    let backend = EmbeddedBackend::start("node1", PacketSize::DEFAULT)
+        .await
+        .expect("backend");
+    let properties = direct(backend.addr.port(), "");
+    let (plain, _) = gateway_with(&properties, &["/*=w"], WorkerOptions::default()).await;
+    let reply = get(plain.addr, "/a%255c/b", &[]).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.line("uri").as_deref(), Some("/a%255c/b"));
+    assert_ne!(reply.line("attr.AJP_REMOTE_PORT").as_deref(), Some("0"));
+
+    let jk = jkgate::config::ini::JkOptions::parse("+RejectUnsafeURI +ForwardLocalAddress")
+        .expect("valid JkOptions")
+        .0;
+    let mapping = MappingOptions {
+        jk,
+        ..MappingOptions::default()
+    };
+    let (strict, _) =
+        gateway_mapped(&properties, &["/*=w"], WorkerOptions::default(), mapping).await;
+    // `%25` decodes to `%`, `%5C` to `\`: such paths are not mapped.
+    for unsafe_path in ["/a%255c/b", "/a%5Cb", "/a\\b"] {
+        let reply = get(strict.addr, unsafe_path, &[]).await;
+        assert_eq!(reply.status, 404, "{unsafe_path}");
+    }
+    let reply = get(strict.addr, "/a/b", &[]).await;
+    assert_eq!(reply.status, 200);
+    // ForwardLocalAddress: the server's address and port 0 stand in for the client's.
+    assert_eq!(reply.line("attr.AJP_REMOTE_PORT").as_deref(), Some("0"));
+    assert_eq!(reply.line("remote_addr").as_deref(), Some("127.0.0.1"));
 }

@@ -281,15 +281,18 @@ pub struct JkOptions {
     pub reject_unsafe_uri: bool,
     /// `ForwardLocalAddress`: remote_addr := our local IP, remote port 0.
     pub forward_local_address: bool,
-    /// `ForwardPhysicalAddress`: remote_addr/port := TCP peer.
+    /// `ForwardPhysicalAddress`: remote_addr/port := TCP peer. jkgate always forwards the
+    /// TCP peer (it has no mod_remoteip), so this is the behaviour with or without it.
     pub forward_physical_address: bool,
     /// `ForwardKeySize` (default on): send the TLS key size attribute.
     pub forward_key_size: bool,
     /// `ForwardSSLCertChain`: append the client chain to the certificate attribute.
     pub forward_ssl_cert_chain: bool,
-    /// `FlushPackets`: flush after every body chunk.
+    /// `FlushPackets`: flush after every body chunk. jkgate always behaves so: the relay
+    /// hands every chunk on as soon as it would otherwise wait for the member.
     pub flush_packets: bool,
-    /// `FlushHeader`: flush right after the response headers.
+    /// `FlushHeader`: flush right after the response headers (always so in jkgate, as
+    /// for `FlushPackets`).
     pub flush_header: bool,
     /// `DisableReuse`: close the backend connection after every request.
     pub disable_reuse: bool,

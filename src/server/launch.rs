@@ -34,7 +34,7 @@ pub enum LaunchError {
 /// The mapping options `settings` ask for (`JkOptions`, `JkEnvVar`).
 pub fn mapping_options(settings: &RunSettings) -> MappingOptions {
     MappingOptions {
-        forward_uri: settings.options.forward_uri,
+        jk: settings.options.clone(),
         env_vars: settings
             .env_vars
             .iter()

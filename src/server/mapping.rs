@@ -10,6 +10,8 @@ use crate::ajp::{ForwardRequest, Method, RequestHeaderName};
 use crate::backend::{BodyKind, ForwardContext, TlsInfo};
 use crate::balancer::{RequestFacts, session_candidates};
 use crate::config::MountExtensions;
+use crate::config::ini::JkOptions;
+use crate::config::uriworkermap::{is_unsafe_path, normalize_path};
 use crate::config::workers::{DEFAULT_SESSION_COOKIE, DEFAULT_SESSION_PATH};
 
 /// Facts about the client connection, fixed for all its requests.
@@ -103,35 +105,6 @@ pub fn proxy_encode(decoded: &[u8]) -> Bytes {
     out.freeze()
 }
 
-/// The path used for matching mounts: decoded, `;params` removed from every
-/// segment, `//`, `.` and `..` resolved. `None` when `..` climbs above the root.
-pub fn normalize_for_matching(decoded: &[u8]) -> Option<Vec<u8>> {
-    let mut segments: Vec<&[u8]> = Vec::new();
-    for segment in decoded.split(|&b| b == b'/').skip(1) {
-        let segment = match segment.iter().position(|&b| b == b';') {
-            Some(cut) => &segment[..cut],
-            None => segment,
-        };
-        match segment {
-            b"" | b"." => {}
-            b".." => {
-                segments.pop()?;
-            }
-            other => segments.push(other),
-        }
-    }
-    let mut out = Vec::with_capacity(decoded.len());
-    for segment in &segments {
-        out.push(b'/');
-        out.extend_from_slice(segment);
-    }
-    let trailing = decoded.ends_with(b"/") || decoded.ends_with(b"/.") || decoded.ends_with(b"/..");
-    if out.is_empty() || (trailing && !out.ends_with(b"/")) {
-        out.push(b'/');
-    }
-    Some(out)
-}
-
 /// The path of a request, decoded and normalised for mount matching.
 pub fn matching_path(raw_path: &str) -> Result<Vec<u8>, Rejected> {
     if !raw_path.starts_with('/') {
@@ -210,10 +183,35 @@ fn forbidden(bytes: &[u8]) -> bool {
 /// Settings of the mapping that come from the configuration.
 #[derive(Debug, Clone, Default)]
 pub struct MappingOptions {
-    /// ForwardURI mode.
-    pub forward_uri: ForwardUri,
+    /// `JkOptions`: ForwardURI mode, RejectUnsafeURI, ForwardLocalAddress, ForwardKeySize,
+    /// ForwardSSLCertChain. (FlushHeader and FlushPackets need nothing: the relay never
+    /// holds response bytes back while it waits for the member.)
+    pub jk: JkOptions,
     /// `JkEnvVar` attributes (fixed names and values).
     pub env_vars: Arc<[(Bytes, Bytes)]>,
+}
+
+/// The TLS facts forwarded under `options`: without `ForwardKeySize` no key size, without
+/// `ForwardSSLCertChain` only the client's own certificate (the first PEM block), as
+/// mod_jk sends them.
+fn forwarded_tls(tls: &TlsInfo, options: &JkOptions) -> TlsInfo {
+    let mut tls = tls.clone();
+    if !options.forward_key_size {
+        tls.key_size = None;
+    }
+    if !options.forward_ssl_cert_chain
+        && let Some(chain) = &tls.client_cert
+    {
+        const END: &[u8] = b"-----END CERTIFICATE-----";
+        if let Some(at) = chain.windows(END.len()).position(|w| w == END) {
+            let mut end = at + END.len();
+            if chain.get(end) == Some(&b'\n') {
+                end += 1;
+            }
+            tls.client_cert = Some(chain.slice(..end));
+        }
+    }
+    tls
 }
 
 /// Builds the forwarding context and the body kind of a request.
@@ -231,7 +229,19 @@ pub fn build_context(
     let stored_method = (method == Method::Stored).then(|| Bytes::copy_from_slice(method_name));
 
     let raw_path = parts.uri.path();
-    let req_uri = match options.forward_uri {
+    if options.jk.reject_unsafe_uri {
+        // mod_jk: a decoded, normalised path with `%` or `\` is not mapped (404).
+        let unsafe_path = percent_decode(raw_path.as_bytes())
+            .and_then(|decoded| normalize_path(&decoded).ok())
+            .is_none_or(|path| is_unsafe_path(&path));
+        if unsafe_path {
+            return Err(reject(
+                404,
+                "RejectUnsafeURI: `%` or `\\` in the decoded path",
+            ));
+        }
+    }
+    let req_uri = match options.jk.forward_uri {
         ForwardUri::CompatUnparsed => Bytes::copy_from_slice(raw_path.as_bytes()),
         ForwardUri::Compat => Bytes::from(
             percent_decode(raw_path.as_bytes())
@@ -339,7 +349,12 @@ pub fn build_context(
         method,
         protocol: Some(Bytes::from_static(protocol_name(parts.version))),
         req_uri: Some(req_uri),
-        remote_addr: Some(conn.remote_ip.clone()),
+        // ForwardLocalAddress: the server's own address stands in for the client's.
+        remote_addr: Some(if options.jk.forward_local_address {
+            conn.local_ip.clone()
+        } else {
+            conn.remote_ip.clone()
+        }),
         remote_host: None,
         server_name: Some(server_name),
         server_port,
@@ -351,9 +366,13 @@ pub fn build_context(
         request,
         query,
         stored_method,
-        remote_port: conn.remote_port.clone(),
+        remote_port: if options.jk.forward_local_address {
+            Bytes::from_static(b"0")
+        } else {
+            conn.remote_port.clone()
+        },
         local_addr: conn.local_ip.clone(),
-        tls: conn.tls.clone(),
+        tls: conn.tls.as_ref().map(|tls| forwarded_tls(tls, &options.jk)),
         env_vars: options.env_vars.clone(),
         is_head: parts.method == http::Method::HEAD,
         route: None,
@@ -401,12 +420,41 @@ mod tests {
 
     #[test]
     fn normalisation_for_matching() {
-        let n = |p: &[u8]| normalize_for_matching(p).map(|v| String::from_utf8(v).expect("utf8"));
-        assert_eq!(n(b"/a//b/./c/../d").as_deref(), Some("/a/b/d"));
-        assert_eq!(n(b"/app;jsessionid=x/echo").as_deref(), Some("/app/echo"));
-        assert_eq!(n(b"/app/").as_deref(), Some("/app/"));
-        assert_eq!(n(b"/../etc"), None);
-        assert_eq!(n(b"/").as_deref(), Some("/"));
+        let n = |p: &str| {
+            matching_path(p)
+                .ok()
+                .map(|v| String::from_utf8(v).expect("utf8"))
+        };
+        assert_eq!(n("/a//b/./c/../d").as_deref(), Some("/a/b/d"));
+        assert_eq!(n("/app;jsessionid=x/echo").as_deref(), Some("/app/echo"));
+        assert_eq!(n("/app/").as_deref(), Some("/app/"));
+        assert_eq!(n("/../etc"), None);
+        assert_eq!(n("/").as_deref(), Some("/"));
+    }
+
+    #[test]
+    fn tls_facts_follow_forward_key_size_and_forward_ssl_cert_chain() {
+        let chain = "-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n\
+                     -----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n";
+        let tls = TlsInfo {
+            key_size: Some(256),
+            client_cert: Some(Bytes::from(chain)),
+            ..TlsInfo::default()
+        };
+        let defaults = forwarded_tls(&tls, &JkOptions::default());
+        assert_eq!(defaults.key_size, Some(256));
+        assert_eq!(
+            defaults.client_cert.as_deref(),
+            Some(&b"-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n"[..])
+        );
+        let options = JkOptions {
+            forward_key_size: false,
+            forward_ssl_cert_chain: true,
+            ..JkOptions::default()
+        };
+        let all = forwarded_tls(&tls, &options);
+        assert_eq!(all.key_size, None);
+        assert_eq!(all.client_cert.as_deref(), Some(chain.as_bytes()));
     }
 
     #[test]
