@@ -358,6 +358,24 @@ pub fn resolve_settings(args: &SettingsArgs) -> Result<RunSettings, ConfigError>
         ini.watchdog_interval.as_deref(),
         Duration::ZERO,
     );
+    if !watchdog_interval.is_zero() {
+        warnings.push(ConfigWarning {
+            origin: None,
+            key: "JkWatchdogInterval".to_owned(),
+            message: "jkgate always runs lb maintenance on its own timer (every worker.maintain) \
+                      and pool maintenance every second; the setting changes nothing"
+                .to_owned(),
+        });
+    }
+    if strip_session.is_some() {
+        warnings.push(ConfigWarning {
+            origin: None,
+            key: "JkStripSession".to_owned(),
+            message: "jkgate serves nothing itself: unmapped requests get 404, so there is no \
+                      URI to strip session ids from; the setting changes nothing"
+                .to_owned(),
+        });
+    }
     let mount_file_reload = seconds(
         "JkMountFileReload",
         ini.mount_file_reload.as_deref(),

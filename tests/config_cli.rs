@@ -88,6 +88,15 @@ fn ini_settings_are_read_relative_to_the_ini_file() {
     assert!(settings.options.reject_unsafe_uri);
     assert_eq!(settings.strip_session.as_deref(), Some(";jsessionid"));
     assert_eq!(settings.watchdog_interval, Duration::from_secs(30));
+    // Both are read, and jkgate says they change nothing here.
+    for key in ["JkStripSession", "JkWatchdogInterval"] {
+        let warning = settings
+            .warnings
+            .iter()
+            .find(|w| w.key == key)
+            .unwrap_or_else(|| panic!("a warning about {key}"));
+        assert!(warning.message.contains("changes nothing"), "{warning}");
+    }
     assert_eq!(
         settings.access_log.as_deref(),
         Some(dir.join("access.log").as_path())
