@@ -264,7 +264,7 @@ async fn relay(
         Err(err) => {
             tracing::warn!(
                 worker = %worker,
-                member = member.as_deref().unwrap_or("-"),
+                member = %member.as_deref().unwrap_or("-"),
                 "request failed: {err}"
             );
             let status = err.http_status();
@@ -343,9 +343,20 @@ impl AccessLine {
 fn into_response(head: ResponseHead) -> Response<ResponseBody> {
     let mut response = Response::new(head.body);
     *response.status_mut() = StatusCode::from_u16(head.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    if let Some(reason) = head.reason
-        && let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason)
-    {
+    // Tomcat sends the number as its "message"; the worker drops that, so most statuses
+    // get hyper's standard phrase. A status hyper has no phrase for would go out as
+    // `599 <none>`: mod_jk's phrase for unknown codes instead.
+    let reason = head
+        .reason
+        .and_then(|reason| hyper::ext::ReasonPhrase::try_from(reason).ok())
+        .or_else(|| {
+            response
+                .status()
+                .canonical_reason()
+                .is_none()
+                .then(|| hyper::ext::ReasonPhrase::from_static(b"Unknown Reason"))
+        });
+    if let Some(reason) = reason {
         response.extensions_mut().insert(reason);
     }
     let headers = response.headers_mut();
