@@ -61,6 +61,12 @@ pub struct RequestBody {
     received: u64,
     replayable: bool,
     source_done: bool,
+    /// Data was asked of the client (a `100 Continue` went out if it expected one).
+    started: bool,
+    /// How much of an unread rest [`RequestBody::discard_rest`] reads (0: none).
+    discard_limit: u64,
+    /// Discard only a body that was already started (the client expects `100 Continue`).
+    discard_only_started: bool,
 }
 
 impl std::fmt::Debug for RequestBody {
@@ -86,6 +92,9 @@ impl RequestBody {
             received: 0,
             replayable: true,
             source_done: kind == BodyKind::Empty,
+            started: false,
+            discard_limit: 0,
+            discard_only_started: false,
         }
     }
 
@@ -100,6 +109,9 @@ impl RequestBody {
             received: 0,
             replayable: true,
             source_done: true,
+            started: false,
+            discard_limit: 0,
+            discard_only_started: false,
         }
     }
 
@@ -157,17 +169,43 @@ impl RequestBody {
         }
     }
 
+    /// True while the client may still send body bytes nobody read.
+    pub fn has_unread_rest(&self) -> bool {
+        !self.source_done
+    }
+
+    /// Allows [`RequestBody::discard_rest`] to read up to `limit` bytes of an unread rest.
+    /// With `only_if_started` (the client sent `Expect: 100-continue`), a body nobody asked
+    /// for stays unread: the client was never told to send it.
+    pub fn set_discard(&mut self, limit: u64, only_if_started: bool) {
+        self.discard_limit = limit;
+        self.discard_only_started = only_if_started;
+    }
+
     /// Reads the rest of the body from the client and throws it away (after the
-    /// member answered without consuming it all), so the client connection stays usable.
-    pub async fn discard_rest(&mut self) -> Result<(), BodyError> {
+    /// member answered without consuming it all, as mod_jk does), so the client finishes
+    /// sending and its connection stays usable. Returns false when the rest is left
+    /// unread (not allowed by [`RequestBody::set_discard`], or longer than its limit):
+    /// the listener then closes the connection.
+    pub async fn discard_rest(&mut self) -> Result<bool, BodyError> {
         self.replayable = false;
         self.chunks.clear();
         self.cursor = (0, 0);
+        if self.source_done {
+            return Ok(true);
+        }
+        if self.discard_limit == 0 || (self.discard_only_started && !self.started) {
+            return Ok(false);
+        }
+        let start = self.received;
         while !self.source_done {
+            if self.received - start > self.discard_limit {
+                return Ok(false);
+            }
             self.pull().await?;
             self.chunks.clear();
         }
-        Ok(())
+        Ok(true)
     }
 
     fn finish_check(&self) -> Result<Bytes, BodyError> {
@@ -198,6 +236,7 @@ impl RequestBody {
     }
 
     async fn pull(&mut self) -> Result<(), BodyError> {
+        self.started = true;
         let Some(source) = self.source.as_mut() else {
             self.source_done = true;
             return Ok(());

@@ -163,12 +163,14 @@ pub async fn handle(
         Ok(path) => path,
         Err(rejected) => {
             log.write(rejected.status, 0, "-", None, None, None);
+            discard_request_body(incoming, &parts);
             return Ok(error_response(rejected.status));
         }
     };
     let mounts = gateway.mounts.load();
     let Some(mount) = mounts.find(&path) else {
         log.write(404, 0, "-", None, None, None);
+        discard_request_body(incoming, &parts);
         return Ok(error_response(404));
     };
     let worker_name: Arc<str> = Arc::from(mount.worker.as_str());
@@ -182,6 +184,7 @@ pub async fn handle(
     let Some(target) = gateway.workers.get(&worker_name).cloned() else {
         tracing::error!(worker = %worker_name, "mapped worker is not defined");
         log.write(500, 0, &worker_name, None, None, None);
+        discard_request_body(incoming, &parts);
         return Ok(error_response(500));
     };
     let (mut ctx, kind) = match mapping::build_context(
@@ -194,6 +197,7 @@ pub async fn handle(
         Err(rejected) => {
             tracing::info!(worker = %worker_name, reason = %rejected.reason, "request rejected");
             log.write(rejected.status, 0, &worker_name, None, None, None);
+            discard_request_body(incoming, &parts);
             return Ok(error_response(rejected.status));
         }
     };
@@ -208,7 +212,8 @@ pub async fn handle(
         Target::Ajp(_) => RequestFacts::default(),
     };
     drop(mounts);
-    let body = RequestBody::new(incoming.map_err(BodyError::from_display).boxed(), kind);
+    let mut body = RequestBody::new(incoming.map_err(BodyError::from_display).boxed(), kind);
+    allow_discard(&mut body, &parts);
     let (sink, mut head_rx) = ResponseSink::new();
     let mut relay = Box::pin(relay(target, worker_name, ctx, facts, body, sink, log));
     tokio::select! {
@@ -230,6 +235,46 @@ pub async fn handle(
             }
         },
     }
+}
+
+/// At most this much of a request body nobody read is read and dropped after its response
+/// (httpd's default `LimitRequestBody`); beyond it the client connection is closed.
+const DISCARD_LIMIT: u64 = 1 << 30;
+
+/// Lets the relay read and drop what the member leaves unread of an HTTP/1.x body, as
+/// mod_jk does. Dropping it instead makes hyper close the connection under a client that
+/// is still sending: the client gets a broken pipe or a reset that can destroy the response
+/// before it reads it, and loses its keep-alive connection. (HTTP/2 needs none of this: h2
+/// ends the stream with RST_STREAM(NO_ERROR) once the response is out.)
+fn allow_discard(body: &mut RequestBody, parts: &http::request::Parts) {
+    if parts.version >= http::Version::HTTP_2 {
+        return;
+    }
+    let expects_continue = parts
+        .headers
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    body.set_discard(DISCARD_LIMIT, expects_continue);
+}
+
+/// Reads and drops the unread rest of a request body (see [`allow_discard`]).
+async fn discard_unread(mut body: RequestBody) {
+    match body.discard_rest().await {
+        Ok(true) => {}
+        Ok(false) => tracing::debug!("unread request body left; the client connection closes"),
+        Err(err) => tracing::debug!(%err, "discarding the unread request body"),
+    }
+}
+
+/// The body of a request jkgate answers itself goes the same way as a relayed one's.
+fn discard_request_body(incoming: Incoming, parts: &http::request::Parts) {
+    if incoming.is_end_stream() || parts.version >= http::Version::HTTP_2 {
+        return;
+    }
+    let source = incoming.map_err(BodyError::from_display).boxed();
+    let mut body = RequestBody::new(source, crate::backend::BodyKind::Chunked);
+    allow_discard(&mut body, parts);
+    tokio::spawn(discard_unread(body));
 }
 
 /// Runs the relay to the end; returns the error status when no head reached the client.
@@ -259,6 +304,9 @@ async fn relay(
                 route.as_ref(),
                 session.as_ref(),
             );
+            if body.has_unread_rest() {
+                tokio::spawn(discard_unread(body));
+            }
             None
         }
         Err(err) => {
@@ -288,6 +336,10 @@ async fn relay(
                     route.as_ref(),
                     session.as_ref(),
                 );
+                // jkgate answers with its own page; the body goes the same way.
+                if body.has_unread_rest() {
+                    tokio::spawn(discard_unread(body));
+                }
                 Some(status)
             }
         }
