@@ -1830,7 +1830,12 @@ fn tls_facts_and_the_client_certificate_reach_tomcat() {
         .expect("cipher suite");
     assert!(cipher.starts_with("ECDHE-"), "{cipher}");
     assert_eq!(kv.attr("jakarta.servlet.request.X509Certificate"), None);
-    assert!(kv.get("serverName").is_some());
+    // HTTP/2 has no Host header: the :authority becomes one.
+    assert_eq!(kv.req("serverName"), "localhost");
+    assert_eq!(
+        kv.header_values("host"),
+        [format!("localhost:{tls_port}").as_str()]
+    );
 
     // JkOptions +ForwardSSLCertChain: the chain the client presented, leaf first.
     let with_chain = Extra {
