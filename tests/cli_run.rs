@@ -235,6 +235,9 @@ fn demo_balances_and_sticks_without_tomcat() {
     let status = http_get(addr, "/jkstatus?mime=prop", "").expect("status worker request");
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
     assert!(status.contains("worker.list=balancer"), "{status}");
-    assert!(status.contains(&format!("worker.{route}.route={route}")), "{status}");
+    assert!(
+        status.contains(&format!("worker.{route}.route={route}")),
+        "{status}"
+    );
     assert!(status.contains("worker.result.type=OK"), "{status}");
 }
