@@ -775,8 +775,7 @@ fn init_logging(level: LogLevel, access: AccessLogTarget) {
         .try_init();
 }
 
-/// The tracing target of access log lines.
-pub const ACCESS_TARGET: &str = "jkgate::access";
+pub use crate::server::ACCESS_TARGET;
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

@@ -163,6 +163,100 @@ async fn run_serves_a_workers_properties_with_flags_only() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ini_request_log_format_and_mount_file_reload() {
+    let node1 = EmbeddedBackend::start("node1", PacketSize::DEFAULT)
+        .await
+        .expect("backend node1");
+    let dir = std::env::temp_dir().join(format!("jkgate-cli-ini-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("workers.properties"),
+        format!(
+            "worker.list=lb\nworker.node1.host=127.0.0.1\nworker.node1.port={}\n\
+             worker.lb.type=lb\nworker.lb.balance_workers=node1\n",
+            node1.addr.port()
+        ),
+    )
+    .unwrap();
+    let mount_file = dir.join("uriworkermap.properties");
+    std::fs::write(&mount_file, "/app/*=lb\n").unwrap();
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    std::fs::write(
+        dir.join("jkgate.ini"),
+        format!(
+            "Listen = {addr}\nJkWorkersFile = workers.properties\nJkMountFile = uriworkermap.properties\n\
+             JkMountFileReload = 1\nAccessLog = access.log\nJkRequestLogFormat = %m %U%q %s %w %N %R %S\n"
+        ),
+    )
+    .unwrap();
+    let _jkgate = Jkgate(
+        Command::new(env!("CARGO_BIN_EXE_jkgate"))
+            .arg("--config")
+            .arg(dir.join("jkgate.ini"))
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("jkgate starts"),
+    );
+    let access = dir.join("access.log");
+    let mount_file_copy = mount_file.clone();
+    tokio::task::spawn_blocking(move || {
+        let first = wait_answer(addr, "/app/echo?x=1");
+        assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+        let other = http_get(addr, "/other/echo", "").expect("request");
+        assert!(other.starts_with("HTTP/1.1 404"), "{other}");
+        // The mount file changes: /other/* is mapped within about a second, /app/* no more.
+        std::thread::sleep(Duration::from_millis(1100));
+        std::fs::write(&mount_file_copy, "/other/*=lb\n").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let other = http_get(addr, "/other/echo", "").expect("request");
+            if other.starts_with("HTTP/1.1 200") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "mount file not reloaded: {other}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let app = http_get(addr, "/app/echo", "").expect("request");
+        assert!(app.starts_with("HTTP/1.1 404"), "{app}");
+        let sticky =
+            http_get(addr, "/other/echo", "Cookie: JSESSIONID=abc.node1\r\n").expect("request");
+        assert!(sticky.starts_with("HTTP/1.1 200"), "{sticky}");
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let log = loop {
+        let log = std::fs::read_to_string(&access).unwrap_or_default();
+        if log.contains("abc.node1") || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // One line per request in the operator's format (after the timestamp).
+    assert!(
+        log.lines()
+            .any(|l| l.ends_with("GET /app/echo?x=1 200 lb node1 node1 -")),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.ends_with("GET /other/echo 404 - - - -")),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.ends_with("GET /other/echo 200 lb node1 node1 abc.node1")),
+        "{log}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn run_refuses_a_broken_workers_file_naming_file_and_line() {
     let dir = std::env::temp_dir().join(format!("jkgate-cli-bad-{}", std::process::id()));

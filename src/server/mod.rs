@@ -26,6 +26,7 @@ use crate::backend::context::RequestOverrides;
 use crate::backend::dispatch::{Target, Workers};
 use crate::backend::{RequestBody, ResponseSink};
 use crate::balancer::RequestFacts;
+use crate::config::ini::{RequestLogFields, RequestLogFormat};
 use crate::config::uriworkermap::MountTable;
 use crate::status::StatusWorkers;
 use mapping::{ConnectionInfo, MappingOptions};
@@ -41,6 +42,8 @@ pub struct Gateway {
     pub options: MappingOptions,
     /// Status workers, served by jkgate itself.
     pub status: StatusWorkers,
+    /// `JkRequestLogFormat`: the access log line's format (jkgate's own fields when unset).
+    pub access_format: Option<RequestLogFormat>,
 }
 
 impl Gateway {
@@ -56,12 +59,23 @@ impl Gateway {
         options: MappingOptions,
         status: StatusWorkers,
     ) -> Arc<Self> {
-        Arc::new(Gateway {
+        Arc::new(Gateway::build(mounts, workers, options, status))
+    }
+
+    /// The gateway itself (not yet shared), for settings such as `access_format`.
+    pub fn build(
+        mounts: MountTable,
+        workers: Workers,
+        options: MappingOptions,
+        status: StatusWorkers,
+    ) -> Gateway {
+        Gateway {
             mounts: ArcSwap::from_pointee(mounts),
             workers,
             options,
             status,
-        })
+            access_format: None,
+        }
     }
 }
 
@@ -154,9 +168,12 @@ pub async fn handle(
     let started = Instant::now();
     let (parts, incoming) = req.into_parts();
     let log = AccessLine {
-        client: info.remote_ip.clone(),
+        gateway: gateway.clone(),
+        info: info.clone(),
         method: parts.method.clone(),
         uri: parts.uri.clone(),
+        version: parts.version,
+        host: parts.headers.get(http::header::HOST).cloned(),
         started,
     };
     let path = match mapping::matching_path(parts.uri.path()) {
@@ -346,12 +363,16 @@ async fn relay(
     }
 }
 
-/// The fields of one access log line (like mod_jk's JkRequestLogFormat).
+/// What the access log line of one request is made of (jkgate's own fields, or the
+/// operator's `JkRequestLogFormat`).
 #[derive(Debug)]
 struct AccessLine {
-    client: Bytes,
+    gateway: Arc<Gateway>,
+    info: Arc<ConnectionInfo>,
     method: http::Method,
     uri: http::Uri,
+    version: http::Version,
+    host: Option<http::HeaderValue>,
     started: Instant,
 }
 
@@ -365,6 +386,9 @@ impl AccessLine {
         route: Option<&Bytes>,
         session: Option<&Bytes>,
     ) {
+        if !tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO) {
+            return;
+        }
         let session = session.map(|s| String::from_utf8_lossy(s).into_owned());
         // The route sent to the member (lb), else the one the session id names.
         let route = route
@@ -375,14 +399,45 @@ impl AccessLine {
                     .and_then(crate::balancer::route_of_session)
                     .map(str::to_owned)
             });
+        let duration = self.started.elapsed();
+        if let Some(format) = &self.gateway.access_format {
+            let local_ip = String::from_utf8_lossy(&self.info.local_ip);
+            let server_name = self
+                .host
+                .as_ref()
+                .and_then(|h| h.to_str().ok())
+                .map(|h| match h.rsplit_once(':') {
+                    Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+                    _ => h,
+                })
+                .unwrap_or(&local_ip);
+            let protocol = format!("{:?}", self.version);
+            let line = format.render(&RequestLogFields {
+                bytes,
+                protocol: &protocol,
+                method: self.method.as_str(),
+                port: self.info.local_port,
+                query: self.uri.query(),
+                path: self.uri.path(),
+                status,
+                duration,
+                server_name,
+                worker,
+                route: route.as_deref(),
+                session: session.as_deref(),
+                member,
+            });
+            tracing::info!(target: ACCESS_TARGET, "{line}");
+            return;
+        }
         tracing::info!(
-            target: "jkgate::access",
-            client = %String::from_utf8_lossy(&self.client),
+            target: ACCESS_TARGET,
+            client = %String::from_utf8_lossy(&self.info.remote_ip),
             method = %self.method,
             uri = %self.uri,
             status,
             bytes,
-            duration_us = self.started.elapsed().as_micros() as u64,
+            duration_us = duration.as_micros() as u64,
             worker,
             member = member.unwrap_or("-"),
             route = route.as_deref().unwrap_or("-"),
@@ -391,6 +446,9 @@ impl AccessLine {
         );
     }
 }
+
+/// The tracing target of access log lines.
+pub const ACCESS_TARGET: &str = "jkgate::access";
 
 fn into_response(head: ResponseHead) -> Response<ResponseBody> {
     let mut response = Response::new(head.body);
