@@ -161,6 +161,8 @@ pub struct RunSettings {
     pub env_vars: Vec<(String, String)>,
     /// `JkStripSession`: path parameter stripped from unmapped requests.
     pub strip_session: Option<String>,
+    /// `GracefulShutdownTimeout`: how long open connections may finish on SIGTERM.
+    pub shutdown_grace: Duration,
     /// `JkWatchdogInterval` (zero: maintenance runs every `worker.maintain`).
     pub watchdog_interval: Duration,
     /// Status worker users and passwords (basic auth), in order.
@@ -376,6 +378,11 @@ pub fn resolve_settings(args: &SettingsArgs) -> Result<RunSettings, ConfigError>
                 .to_owned(),
         });
     }
+    let shutdown_grace = seconds(
+        "GracefulShutdownTimeout",
+        ini.graceful_shutdown_timeout.as_deref(),
+        crate::server::DEFAULT_SHUTDOWN_GRACE,
+    );
     let mount_file_reload = seconds(
         "JkMountFileReload",
         ini.mount_file_reload.as_deref(),
@@ -505,6 +512,7 @@ pub fn resolve_settings(args: &SettingsArgs) -> Result<RunSettings, ConfigError>
         env_vars,
         strip_session,
         watchdog_interval,
+        shutdown_grace,
         status_users,
         warnings: warnings_all,
     })

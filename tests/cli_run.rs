@@ -258,6 +258,67 @@ async fn ini_request_log_format_and_mount_file_reload() {
 }
 
 #[test]
+fn sigterm_stops_within_the_grace_period_despite_a_hanging_client() {
+    let dir = std::env::temp_dir().join(format!("jkgate-cli-stop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("workers.properties"),
+        "worker.list=w\nworker.w.host=127.0.0.1\nworker.w.port=1\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    std::fs::write(
+        dir.join("jkgate.ini"),
+        format!("Listen = {addr}\nGracefulShutdownTimeout = 1\n[mounts]\n/app/* = w\n"),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jkgate"))
+        .arg("--config")
+        .arg(dir.join("jkgate.ini"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("jkgate starts");
+    // A client that never finishes its request head.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut hanging = loop {
+        match TcpStream::connect(addr) {
+            Ok(stream) => break stream,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("jkgate does not listen: {e}"),
+        }
+    };
+    hanging
+        .write_all(b"GET /app/x HTTP/1.1\r\nHost: t\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let stopped_at = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if stopped_at.elapsed() > Duration::from_secs(8) {
+            let _ = child.kill();
+            panic!("jkgate still runs 8 s after SIGTERM with a 1 s grace period");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        stopped_at.elapsed() >= Duration::from_millis(900),
+        "the grace period was given"
+    );
+    drop(hanging);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn run_refuses_a_broken_workers_file_naming_file_and_line() {
     let dir = std::env::temp_dir().join(format!("jkgate-cli-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

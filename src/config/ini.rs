@@ -73,6 +73,10 @@ pub struct IniFile {
     /// `JkWatchdogInterval` (seconds).
     #[serde(rename = "JkWatchdogInterval")]
     pub watchdog_interval: Option<String>,
+    /// `GracefulShutdownTimeout` (httpd's, seconds, default 10): on SIGTERM/SIGINT, how
+    /// long open connections may finish before they are closed.
+    #[serde(rename = "GracefulShutdownTimeout")]
+    pub graceful_shutdown_timeout: Option<String>,
     /// `Replay`: what may be sent again after a failure: `safe` (default: only requests
     /// that provably never reached a member, unless `recovery_options` bits 8/16 rescue a
     /// HEAD/GET) or `mod_jk` (mod_jk's own `recovery_options` rules, replays included).
@@ -148,7 +152,7 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
         setting: file.to_owned(),
         problem: format!(
             "{error}; known top-level settings: Listen, ServerRoot, JkWorkersFile, JkMountFile, JkMountFileReload, \
-             JkLogLevel, AccessLog, JkRequestLogFormat, JkOptions, JkStripSession, JkWatchdogInterval, Replay; \
+             JkLogLevel, AccessLog, JkRequestLogFormat, JkOptions, JkStripSession, JkWatchdogInterval, GracefulShutdownTimeout, Replay; \
              sections: [tls] (Listen, Certificate, Key, ClientCA), [mounts], [env], [status_users]"
         ),
     })

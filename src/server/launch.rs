@@ -63,6 +63,7 @@ pub async fn launch(settings: &RunSettings) -> Result<Vec<RunningServer>, Launch
         crate::status::StatusWorkers::from_settings(settings),
     );
     gateway.access_format = settings.request_log_format.clone();
+    gateway.shutdown_grace = settings.shutdown_grace;
     let gateway = Arc::new(gateway);
     if let Some(path) = &settings.mount_file
         && !settings.mount_file_reload.is_zero()

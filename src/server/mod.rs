@@ -44,6 +44,8 @@ pub struct Gateway {
     pub status: StatusWorkers,
     /// `JkRequestLogFormat`: the access log line's format (jkgate's own fields when unset).
     pub access_format: Option<RequestLogFormat>,
+    /// `GracefulShutdownTimeout`: how long a stopping listener lets open connections finish.
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl Gateway {
@@ -75,6 +77,7 @@ impl Gateway {
             options,
             status,
             access_format: None,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
 }
@@ -144,8 +147,22 @@ pub async fn serve(
             }
         });
     }
-    graceful.shutdown().await;
+    // In-flight requests get a bounded grace period; a client that hangs on to its
+    // connection does not hold the shutdown up for ever.
+    if tokio::time::timeout(gateway.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_ms = gateway.shutdown_grace.as_millis() as u64,
+            "connections still open after the shutdown grace period; closing them"
+        );
+    }
 }
+
+/// How long a stopping listener waits for open connections to finish, unless
+/// `GracefulShutdownTimeout` says otherwise.
+pub const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn service(
     gateway: Arc<Gateway>,
