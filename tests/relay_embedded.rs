@@ -884,3 +884,24 @@ async fn jk_options_reject_unsafe_uri_and_forward_local_address() {
     assert_eq!(reply.line("attr.AJP_REMOTE_PORT").as_deref(), Some("0"));
     assert_eq!(reply.line("remote_addr").as_deref(), Some("127.0.0.1"));
 }
+
+#[tokio::test]
+async fn the_forwarded_uri_is_the_path_httpd_would_hand_mod_jk() {
+    let backend = EmbeddedBackend::start("node1", PacketSize::DEFAULT)
+        .await
+        .expect("backend");
+    let server = jkgate(&direct(backend.addr.port(), ""), &["/app/*=w"]).await;
+    for (sent, forwarded) in [
+        ("/app/x/../echo", "/app/echo"),
+        ("/app/./a//b", "/app/a/b"),
+        ("/app/%2e%2e/app/echo", "/app/echo"),
+        ("/app;jsessionid=A.n1/echo", "/app;jsessionid=A.n1/echo"),
+        ("/app/a%20b%3Bc", "/app/a%20b;c"),
+    ] {
+        let reply = get(server.addr, sent, &[]).await;
+        assert_eq!(reply.status, 200, "{sent}");
+        assert_eq!(reply.line("uri").as_deref(), Some(forwarded), "{sent}");
+    }
+    // An encoded slash is refused as httpd refuses it (AllowEncodedSlashes Off).
+    assert_eq!(get(server.addr, "/app/a%2Fb", &[]).await.status, 404);
+}

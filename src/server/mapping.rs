@@ -180,6 +180,49 @@ fn forbidden(bytes: &[u8]) -> bool {
     bytes.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n')
 }
 
+/// The path httpd hands mod_jk (its `r->uri`): percent-decoded, an encoded slash refused
+/// with 404 (httpd's default `AllowEncodedSlashes Off`), `//` merged, `.` and `..` segments
+/// resolved (`..` above the root is 400). Path parameters stay (`;jsessionid=` reaches
+/// Tomcat), unlike the copy mounts are matched against.
+pub fn httpd_path(raw_path: &str) -> Result<Vec<u8>, Rejected> {
+    let raw = raw_path.as_bytes();
+    if raw
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1] == b'2' && w[2].eq_ignore_ascii_case(&b'f'))
+    {
+        return Err(reject(404, "encoded slash (%2F) in the path"));
+    }
+    let decoded = percent_decode(raw).ok_or_else(|| reject(400, "malformed %-escape in path"))?;
+    let mut segments: Vec<&[u8]> = Vec::new();
+    let mut parts = decoded.split(|&b| b == b'/').skip(1).peekable();
+    let mut trailing_slash = false;
+    while let Some(segment) = parts.next() {
+        let last = parts.peek().is_none();
+        match segment {
+            b"" | b"." => trailing_slash = last,
+            b".." => {
+                if segments.pop().is_none() {
+                    return Err(reject(400, "path climbs above the root"));
+                }
+                trailing_slash = last;
+            }
+            other => {
+                segments.push(other);
+                trailing_slash = false;
+            }
+        }
+    }
+    let mut path = Vec::with_capacity(decoded.len());
+    for segment in &segments {
+        path.push(b'/');
+        path.extend_from_slice(segment);
+    }
+    if path.is_empty() || trailing_slash {
+        path.push(b'/');
+    }
+    Ok(path)
+}
+
 /// Settings of the mapping that come from the configuration.
 #[derive(Debug, Clone, Default)]
 pub struct MappingOptions {
@@ -243,16 +286,9 @@ pub fn build_context(
     }
     let req_uri = match options.jk.forward_uri {
         ForwardUri::CompatUnparsed => Bytes::copy_from_slice(raw_path.as_bytes()),
-        ForwardUri::Compat => Bytes::from(
-            percent_decode(raw_path.as_bytes())
-                .ok_or_else(|| reject(400, "malformed %-escape in path"))?,
-        ),
+        ForwardUri::Compat => Bytes::from(httpd_path(raw_path)?),
         // Escaped re-escapes like Proxy here; both never forward a raw `%`-byte.
-        ForwardUri::Proxy | ForwardUri::Escaped => {
-            let decoded = percent_decode(raw_path.as_bytes())
-                .ok_or_else(|| reject(400, "malformed %-escape in path"))?;
-            proxy_encode(&decoded)
-        }
+        ForwardUri::Proxy | ForwardUri::Escaped => proxy_encode(&httpd_path(raw_path)?),
     };
     if forbidden(&req_uri) {
         return Err(reject(400, "forbidden byte in path"));
@@ -455,6 +491,25 @@ mod tests {
         let all = forwarded_tls(&tls, &options);
         assert_eq!(all.key_size, None);
         assert_eq!(all.client_cert.as_deref(), Some(chain.as_bytes()));
+    }
+
+    #[test]
+    fn the_forwarded_path_is_cleaned_as_httpd_cleans_it() {
+        let p = |raw: &str| httpd_path(raw).map(|v| String::from_utf8(v).expect("utf8"));
+        assert_eq!(p("/app/../x").as_deref(), Ok("/x"));
+        assert_eq!(p("/app/%2e%2e/x").as_deref(), Ok("/x"));
+        assert_eq!(p("/a//b/./c/").as_deref(), Ok("/a/b/c/"));
+        assert_eq!(p("/a/b/..").as_deref(), Ok("/a/"));
+        assert_eq!(
+            p("/app;jsessionid=X/e").as_deref(),
+            Ok("/app;jsessionid=X/e")
+        );
+        assert_eq!(p("/a%20b/%C3%A9").as_deref(), Ok("/a b/é"));
+        assert_eq!(p("/").as_deref(), Ok("/"));
+        assert_eq!(p("/a/%2Fb").map_err(|r| r.status), Err(404));
+        assert_eq!(p("/a/%2fb").map_err(|r| r.status), Err(404));
+        assert_eq!(p("/../x").map_err(|r| r.status), Err(400));
+        assert_eq!(p("/a%zz").map_err(|r| r.status), Err(400));
     }
 
     #[test]
