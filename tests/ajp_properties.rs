@@ -139,6 +139,19 @@ fn state_for(message: &ProxyMessage) -> ContainerState {
 
 proptest! {
     #[test]
+    fn header_names_from_a_slice_equal_those_from_bytes(raw in name(), coded in 0usize..14, upper: bool) {
+        // Any name, and every registered name in either case.
+        let registered = RequestHeaderCode::ALL[coded].name();
+        let registered = if upper { registered.to_ascii_uppercase() } else { registered.to_owned() };
+        for name in [raw, Bytes::from(registered)] {
+            prop_assert_eq!(
+                RequestHeaderName::from_name_slice(&name),
+                RequestHeaderName::from_name(name.clone())
+            );
+        }
+    }
+
+    #[test]
     fn proxy_messages_round_trip(message in proxy_message(), size in packet_size()) {
         let mut encoded = BytesMut::new();
         encode_proxy_message(&message, size, &mut encoded).expect("generated messages are valid and small");

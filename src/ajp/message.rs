@@ -295,6 +295,14 @@ impl RequestHeaderName {
         }
     }
 
+    /// Like [`RequestHeaderName::from_name`], copying `name` only when it has no code.
+    pub fn from_name_slice(name: &[u8]) -> Self {
+        match RequestHeaderCode::from_name(name) {
+            Some(code) => RequestHeaderName::Coded(code),
+            None => RequestHeaderName::Named(Bytes::copy_from_slice(name)),
+        }
+    }
+
     /// The name's bytes: the lower-case registered name for a code.
     pub fn as_bytes(&self) -> &[u8] {
         match self {

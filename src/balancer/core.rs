@@ -736,8 +736,10 @@ impl Balancer {
         report: AttemptReport,
     ) -> Verdict {
         let now = self.inner.clock.now();
-        let settings = plan.topology.settings.clone();
-        let member_settings = plan.topology.members[index].clone();
+        // The topology is shared (Arc): borrow from a handle instead of cloning settings.
+        let topology = plan.topology.clone();
+        let settings = &topology.settings;
+        let member_settings = &topology.members[index];
         let mut rt = self.inner.runtime();
         release_busy(&mut rt, index, lb_mult, method);
         let member = &mut rt.members[index];

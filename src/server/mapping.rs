@@ -353,7 +353,7 @@ pub fn build_context(
             continue;
         }
         headers.push((
-            RequestHeaderName::from_name(Bytes::copy_from_slice(name.as_str().as_bytes())),
+            RequestHeaderName::from_name_slice(name.as_str().as_bytes()),
             Some(Bytes::copy_from_slice(value)),
         ));
     }
@@ -413,7 +413,13 @@ pub fn build_context(
         is_head: parts.method == http::Method::HEAD,
         route: None,
         activation: "ACT",
-        session_id: request_session_id(raw_path, &parts.headers),
+        // Only the access log reads it (lb workers extract it with their own names).
+        session_id: if tracing::enabled!(target: crate::server::ACCESS_TARGET, tracing::Level::INFO)
+        {
+            request_session_id(raw_path, &parts.headers)
+        } else {
+            None
+        },
         member: None,
         overrides: Default::default(),
     };
