@@ -2,12 +2,16 @@
 # benches/compare.sh - jkgate vs Apache httpd + mod_jk in front of the same Tomcat.
 #
 # Usage: benches/compare.sh [--secs N] [--threads N] [--conns N] [--warmup N] [--path PATH]
-#                           [--nodes N] [--only jkgate|modjk]
+#                           [--nodes N] [--rounds N] [--only jkgate|modjk]
 #   --secs     measured wrk run per proxy, seconds (default 10)
 #   --threads  wrk threads (default 2)       --conns  wrk connections (default 32)
-#   --warmup   unmeasured wrk run before each measurement, seconds (default 3)
+#   --warmup   unmeasured wrk run against each proxy before the first measurement, seconds
+#              (default 3)
 #   --path     request path (default /app/static/1k.bin)
 #   --nodes    Tomcat nodes behind the lb worker (default 3, as in the incumbent baseline)
+#   --rounds   measured runs per proxy, interleaved mod_jk, jkgate, mod_jk, ... (default 3);
+#              the table shows each proxy's median run (by requests/s), so neither proxy is
+#              always the one measured against colder JVMs
 #   --only     measure one proxy only
 # Environment: JKGATE_BIN (default target/release/jkgate, built with `cargo build --release`
 # when missing), KEEP=1 keeps the work directory, JKGATE_ACCESS_LOG (default off, as mod_jk runs
@@ -17,13 +21,14 @@
 # (`--listen 127.0.0.1:P --workers-file W --mount '/app/*=lb'`) and httpd + mod_jk (private
 # ServerRoot, event MPM, access log off) on their own loopback ports with the same
 # workers.properties W, and drives each with wrk (bounded by `timeout`). Prints requests/s,
-# p50/p99 latency and the proxy's CPU time per request (utime+stime of the proxy process and
-# all its descendants, from /proc/PID/stat), then the ratios jkgate/mod_jk.
+# p50/p99 latency, the proxy's CPU time per request (utime+stime of the proxy process and
+# all its descendants, from /proc/PID/stat) and the Tomcat JVMs' CPU time per request, then
+# the ratios jkgate/mod_jk.
 # Every process started here is stopped by its recorded PID on exit.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SECS=10 THREADS=2 CONNS=32 WARMUP=3 URLPATH=/app/static/1k.bin ONLY="" NODES=3
+SECS=10 THREADS=2 CONNS=32 WARMUP=3 URLPATH=/app/static/1k.bin ONLY="" NODES=3 ROUNDS=3
 while (($#)); do
     case $1 in
         --secs) SECS=$2; shift ;;
@@ -32,14 +37,16 @@ while (($#)); do
         --warmup) WARMUP=$2; shift ;;
         --path) URLPATH=$2; shift ;;
         --nodes) NODES=$2; shift ;;
+        --rounds) ROUNDS=$2; shift ;;
         --only) ONLY=$2; shift ;;
-        -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
 done
 [[ $SECS =~ ^[0-9]+$ ]] && ((SECS >= 1 && SECS <= 300)) || { echo "--secs must be 1..300" >&2; exit 2; }
 [[ $NODES =~ ^[0-9]+$ ]] && ((NODES >= 1 && NODES <= 9)) || { echo "--nodes must be 1..9" >&2; exit 2; }
+[[ $ROUNDS =~ ^[0-9]+$ ]] && ((ROUNDS >= 1 && ROUNDS <= 9)) || { echo "--rounds must be 1..9" >&2; exit 2; }
 
 log() { printf '[compare %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -213,15 +220,16 @@ to_ms() { # wrk duration (812.00us, 1.20ms, 2.00s) -> ms
         printf "%.3f", n }'
 }
 
-declare -A RPS P50 P99 US ERR
-measure() { # NAME URL PID
-    local name=$1 url=$2 pid=$3 out t0 t1 hz requests
-    if ((WARMUP > 0)); then
-        timeout -k 5 $((WARMUP + 30)) wrk -t "$THREADS" -c "$CONNS" -d "${WARMUP}s" "$url" >/dev/null
-    fi
+declare -A RPS P50 P99 US ERR RUNS BACK
+measure() { # NAME URL PID: one measured run; appends "rps p50 p99 us err" to RUNS[NAME]
+    local name=$1 url=$2 pid=$3 out t0 t1 hz requests b0 b1 tpid
     t0=$(tree_ticks "$pid")
+    b0=0
+    for tpid in "${TOMCAT_PIDS[@]}"; do b0=$((b0 + $(tree_ticks "$tpid"))); done
     out=$(timeout -k 5 $((SECS + 30)) wrk -t "$THREADS" -c "$CONNS" -d "${SECS}s" --latency "$url")
     t1=$(tree_ticks "$pid")
+    b1=0
+    for tpid in "${TOMCAT_PIDS[@]}"; do b1=$((b1 + $(tree_ticks "$tpid"))); done
     echo "--- $name: wrk -t $THREADS -c $CONNS -d ${SECS}s $url" >&2
     echo "$out" >&2
     hz=$(getconf CLK_TCK)
@@ -231,19 +239,39 @@ measure() { # NAME URL PID
     P99[$name]=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
     ERR[$name]=$(awk '/Socket errors:/ { gsub(",", ""); e += $4 + $6 + $8 + $10 } /Non-2xx/ { e += $5 } END { print e + 0 }' <<<"$out")
     US[$name]=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v r="${requests:-0}" 'BEGIN { printf "%.1f", (r > 0) ? (d / hz * 1e6 / r) : 0 }')
+    BACK[$name]=$(awk -v d=$((b1 - b0)) -v hz="$hz" -v r="${requests:-0}" 'BEGIN { printf "%.1f", (r > 0) ? (d / hz * 1e6 / r) : 0 }')
+    RUNS[$name]+="${RPS[$name]} ${P50[$name]} ${P99[$name]} ${US[$name]} ${ERR[$name]} ${BACK[$name]}"$'\n'
+}
+
+warm_up() { # URL: an unmeasured run
+    if ((WARMUP > 0)); then
+        timeout -k 5 $((WARMUP + 30)) wrk -t "$THREADS" -c "$CONNS" -d "${WARMUP}s" "$1" >/dev/null
+    fi
 }
 
 if [[ $ONLY != jkgate ]]; then start_modjk; fi
 if [[ $ONLY != modjk ]]; then start_jkgate; fi
-if [[ $ONLY != jkgate ]]; then measure mod_jk "$MODJK_URL$URLPATH" "$HTTPD_PID"; fi
-if [[ $ONLY != modjk ]]; then measure jkgate "$JKGATE_URL$URLPATH" "$JKGATE_PID"; fi
+# Both proxies warm up (and the JVMs with them) before anything is measured.
+if [[ $ONLY != jkgate ]]; then warm_up "$MODJK_URL$URLPATH"; fi
+if [[ $ONLY != modjk ]]; then warm_up "$JKGATE_URL$URLPATH"; fi
+for ((round = 1; round <= ROUNDS; round++)); do
+    if [[ $ONLY != jkgate ]]; then measure mod_jk "$MODJK_URL$URLPATH" "$HTTPD_PID"; fi
+    if [[ $ONLY != modjk ]]; then measure jkgate "$JKGATE_URL$URLPATH" "$JKGATE_PID"; fi
+done
+for name in mod_jk jkgate; do # each proxy's median run by requests/s
+    [[ -n ${RUNS[$name]:-} ]] || continue
+    read -r RPS[$name] P50[$name] P99[$name] US[$name] ERR[$name] BACK[$name] < <(
+        printf '%s' "${RUNS[$name]}" | sort -n -k1,1 | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }')
+    echo "$name runs (requests/s p50 p99 proxy-us/request errors tomcat-us/request):" >&2
+    printf '%s' "${RUNS[$name]}" | sed 's/^/    /' >&2
+done
 
 echo
-echo "path $URLPATH, wrk -t $THREADS -c $CONNS, ${SECS} s per proxy, $NODES Tomcat node(s), $(nproc) cores"
-printf '%-8s %12s %10s %10s %16s %8s\n' proxy 'requests/s' 'p50 ms' 'p99 ms' 'CPU us/request' errors
+echo "path $URLPATH, wrk -t $THREADS -c $CONNS, ${SECS} s per run, median of $ROUNDS interleaved runs per proxy, $NODES Tomcat node(s), $(nproc) cores"
+printf '%-8s %12s %10s %10s %16s %8s %18s\n' proxy 'requests/s' 'p50 ms' 'p99 ms' 'CPU us/request' errors 'Tomcat us/request'
 for name in mod_jk jkgate; do
     [[ -n ${RPS[$name]:-} ]] || continue
-    printf '%-8s %12s %10s %10s %16s %8s\n' "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "${US[$name]}" "${ERR[$name]}"
+    printf '%-8s %12s %10s %10s %16s %8s %18s\n' "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "${US[$name]}" "${ERR[$name]}" "${BACK[$name]}"
 done
 if [[ -n ${RPS[jkgate]:-} && -n ${RPS[mod_jk]:-} ]]; then
     awk -v a="${RPS[jkgate]}" -v b="${RPS[mod_jk]}" -v c="${P50[jkgate]}" -v d="${P50[mod_jk]}" \
