@@ -905,3 +905,238 @@ async fn the_forwarded_uri_is_the_path_httpd_would_hand_mod_jk() {
     // An encoded slash is refused as httpd refuses it (AllowEncodedSlashes Off).
     assert_eq!(get(server.addr, "/app/a%2Fb", &[]).await.status, 404);
 }
+
+// ---- the connection pool: CPING modes, idle timeout, limits, reuse ------------------
+
+/// A container that answers CPINGs and requests on every connection, and records what
+/// happened on each connection (`<conn>:cping`, `<conn>:request`, `<conn>:closed`).
+fn recording_script(
+    events: Arc<std::sync::Mutex<Vec<String>>>,
+    answer_cping: bool,
+) -> container::Script {
+    script(move |mut conn: Conn| {
+        let events = events.clone();
+        async move {
+            let id = conn.id;
+            loop {
+                match conn.recv(Duration::from_secs(30)).await {
+                    Some(ProxyMessage::CPing) => {
+                        events.lock().unwrap().push(format!("{id}:cping"));
+                        if answer_cping {
+                            conn.send(ContainerMessage::CPong).await;
+                        }
+                    }
+                    Some(ProxyMessage::ForwardRequest(_)) => {
+                        events.lock().unwrap().push(format!("{id}:request"));
+                        conn.request_done();
+                        conn.respond(200, &[], format!("conn={id}").as_bytes())
+                            .await;
+                    }
+                    _ => {
+                        events.lock().unwrap().push(format!("{id}:closed"));
+                        return;
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn events_of(events: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
+    events.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn ping_mode_connect_and_prepost_send_cping_before_requests() {
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let backend = Container::start(recording_script(events.clone(), true)).await;
+    // C: a CPING right after connecting; P: before each request on a reused connection.
+    let server = jkgate(
+        &direct(
+            backend.addr.port(),
+            "worker.w.ping_mode=CP\nworker.w.ping_timeout=500\n",
+        ),
+        &["/*=w"],
+    )
+    .await;
+    let mut client = Client::connect(server.addr).await;
+    for _ in 0..3 {
+        let reply = client.request("GET", "/x", &[], None).await;
+        assert_eq!((reply.status, reply.text()), (200, "conn=0".to_owned()));
+    }
+    assert_eq!(
+        events_of(&events),
+        [
+            "0:cping",
+            "0:request",
+            "0:cping",
+            "0:request",
+            "0:cping",
+            "0:request"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_member_that_does_not_answer_cping_is_unavailable() {
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mute = Container::start(recording_script(events.clone(), false)).await;
+    let healthy = Container::start(echo_script("node2")).await;
+    let properties = lb(
+        &[("node1", mute.addr.port()), ("node2", healthy.addr.port())],
+        "worker.node1.connect_timeout=200\nworker.node1.retries=1\n",
+    );
+    let server = jkgate(&properties, &["/*=lb"]).await;
+    // Sticky to node1, whose connector accepts but never answers CPING: nothing of the
+    // request was sent, so node2 serves it, POST included.
+    let mut client = Client::connect(server.addr).await;
+    let reply = client
+        .request(
+            "POST",
+            "/x",
+            &[("Cookie", "JSESSIONID=a.node1")],
+            Some(b"abc"),
+        )
+        .await;
+    assert_eq!((reply.status, reply.text()), (200, "node2:3".to_owned()));
+    assert!(events_of(&events).contains(&"0:cping".to_owned()));
+    assert!(!events_of(&events).iter().any(|e| e.ends_with(":request")));
+}
+
+#[tokio::test]
+async fn idle_connections_are_pinged_at_intervals_and_closed_after_the_pool_timeout() {
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let backend = Container::start(recording_script(events.clone(), true)).await;
+    // Interval CPING after 1 s idle; closed after 3 s idle (minsize 0).
+    let server = jkgate(
+        &direct(
+            backend.addr.port(),
+            "worker.w.connection_ping_interval=1\nworker.w.ping_timeout=500\n\
+             worker.w.connection_pool_timeout=3\nworker.w.connection_pool_minsize=0\n",
+        ),
+        &["/*=w"],
+    )
+    .await;
+    assert_eq!(get(server.addr, "/x", &[]).await.status, 200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = events_of(&events);
+        if seen.contains(&"0:closed".to_owned()) {
+            let cping = seen.iter().position(|e| e == "0:cping");
+            let closed = seen.iter().position(|e| e == "0:closed");
+            assert!(cping.is_some() && cping < closed, "{seen:?}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "idle connection never closed: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The next request opens a fresh connection without any error.
+    let reply = get(server.addr, "/x", &[]).await;
+    assert_eq!((reply.status, reply.text()), (200, "conn=1".to_owned()));
+}
+
+#[tokio::test]
+async fn a_connection_the_member_closed_while_idle_is_replaced_quietly() {
+    // The container closes each connection 100 ms after answering (keepAliveTimeout).
+    let backend = Container::start(script(|mut conn: Conn| async move {
+        let id = conn.id;
+        if conn.request(LONG).await.is_some() {
+            conn.request_done();
+            conn.respond(200, &[], format!("conn={id}").as_bytes())
+                .await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }))
+    .await;
+    let server = jkgate(&direct(backend.addr.port(), ""), &["/*=w"]).await;
+    for n in 0..3 {
+        let reply = get(server.addr, "/x", &[]).await;
+        assert_eq!((reply.status, reply.text()), (200, format!("conn={n}")));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+async fn pool_size_limits_concurrency_and_acquire_timeout_answers_503() {
+    let backend = EmbeddedBackend::start("node1", PacketSize::DEFAULT)
+        .await
+        .expect("backend");
+    let server = jkgate(
+        &direct(
+            backend.addr.port(),
+            "worker.w.connection_pool_size=1\nworker.w.connection_acquire_timeout=200\n",
+        ),
+        &["/*=w"],
+    )
+    .await;
+    let addr = server.addr;
+    let slow = tokio::spawn(async move { get(addr, "/slow?sleep=1000", &[]).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = tokio::time::Instant::now();
+    let refused = get(server.addr, "/fast", &[]).await;
+    assert_eq!(refused.status, 503, "{refused:?}");
+    assert!(started.elapsed() >= Duration::from_millis(180));
+    assert_eq!(slow.await.unwrap().status, 200);
+    assert_eq!(get(server.addr, "/fast", &[]).await.status, 200);
+    assert_eq!(
+        backend
+            .stats
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+}
+
+#[tokio::test]
+async fn reuse_only_after_end_response_said_so_and_never_with_disable_reuse() {
+    let backend = EmbeddedBackend::start("node1", PacketSize::DEFAULT)
+        .await
+        .expect("backend");
+    let connections = || {
+        backend
+            .stats
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst)
+    };
+    let server = jkgate(&direct(backend.addr.port(), ""), &["/*=w"]).await;
+    for _ in 0..3 {
+        assert_eq!(get(server.addr, "/x", &[]).await.status, 200);
+    }
+    assert_eq!(connections(), 1, "reused after END_RESPONSE(reuse=1)");
+    // END_RESPONSE(reuse=0): the connection is dropped after the response, so the
+    // request after each such one needs a new connection.
+    for _ in 0..2 {
+        assert_eq!(
+            get(server.addr, "/x?misbehave=no-reuse", &[]).await.status,
+            200
+        );
+    }
+    assert_eq!(get(server.addr, "/x", &[]).await.status, 200);
+    assert_eq!(connections(), 3);
+    // JkOptions DisableReuse: a connection per request.
+    let backend2 = EmbeddedBackend::start("node1", PacketSize::DEFAULT)
+        .await
+        .expect("backend");
+    let server = jkgate_with(
+        &direct(backend2.addr.port(), ""),
+        &["/*=w"],
+        WorkerOptions {
+            disable_reuse: true,
+            ..WorkerOptions::default()
+        },
+    )
+    .await;
+    for _ in 0..3 {
+        assert_eq!(get(server.addr, "/x", &[]).await.status, 200);
+    }
+    assert_eq!(
+        backend2
+            .stats
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        3
+    );
+}

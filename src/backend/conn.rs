@@ -56,8 +56,11 @@ pub struct AjpConnection {
     options: DecodeOptions,
     /// Requests completed on this connection.
     pub served: u64,
-    /// When the connection was last returned to the pool.
+    /// When the connection was last returned to the pool (its last use by a request).
     pub idle_since: Instant,
+    /// When an interval CPING last found it alive (pings are not use: they do not keep a
+    /// connection from `connection_pool_timeout`).
+    pub pinged_at: Option<Instant>,
     /// AJP bytes written to the member over the connection's life.
     pub bytes_written: u64,
     /// AJP bytes read from the member over the connection's life.
@@ -113,6 +116,7 @@ impl AjpConnection {
             options: DecodeOptions::new(cfg.packet_size),
             served: 0,
             idle_since: Instant::now(),
+            pinged_at: None,
             bytes_written: 0,
             bytes_read: 0,
         })

@@ -289,7 +289,10 @@ impl Pool {
             if let Some(interval) = nonzero(self.cfg.ping_interval) {
                 let mut keep = Vec::with_capacity(idle.len());
                 for conn in idle.drain(..) {
-                    if now.duration_since(conn.idle_since) >= interval {
+                    let quiet_since = conn
+                        .pinged_at
+                        .map_or(conn.idle_since, |pinged| pinged.max(conn.idle_since));
+                    if now.duration_since(quiet_since) >= interval {
                         to_ping.push(conn);
                     } else {
                         keep.push(conn);
@@ -298,19 +301,24 @@ impl Pool {
                 *idle = keep;
             }
         }
+        let mut alive = Vec::with_capacity(to_ping.len());
         for mut conn in to_ping {
             match conn.cping(self.cfg.ping_timeout).await {
                 Ok(()) => {
-                    conn.idle_since = Instant::now();
-                    if let Ok(mut idle) = self.idle.lock() {
-                        idle.insert(0, conn);
-                    }
+                    conn.pinged_at = Some(Instant::now());
+                    alive.push(conn);
                 }
                 Err(cause) => {
                     self.stats.dropped_dead.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(worker = %self.cfg.name, phase = "cping", %cause, "idle connection failed interval CPING; dropped");
                 }
             }
+        }
+        // They idled longest: back at the front, in their order.
+        if !alive.is_empty()
+            && let Ok(mut idle) = self.idle.lock()
+        {
+            idle.splice(0..0, alive);
         }
     }
 }
