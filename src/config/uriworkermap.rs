@@ -213,8 +213,17 @@ pub fn normalize_path(decoded: &[u8]) -> Result<Vec<u8>, NormalizeError> {
             _ => {}
         }
     }
-    // 2.-4. segments: empty ones (from `//`) and `.` dropped, `..` pops the previous one.
-    let segments: Vec<&[u8]> = stripped[1..].split(|&b| b == b'/').collect();
+    resolve_dot_segments(&stripped)
+}
+
+/// Collapses runs of `/`, drops `.` segments and resolves `..` in an absolute path (a
+/// trailing `/`, `/.` or `/..` leaves a trailing `/`); climbing above the root is an
+/// error. Path parameters are left as they are.
+pub fn resolve_dot_segments(path: &[u8]) -> Result<Vec<u8>, NormalizeError> {
+    if path.first() != Some(&b'/') {
+        return Err(NormalizeError::NotAbsolute);
+    }
+    let segments: Vec<&[u8]> = path[1..].split(|&b| b == b'/').collect();
     let count = segments.len();
     let mut kept: Vec<&[u8]> = Vec::with_capacity(count);
     let mut trailing_slash = false;
@@ -231,7 +240,7 @@ pub fn normalize_path(decoded: &[u8]) -> Result<Vec<u8>, NormalizeError> {
             other => kept.push(other),
         }
     }
-    let mut out = Vec::with_capacity(stripped.len());
+    let mut out = Vec::with_capacity(path.len());
     for segment in &kept {
         out.push(b'/');
         out.extend_from_slice(segment);

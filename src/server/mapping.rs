@@ -11,7 +11,7 @@ use crate::backend::{BodyKind, ForwardContext, TlsInfo};
 use crate::balancer::{RequestFacts, session_candidates};
 use crate::config::MountExtensions;
 use crate::config::ini::JkOptions;
-use crate::config::uriworkermap::{is_unsafe_path, normalize_path};
+use crate::config::uriworkermap::{is_unsafe_path, normalize_path, resolve_dot_segments};
 use crate::config::workers::{DEFAULT_SESSION_COOKIE, DEFAULT_SESSION_PATH};
 
 /// Facts about the client connection, fixed for all its requests.
@@ -193,34 +193,7 @@ pub fn httpd_path(raw_path: &str) -> Result<Vec<u8>, Rejected> {
         return Err(reject(404, "encoded slash (%2F) in the path"));
     }
     let decoded = percent_decode(raw).ok_or_else(|| reject(400, "malformed %-escape in path"))?;
-    let mut segments: Vec<&[u8]> = Vec::new();
-    let mut parts = decoded.split(|&b| b == b'/').skip(1).peekable();
-    let mut trailing_slash = false;
-    while let Some(segment) = parts.next() {
-        let last = parts.peek().is_none();
-        match segment {
-            b"" | b"." => trailing_slash = last,
-            b".." => {
-                if segments.pop().is_none() {
-                    return Err(reject(400, "path climbs above the root"));
-                }
-                trailing_slash = last;
-            }
-            other => {
-                segments.push(other);
-                trailing_slash = false;
-            }
-        }
-    }
-    let mut path = Vec::with_capacity(decoded.len());
-    for segment in &segments {
-        path.push(b'/');
-        path.extend_from_slice(segment);
-    }
-    if path.is_empty() || trailing_slash {
-        path.push(b'/');
-    }
-    Ok(path)
+    resolve_dot_segments(&decoded).map_err(|e| reject(400, e.to_string()))
 }
 
 /// Settings of the mapping that come from the configuration.
