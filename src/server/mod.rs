@@ -326,58 +326,39 @@ async fn relay(
         .new_session()
         .cloned()
         .or_else(|| ctx.session_id.clone());
-    let member = ctx.member.clone();
-    let route = ctx.route.clone();
-    match result {
-        Ok(done) => {
-            log.write(
-                done.status,
-                done.body_bytes,
-                &worker,
-                member.as_deref(),
-                route.as_ref(),
-                session.as_ref(),
-            );
-            if body.has_unread_rest() {
-                tokio::spawn(discard_unread(body));
-            }
-            None
-        }
+    // (status for the log, body bytes, jkgate's own answer when nothing reached the client)
+    let (logged, bytes, answer) = match result {
+        Ok(done) => (done.status, done.body_bytes, None),
         Err(err) => {
             tracing::warn!(
                 worker = %worker,
-                member = %member.as_deref().unwrap_or("-"),
+                member = %ctx.member.as_deref().unwrap_or("-"),
                 "request failed: {err}"
             );
-            let status = err.http_status();
             let bytes = sink.body_bytes();
             if sink.abort(&err.to_string()).await {
-                log.write(
-                    0,
-                    bytes,
-                    &worker,
-                    member.as_deref(),
-                    route.as_ref(),
-                    session.as_ref(),
-                );
-                None
+                // The response was cut short: the client connection ends here.
+                (0, bytes, None)
             } else {
-                log.write(
-                    status,
-                    0,
-                    &worker,
-                    member.as_deref(),
-                    route.as_ref(),
-                    session.as_ref(),
-                );
-                // jkgate answers with its own page; the body goes the same way.
-                if body.has_unread_rest() {
-                    tokio::spawn(discard_unread(body));
-                }
-                Some(status)
+                let status = err.http_status();
+                (status, 0, Some(status))
             }
         }
+    };
+    log.write(
+        logged,
+        bytes,
+        &worker,
+        ctx.member.as_deref(),
+        ctx.route.as_ref(),
+        session.as_ref(),
+    );
+    // A complete answer (the member's or jkgate's own page) went out: what the client still
+    // sends of its body is read and dropped so the connection stays usable.
+    if logged != 0 && body.has_unread_rest() {
+        tokio::spawn(discard_unread(body));
     }
+    answer
 }
 
 /// What the access log line of one request is made of (jkgate's own fields, or the
