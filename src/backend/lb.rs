@@ -150,9 +150,8 @@ impl LoadBalancer {
         sink: &mut ResponseSink,
         facts: &RequestFacts,
     ) -> Result<Completed, LbError> {
-        let members: Vec<&AjpWorker> = self.members.iter().map(Arc::as_ref).collect();
         let mut exchange = Exchange { ctx, body, sink };
-        let result = balancer::service(&self.balancer, &members, facts, &mut exchange).await;
+        let result = balancer::service(&self.balancer, &self.members, facts, &mut exchange).await;
         match result {
             Ok(done) => {
                 if let Some(session) = done.session_id {
@@ -170,7 +169,7 @@ impl LoadBalancer {
     }
 }
 
-impl<'a, T: LbMember<Exchange<'a>> + Sync> LbMember<Exchange<'a>> for &T {
+impl<'a, T: LbMember<Exchange<'a>> + Send + Sync> LbMember<Exchange<'a>> for Arc<T> {
     type Response = T::Response;
 
     fn forward(
