@@ -67,6 +67,15 @@ pub fn write_worker(out: &mut dyn Format, worker: &WorkerView, opt: u32) {
     }
 }
 
+/// The `Result` record of an answer: type `OK` with mod_jk's "Action finished", or type
+/// `ERROR` with the message.
+pub fn result_of(error: Option<&str>) -> (&'static str, &str) {
+    match error {
+        None => ("OK", "Action finished"),
+        Some(message) => ("ERROR", message),
+    }
+}
+
 /// Writes the `list` command's body: lb workers, then ajp workers, each group only when
 /// it is not empty and not hidden by `opt`.
 pub fn write_listing(out: &mut dyn Format, workers: &[WorkerView], opt: u32) {

@@ -192,10 +192,7 @@ impl Format for Prop {
     }
 
     fn result(&mut self, error: Option<&str>) {
-        let (kind, message) = match error {
-            None => ("OK", "Action finished"),
-            Some(message) => ("ERROR", message),
-        };
+        let (kind, message) = super::format::result_of(error);
         self.att("result", "type", kind);
         self.att("result", "message", message);
     }

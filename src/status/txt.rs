@@ -214,10 +214,7 @@ impl Format for Txt {
     }
 
     fn result(&mut self, error: Option<&str>) {
-        let (kind, message) = match error {
-            None => ("OK", "Action finished"),
-            Some(message) => ("ERROR", message),
-        };
+        let (kind, message) = super::format::result_of(error);
         let _ = writeln!(self.out, "Result: type={kind} message=\"{message}\"");
     }
 

@@ -251,10 +251,7 @@ impl Format for Xml {
     }
 
     fn result(&mut self, error: Option<&str>) {
-        let (kind, message) = match error {
-            None => ("OK", "Action finished"),
-            Some(message) => ("ERROR", message),
-        };
+        let (kind, message) = super::format::result_of(error);
         self.start(2, "result");
         self.att(4, "type", kind);
         self.att(4, "message", message);
