@@ -128,14 +128,14 @@ impl AjpWorker {
             let checkout = self.pool.checkout(&slot, fresh).await?;
             let reused = checkout.reused;
             let mut conn = checkout.conn;
-            let bytes_before = conn.bytes_read + conn.bytes_written;
             let mut progress = Progress::default();
             let (read_before, written_before) = (conn.bytes_read, conn.bytes_written);
             let result = exchange(&mut conn, cfg, ctx, body, sink, &mut progress).await;
-            self.pool.stats.record_bytes(
-                conn.bytes_written - written_before,
+            let (read, written) = (
                 conn.bytes_read - read_before,
+                conn.bytes_written - written_before,
             );
+            self.pool.stats.record_bytes(written, read);
             match result {
                 Ok(reuse) => {
                     let completed = Completed {
@@ -143,7 +143,7 @@ impl AjpWorker {
                         body_bytes: sink.body_bytes(),
                         reuse,
                         elapsed: started.elapsed(),
-                        ajp_bytes: conn.bytes_read + conn.bytes_written - bytes_before,
+                        ajp_bytes: read + written,
                     };
                     if reuse {
                         self.pool.checkin(conn);
