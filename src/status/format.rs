@@ -76,17 +76,15 @@ pub fn result_of(error: Option<&str>) -> (&'static str, &str) {
     }
 }
 
+/// The workers split into lb workers and ajp13 workers, each in `worker.list` order.
+pub fn lb_and_ajp_workers(workers: &[WorkerView]) -> (Vec<&WorkerView>, Vec<&WorkerView>) {
+    workers.iter().partition(|w| matches!(w, WorkerView::Lb(_)))
+}
+
 /// Writes the `list` command's body: lb workers, then ajp workers, each group only when
 /// it is not empty and not hidden by `opt`.
 pub fn write_listing(out: &mut dyn Format, workers: &[WorkerView], opt: u32) {
-    let lbs: Vec<&WorkerView> = workers
-        .iter()
-        .filter(|w| matches!(w, WorkerView::Lb(_)))
-        .collect();
-    let ajps: Vec<&WorkerView> = workers
-        .iter()
-        .filter(|w| matches!(w, WorkerView::Ajp(_)))
-        .collect();
+    let (lbs, ajps) = lb_and_ajp_workers(workers);
     if !lbs.is_empty() && opt & OPT_NO_LB == 0 {
         out.lb_list_start(lbs.len());
         for worker in lbs {

@@ -310,14 +310,7 @@ impl<'a> Page<'a> {
 
     /// The `list` body.
     pub fn listing(&mut self, workers: &[WorkerView]) {
-        let lbs: Vec<&WorkerView> = workers
-            .iter()
-            .filter(|w| matches!(w, WorkerView::Lb(_)))
-            .collect();
-        let ajps: Vec<&WorkerView> = workers
-            .iter()
-            .filter(|w| matches!(w, WorkerView::Ajp(_)))
-            .collect();
+        let (lbs, ajps) = super::format::lb_and_ajp_workers(workers);
         for (group, bit, title, show) in [
             (
                 lbs,
