@@ -450,6 +450,122 @@ async fn unreachable_member_is_503_and_reply_timeout_is_504() {
 }
 
 #[tokio::test]
+async fn socket_timeout_bounds_a_silent_member_when_reply_timeout_is_unset() {
+    let backend = EmbeddedBackend::start("node1", PacketSize::DEFAULT)
+        .await
+        .expect("backend");
+    // socket_timeout is in seconds; with no reply_timeout it bounds every wait for a packet.
+    let server = jkgate(
+        &direct(backend.addr.port(), "worker.w.socket_timeout=1\n"),
+        &["/*=w"],
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let reply = get(server.addr, "/x?sleep=4000", &[]).await;
+    assert_eq!(
+        (reply.status, reply.reason.as_str()),
+        (504, "Gateway Timeout")
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_millis(3000),
+        "answered after {waited:?}"
+    );
+    // A member that answers within the bound is unaffected.
+    let reply = get(server.addr, "/x?sleep=300", &[]).await;
+    assert_eq!(reply.status, 200);
+}
+
+/// A listener whose accept queue is full: further connects hang in SYN-SENT (the kernel
+/// drops their SYNs), as with a host that drops packets. Returns it and the connections
+/// that filled it.
+async fn full_listener() -> (tokio::net::TcpListener, Vec<tokio::net::TcpStream>, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    let listener = socket.listen(1).expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        let connect = tokio::net::TcpStream::connect(("127.0.0.1", port));
+        match tokio::time::timeout(Duration::from_millis(300), connect).await {
+            Ok(Ok(stream)) => fillers.push(stream),
+            _ => break,
+        }
+    }
+    (listener, fillers, port)
+}
+
+#[tokio::test]
+async fn socket_connect_timeout_bounds_a_connect_that_hangs() {
+    let (_listener, fillers, port) = full_listener().await;
+    assert!(!fillers.is_empty(), "no connection reached the listener");
+    // A connect that would hang now gives up after 500 ms (twice: retries=2).
+    let server = jkgate(
+        &direct(port, "worker.w.socket_connect_timeout=500\n"),
+        &["/*=w"],
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let reply = get(server.addr, "/x", &[]).await;
+    assert_eq!(
+        (reply.status, reply.reason.as_str()),
+        (503, "Service Unavailable")
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(450) && waited < Duration::from_millis(5000),
+        "answered after {waited:?}"
+    );
+}
+
+/// The TCP timer column of `/proc/net/tcp` for established connections to `port`:
+/// 2 means the keepalive timer is armed.
+fn timers_of_connections_to(port: u16) -> Vec<u8> {
+    let text = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    let mut timers = Vec::new();
+    for line in text.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let remote_port = fields
+            .get(2)
+            .and_then(|addr| addr.rsplit(':').next())
+            .and_then(|p| u16::from_str_radix(p, 16).ok());
+        let established = fields.get(3) == Some(&"01");
+        if remote_port == Some(port) && established {
+            let timer = fields
+                .get(5)
+                .and_then(|t| t.split(':').next())
+                .and_then(|t| u8::from_str_radix(t, 16).ok());
+            timers.push(timer.expect("timer column"));
+        }
+    }
+    timers
+}
+
+#[tokio::test]
+async fn socket_keepalive_arms_tcp_keepalive_on_pooled_connections() {
+    let with = EmbeddedBackend::start("node1", PacketSize::DEFAULT)
+        .await
+        .expect("backend");
+    let without = EmbeddedBackend::start("node2", PacketSize::DEFAULT)
+        .await
+        .expect("backend");
+    let properties = format!(
+        "worker.list=on,off\n\
+         worker.on.type=ajp13\nworker.on.host=127.0.0.1\nworker.on.port={}\n\
+         worker.on.socket_keepalive=true\n\
+         worker.off.type=ajp13\nworker.off.host=127.0.0.1\nworker.off.port={}\n",
+        with.addr.port(),
+        without.addr.port()
+    );
+    let server = jkgate(&properties, &["/on/*=on", "/off/*=off"]).await;
+    assert_eq!(get(server.addr, "/on/x", &[]).await.status, 200);
+    assert_eq!(get(server.addr, "/off/x", &[]).await.status, 200);
+    // Both connections now idle in their pools.
+    assert_eq!(timers_of_connections_to(with.addr.port()), [2]);
+    assert_eq!(timers_of_connections_to(without.addr.port()), [0]);
+}
+
+#[tokio::test]
 async fn use_server_errors_replaces_the_member_page_but_keeps_the_challenge() {
     let backend = Container::start(script(|mut conn: Conn| async move {
         while let Some(request) = conn.request(LONG).await {

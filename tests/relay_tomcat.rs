@@ -33,6 +33,8 @@ use tomcat::{KvReply, TomcatNode, TomcatOptions, free_port, pattern_bytes, sha25
 const SECRET: &str = "s3cr3t-relay";
 /// AJP packet size of the `locked` node.
 const BIG_PACKET: u32 = 16_384;
+/// The `locked` node's `allowedRequestAttributesPattern`: the extra attributes it accepts.
+const ALLOWED_ATTRIBUTES: &str = "SITE|TIER";
 
 struct Nodes {
     main: RwLock<TomcatNode>,
@@ -48,6 +50,7 @@ fn nodes() -> &'static Nodes {
             let mut options = TomcatOptions::with_route("locked");
             options.secret = Some(SECRET.to_owned());
             options.packet_size = Some(BIG_PACKET);
+            options.allowed_request_attributes_pattern = Some(ALLOWED_ATTRIBUTES.to_owned());
             TomcatNode::start(options)
         });
         let main = TomcatNode::start(TomcatOptions::with_route("main"));
@@ -1159,6 +1162,58 @@ fn right_secret_gets_200_wrong_or_missing_secret_gets_403_from_tomcat() {
             );
         }
     }
+}
+
+#[test]
+fn jk_env_var_attributes_reach_tomcat_only_when_its_connector_allows_them() {
+    // jkgate.ini's [env] section is JkEnvVar: fixed attributes on every request. Since the
+    // Ghostcat fix Tomcat answers 403 to any attribute outside its allowlist, for mod_jk
+    // and jkgate alike; `locked` allows SITE and TIER, `main` allows none.
+    let locked = &nodes().locked;
+    let main = main_node();
+    let size = BIG_PACKET.to_string();
+    let ini = Extra {
+        ini: Some("[env]\nSITE = blue\nTIER = gold tier\n"),
+        ..Extra::default()
+    };
+    let jk = Jkgate::launch(
+        "env-var",
+        &workers(
+            &["allows", "plain"],
+            &[
+                ajp13(
+                    "allows",
+                    locked.ajp_port(),
+                    &[("max_packet_size", &size), ("secret", SECRET)],
+                ),
+                ajp13("plain", main.ajp_port(), &[]),
+            ],
+        ),
+        &["/app/*=allows", "/app/echo/plain/*=plain"],
+        &ini,
+    );
+    let reply = jk.request("GET", "/app/echo/env?attr=SITE&attr=TIER", &[], b"");
+    let kv = assert_echo_ok(&reply, "locked");
+    assert_eq!(kv.attr("SITE"), Some("blue"));
+    assert_eq!(kv.attr("TIER"), Some("gold tier"));
+    // A client cannot set or override them: headers and the query stay what they are.
+    let spoofed = jk.request(
+        "GET",
+        "/app/echo/env?attr=SITE&SITE=red",
+        &[("SITE", "red")],
+        b"",
+    );
+    let kv = assert_echo_ok(&spoofed, "locked");
+    assert_eq!(kv.attr("SITE"), Some("blue"));
+    assert_eq!(kv.header_values("SITE"), ["red"]);
+
+    let refused = jk.request("GET", "/app/echo/plain/env?attr=SITE", &[], b"");
+    assert_eq!(refused.status_line, "HTTP/1.1 403 Forbidden");
+    assert!(
+        !refused.text().contains("jvmRoute="),
+        "the servlet ran: {}",
+        refused.text()
+    );
 }
 
 #[test]
