@@ -276,6 +276,13 @@ async fn prop_and_txt_match_mod_jk_before_and_after_the_same_updates() {
         "cmd=update&w=lb&sw=node3&vwa=bogus",
         "cmd=update&w=lb&sw=node1&vwd=-3&vwf=0",
         "cmd=reset&w=lb&sw=node2",
+        // Connection settings of members and of a plain ajp13 worker.
+        "cmd=update&w=lb&sw=node1&vart=500&vacpt=30&var=3&vari=250&vabl=9&varo=7&vamps=9000",
+        "cmd=update&w=lb&sw=node2&vapng=4000&vact=1200&vapt=600&vacpi=15",
+        "cmd=update&w=lb&att=vart&val0=100&val1=-1&val2=70",
+        "cmd=update&w=lb&att=vacpt&val0=0&val2=5",
+        "cmd=update&w=solo&var=0&vart=250&vamps=70000&vari=0",
+        "cmd=update&w=solo&vahst=localhost",
     ] {
         let (ours, theirs) = both.get(&format!("mime=txt&{update}")).await;
         assert_eq!(ours, theirs, "{update}");

@@ -909,12 +909,14 @@ async fn att_with_values_updates_every_member() {
         txt_result(&txt(server.addr, "cmd=update&w=lb&att=bogus&val0=1").await),
         ok()
     );
-    // A connection attribute is refused with a message naming the members.
-    let result = txt_result(&txt(server.addr, "cmd=update&w=lb&att=vart&val0=0&val1=500").await);
-    assert!(
-        result.contains("cannot change connection settings (vart) of sub worker 'node2'"),
-        "{result}"
+    // A connection attribute changes each member given a value.
+    assert_eq!(
+        txt_result(&txt(server.addr, "cmd=update&w=lb&att=vart&val0=0&val1=500").await),
+        ok()
     );
+    let p = prop(server.addr, "").await;
+    assert_eq!(value(&p, "worker.node1.reply_timeout"), Some("0"));
+    assert_eq!(value(&p, "worker.node2.reply_timeout"), Some("500"));
 }
 
 #[tokio::test]
@@ -1061,11 +1063,11 @@ async fn vls_and_vlf_change_sticky_routing() {
     assert_eq!(reply.line("route").as_deref(), Some("node2"));
 }
 
-// ---- update: connection settings are not changeable at run time --------------------
+// ---- update: connection settings change at run time ---------------------------------
 
 #[tokio::test]
-async fn connection_settings_are_reported_as_not_changeable() {
-    let (server, _b) = two_nodes("", "", MOUNTS).await;
+async fn connection_settings_change_at_run_time() {
+    let (server, b) = two_nodes("", "", MOUNTS).await;
     // Unchanged values (as the edit form submits them) are fine.
     assert_eq!(
         txt_result(
@@ -1077,42 +1079,89 @@ async fn connection_settings_are_reported_as_not_changeable() {
         ),
         ok()
     );
-    // A real change of a member's connection setting: refused with a message, while the
-    // member settings of the same request are applied.
-    let result = txt_result(
-        &txt(
-            server.addr,
-            "cmd=update&w=lb&sw=node1&vwf=4&vart=500&vacpt=30",
-        )
-        .await,
-    );
+    // Member and connection settings of one request both apply, for the next request on.
     assert_eq!(
-        result,
-        error(
-            "Update failed (at least partially): jkgate cannot change connection settings \
-             (vacpt, vart) of sub worker 'node1' at run time; change workers.properties and restart"
-        )
+        txt_result(
+            &txt(
+                server.addr,
+                "cmd=update&w=lb&sw=node1&vwf=4&vart=500&vacpt=30",
+            )
+            .await,
+        ),
+        ok()
     );
     let p = prop(server.addr, "").await;
     assert_eq!(value(&p, "worker.node1.lbfactor"), Some("4"));
-    assert_eq!(value(&p, "worker.node1.reply_timeout"), Some("0"));
+    assert_eq!(value(&p, "worker.node1.reply_timeout"), Some("500"));
+    assert_eq!(
+        value(&p, "worker.node1.connection_pool_timeout"),
+        Some("30")
+    );
+    let on_node1 = [("Cookie", "JSESSIONID=abc.node1")];
+    let slow = get(server.addr, "/app/x?sleep=1500", &on_node1).await;
+    assert_eq!(slow.status, 504, "{}", slow.text());
     // Out of range is ignored as in mod_jk (no change, no message).
     assert_eq!(
         txt_result(&txt(server.addr, "cmd=update&w=lb&sw=node1&var=0&vamps=70000").await),
         ok()
     );
-    // The plain ajp13 worker: same.
-    let result = txt_result(&txt(server.addr, "cmd=update&w=solo&vahst=localhost&vaprt=1").await);
-    assert!(
-        result.contains("cannot change connection settings (vahst, vaprt) of worker 'solo'"),
-        "{result}"
-    );
+
+    // The plain ajp13 worker moves to another port: its pooled connection to the old one
+    // is closed, so the very next request reaches the new address.
+    let first = get(server.addr, "/solo", &[]).await;
+    assert_eq!(first.line("route").as_deref(), Some("solo"));
+    let node2_port = b[1].addr.port();
     assert_eq!(
-        txt_result(&txt(server.addr, "cmd=update&w=solo&vart=0").await),
+        txt_result(
+            &txt(
+                server.addr,
+                &format!("cmd=update&w=solo&vaprt={node2_port}")
+            )
+            .await
+        ),
         ok()
     );
+    let moved = get(server.addr, "/solo", &[]).await;
+    assert_eq!(moved.line("route").as_deref(), Some("node2"));
+    let p = prop(server.addr, "").await;
+    assert_eq!(
+        value(&p, "worker.solo.port"),
+        Some(node2_port.to_string().as_str())
+    );
+    assert_eq!(
+        value(&p, "worker.solo.address"),
+        Some(format!("127.0.0.1:{node2_port}").as_str())
+    );
+    // A host that does not resolve changes nothing, and says why.
+    let result = txt_result(
+        &txt(
+            server.addr,
+            "cmd=update&w=solo&vahst=no-such-host.invalid&vart=700",
+        )
+        .await,
+    );
+    assert!(
+        result.contains("worker 'solo'") && result.contains("cannot resolve host"),
+        "{result}"
+    );
+    let p = prop(server.addr, "").await;
+    assert_eq!(value(&p, "worker.solo.host"), Some("127.0.0.1"));
+    assert_eq!(value(&p, "worker.solo.reply_timeout"), Some("0"));
+    assert_eq!(
+        get(server.addr, "/solo", &[])
+            .await
+            .line("route")
+            .as_deref(),
+        Some("node2")
+    );
     // Wildcard updates stop at the first failing member.
-    let result = txt_result(&txt(server.addr, "cmd=update&w=lb&sw=node*&vart=9").await);
+    let result = txt_result(
+        &txt(
+            server.addr,
+            "cmd=update&w=lb&sw=node*&vahst=no-such-host.invalid",
+        )
+        .await,
+    );
     assert!(
         result.ends_with(" Aborting further wildcard updates.\""),
         "{result}"

@@ -65,6 +65,8 @@ pub struct AjpConnection {
     pub bytes_written: u64,
     /// AJP bytes read from the member over the connection's life.
     pub bytes_read: u64,
+    /// The pool's address generation when it was opened (see `Pool::reconfigure`).
+    pub generation: u64,
 }
 
 impl AjpConnection {
@@ -119,6 +121,7 @@ impl AjpConnection {
             pinged_at: None,
             bytes_written: 0,
             bytes_read: 0,
+            generation: 0,
         })
     }
 

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
@@ -104,7 +105,12 @@ impl PoolStats {
 /// A member's pool.
 #[derive(Debug)]
 pub struct Pool {
-    cfg: Arc<MemberConfig>,
+    name: Arc<str>,
+    /// The settings; the status worker may replace them at run time.
+    cfg: ArcSwap<MemberConfig>,
+    /// Bumped when the member's address changes: connections of an older generation are
+    /// not pooled again.
+    generation: AtomicU64,
     slots: Arc<Semaphore>,
     idle: Mutex<Vec<AjpConnection>>,
     /// Counters.
@@ -138,10 +144,12 @@ impl Pool {
     /// Creates the pool and, inside a tokio runtime, starts its idle watcher.
     pub fn new(cfg: Arc<MemberConfig>) -> Arc<Self> {
         let pool = Arc::new(Pool {
+            name: cfg.name.clone(),
             slots: Arc::new(Semaphore::new(cfg.pool_size.max(1))),
             idle: Mutex::new(Vec::new()),
             stats: PoolStats::default(),
-            cfg,
+            cfg: ArcSwap::new(cfg),
+            generation: AtomicU64::new(0),
         });
         if tokio::runtime::Handle::try_current().is_ok() {
             tokio::spawn(watch_idle(Arc::downgrade(&pool)));
@@ -149,9 +157,36 @@ impl Pool {
         pool
     }
 
-    /// The member's settings.
-    pub fn config(&self) -> &Arc<MemberConfig> {
-        &self.cfg
+    /// The member's name.
+    pub fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// The member's settings now.
+    pub fn config(&self) -> Arc<MemberConfig> {
+        self.cfg.load_full()
+    }
+
+    /// Replaces the member's settings (status worker `update`). The pool size and the
+    /// name stay. When the address changes, idle connections to the old one are closed
+    /// and those in use are closed when their request ends.
+    pub fn reconfigure(&self, mut new: MemberConfig) {
+        let old = self.cfg.load_full();
+        new.name = old.name.clone();
+        new.pool_size = old.pool_size;
+        let moved = new.address != old.address;
+        if moved {
+            self.generation.fetch_add(1, Ordering::Relaxed);
+        }
+        self.cfg.store(Arc::new(new));
+        if moved {
+            let closed = self
+                .idle
+                .lock()
+                .map(|mut idle| idle.drain(..).count())
+                .unwrap_or(0);
+            tracing::info!(worker = %self.name, from = %old.address, to = %self.cfg.load().address, closed, "member address changed; idle connections closed");
+        }
     }
 
     /// Requests in flight on this member.
@@ -174,14 +209,14 @@ impl Pool {
         let permit = match self.slots.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
-                let limit = self.cfg.acquire_timeout;
+                let limit = self.cfg.load().acquire_timeout;
                 match tokio::time::timeout(limit, self.slots.clone().acquire_owned()).await {
                     Ok(Ok(permit)) => permit,
                     _ => {
                         return Err(AttemptError::new(
                             FailureKind::PoolExhausted,
                             Phase::Acquire,
-                            format!("all {} connections busy for {limit:?}", self.cfg.pool_size),
+                            format!("all {} connections busy for {limit:?}", self.slots_total()),
                         ));
                     }
                 }
@@ -199,27 +234,30 @@ impl Pool {
     /// peer close and, with `prepost_timeout`, by CPING), else a new one (checked
     /// by CPING with `connect_timeout` when set). `fresh` skips the idle list.
     pub async fn checkout(&self, _slot: &Slot, fresh: bool) -> Result<Checkout, AttemptError> {
+        let cfg = self.cfg.load_full();
         if !fresh {
             while let Some(mut conn) = self.pop_idle() {
                 if !conn.is_idle_healthy() {
                     self.stats.dropped_dead.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(worker = %self.cfg.name, "dropping pooled connection the member closed");
+                    tracing::debug!(worker = %self.name, "dropping pooled connection the member closed");
                     continue;
                 }
-                if let Some(limit) = nonzero(self.cfg.prepost_timeout)
+                if let Some(limit) = nonzero(cfg.prepost_timeout)
                     && let Err(cause) = conn.cping(limit).await
                 {
                     self.stats.dropped_dead.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(worker = %self.cfg.name, phase = "cping", %cause, "pooled connection failed prepost CPING; dropped");
+                    tracing::warn!(worker = %self.name, phase = "cping", %cause, "pooled connection failed prepost CPING; dropped");
                     continue;
                 }
                 self.note_connected();
                 return Ok(Checkout { conn, reused: true });
             }
         }
-        let mut conn = AjpConnection::connect(&self.cfg).await?;
+        let generation = self.generation.load(Ordering::Relaxed);
+        let mut conn = AjpConnection::connect(&cfg).await?;
+        conn.generation = generation;
         self.stats.opened.fetch_add(1, Ordering::Relaxed);
-        let ping = nonzero(self.cfg.connect_timeout).or(nonzero(self.cfg.prepost_timeout));
+        let ping = nonzero(cfg.connect_timeout).or(nonzero(cfg.prepost_timeout));
         if let Some(limit) = ping {
             conn.cping(limit)
                 .await
@@ -240,16 +278,21 @@ impl Pool {
 
     /// Returns a connection whose exchange ended with END_RESPONSE(reuse).
     pub fn checkin(&self, mut conn: AjpConnection) {
-        if self.cfg.disable_reuse {
+        let cfg = self.cfg.load();
+        if cfg.disable_reuse || conn.generation != self.generation.load(Ordering::Relaxed) {
             return;
         }
         conn.served += 1;
         conn.idle_since = Instant::now();
         if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < self.cfg.pool_size
+            && idle.len() < cfg.pool_size
         {
             idle.push(conn);
         }
+    }
+
+    fn slots_total(&self) -> usize {
+        self.cfg.load().pool_size
     }
 
     fn pop_idle(&self) -> Option<AjpConnection> {
@@ -260,6 +303,7 @@ impl Pool {
     /// `connection_pool_timeout` (keeping `connection_pool_minsize`), and CPING those
     /// idle past `connection_ping_interval`.
     pub async fn maintain(&self) {
+        let cfg = self.cfg.load_full();
         let now = Instant::now();
         let mut to_ping = Vec::new();
         {
@@ -273,11 +317,11 @@ impl Pool {
                 self.stats
                     .dropped_dead
                     .fetch_add(dead as u64, Ordering::Relaxed);
-                tracing::debug!(worker = %self.cfg.name, dead, "idle watcher dropped connections the member closed");
+                tracing::debug!(worker = %self.name, dead, "idle watcher dropped connections the member closed");
             }
-            if let Some(timeout) = nonzero(self.cfg.pool_timeout) {
+            if let Some(timeout) = nonzero(cfg.pool_timeout) {
                 // Oldest first: the list is used LIFO, so the front idled longest.
-                while idle.len() > self.cfg.pool_minsize
+                while idle.len() > cfg.pool_minsize
                     && idle
                         .first()
                         .is_some_and(|c| now.duration_since(c.idle_since) > timeout)
@@ -286,7 +330,7 @@ impl Pool {
                     self.stats.closed_idle.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            if let Some(interval) = nonzero(self.cfg.ping_interval) {
+            if let Some(interval) = nonzero(cfg.ping_interval) {
                 let mut keep = Vec::with_capacity(idle.len());
                 for conn in idle.drain(..) {
                     let quiet_since = conn
@@ -303,14 +347,14 @@ impl Pool {
         }
         let mut alive = Vec::with_capacity(to_ping.len());
         for mut conn in to_ping {
-            match conn.cping(self.cfg.ping_timeout).await {
+            match conn.cping(cfg.ping_timeout).await {
                 Ok(()) => {
                     conn.pinged_at = Some(Instant::now());
                     alive.push(conn);
                 }
                 Err(cause) => {
                     self.stats.dropped_dead.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(worker = %self.cfg.name, phase = "cping", %cause, "idle connection failed interval CPING; dropped");
+                    tracing::warn!(worker = %self.name, phase = "cping", %cause, "idle connection failed interval CPING; dropped");
                 }
             }
         }

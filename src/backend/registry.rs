@@ -54,7 +54,7 @@ pub fn build_workers(
                 member.replay = options.replay;
                 workers.insert(
                     worker.name.clone(),
-                    Target::Ajp(Arc::new(AjpWorker::new(member))),
+                    Target::Ajp(Arc::new(AjpWorker::with_settings(member, ajp.clone()))),
                 );
             }
             WorkerKind::Lb(lb) => {
@@ -67,7 +67,7 @@ pub fn build_workers(
                         options.disable_reuse,
                     )?;
                     cfg.replay = options.replay;
-                    members.push(Arc::new(AjpWorker::new(cfg)));
+                    members.push(Arc::new(AjpWorker::with_settings(cfg, member.ajp.clone())));
                 }
                 workers.insert(
                     worker.name.clone(),

@@ -1,7 +1,8 @@
 //! The ajp13 worker: one member, its pool, and the request/response relay.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use tokio::time::Instant;
 
@@ -10,9 +11,42 @@ use super::conn::{AjpConnection, ReadError};
 use super::context::ForwardContext;
 use super::outcome::{AttemptError, Completed, FailureKind, Phase};
 use super::pool::Pool;
-use super::settings::{MemberConfig, nonzero};
+use super::settings::{MemberConfig, MemberSettingsError, nonzero};
 use crate::ajp::{ContainerMessage, ProxyMessage, SendHeaders};
-use crate::config::StatusFailure;
+use crate::config::{AjpSettings, StatusFailure};
+
+/// The settings a worker built from `cfg` alone shows (host is the address).
+fn settings_of(cfg: &MemberConfig) -> AjpSettings {
+    AjpSettings {
+        host: cfg.address.ip().to_string(),
+        port: cfg.address.port(),
+        prefer_ipv6: cfg.address.is_ipv6(),
+        secret: cfg
+            .secret
+            .as_ref()
+            .map(|s| String::from_utf8_lossy(s).into_owned()),
+        connection_pool_size: u32::try_from(cfg.pool_size).unwrap_or(u32::MAX),
+        connection_pool_minsize: u32::try_from(cfg.pool_minsize).unwrap_or(u32::MAX),
+        connection_pool_timeout: cfg.pool_timeout,
+        connection_acquire_timeout: cfg.acquire_timeout,
+        ping_timeout: cfg.ping_timeout,
+        connect_timeout: cfg.connect_timeout,
+        prepost_timeout: cfg.prepost_timeout,
+        connection_ping_interval: cfg.ping_interval,
+        reply_timeout: cfg.reply_timeout,
+        socket_timeout: cfg.socket_timeout,
+        socket_connect_timeout: cfg.socket_connect_timeout,
+        socket_keepalive: cfg.socket_keepalive,
+        socket_buffer: cfg.socket_buffer,
+        max_packet_size: cfg.packet_size.get() as u32,
+        retries: cfg.retries,
+        retry_interval: cfg.retry_interval,
+        recovery_options: cfg.recovery_options,
+        fail_on_status: cfg.fail_on_status.clone(),
+        busy_limit: u32::try_from(cfg.busy_limit).unwrap_or(u32::MAX),
+        ..AjpSettings::default()
+    }
+}
 
 /// Response headers that describe the client connection, not the response; the
 /// listener frames the response itself.
@@ -30,24 +64,65 @@ const HOP_BY_HOP: &[&[u8]] = &[
 #[derive(Debug)]
 pub struct AjpWorker {
     pool: Arc<Pool>,
+    /// The connection settings as workers.properties (and later the status worker) put
+    /// them; the status worker shows and edits these.
+    settings: ArcSwap<AjpSettings>,
+    /// Serialises status worker updates (each reads, changes and stores the settings).
+    updating: Mutex<()>,
 }
 
 impl AjpWorker {
     /// Creates the worker and its pool (the idle watcher starts when called inside
-    /// a tokio runtime).
+    /// a tokio runtime). The settings the status worker shows are derived from `cfg`.
     pub fn new(cfg: MemberConfig) -> Self {
+        let settings = settings_of(&cfg);
+        AjpWorker::with_settings(cfg, settings)
+    }
+
+    /// Creates the worker from `cfg`, resolved from `settings`.
+    pub fn with_settings(cfg: MemberConfig, settings: AjpSettings) -> Self {
         AjpWorker {
             pool: Pool::new(Arc::new(cfg)),
+            settings: ArcSwap::from_pointee(settings),
+            updating: Mutex::new(()),
         }
+    }
+
+    /// The connection settings now (what the status worker shows).
+    pub fn settings(&self) -> Arc<AjpSettings> {
+        self.settings.load_full()
+    }
+
+    /// Status worker `update` of the connection settings: `change` edits a copy and
+    /// says whether it changed anything; a changed copy is resolved (a new `host` is
+    /// looked up now) and takes effect for the next request. New connections use the new
+    /// settings; when the address changes, pooled connections to the old one are closed.
+    /// On an error nothing changes.
+    pub fn update_settings(
+        &self,
+        change: impl FnOnce(&mut AjpSettings) -> bool,
+    ) -> Result<bool, MemberSettingsError> {
+        let _one_at_a_time = self.updating.lock().unwrap_or_else(|e| e.into_inner());
+        let mut settings = AjpSettings::clone(&self.settings.load());
+        if !change(&mut settings) {
+            return Ok(false);
+        }
+        let old = self.pool.config();
+        let mut cfg = MemberConfig::from_ajp_settings(self.name(), &settings, old.disable_reuse)?;
+        cfg.replay = old.replay;
+        self.pool.reconfigure(cfg);
+        tracing::info!(worker = %self.name(), "connection settings changed by the status worker");
+        self.settings.store(Arc::new(settings));
+        Ok(true)
     }
 
     /// The worker's name.
     pub fn name(&self) -> &Arc<str> {
-        &self.pool.config().name
+        self.pool.name()
     }
 
-    /// The worker's settings.
-    pub fn config(&self) -> &MemberConfig {
+    /// The worker's settings now.
+    pub fn config(&self) -> Arc<MemberConfig> {
         self.pool.config()
     }
 
@@ -130,7 +205,7 @@ impl AjpWorker {
             let mut conn = checkout.conn;
             let mut progress = Progress::default();
             let (read_before, written_before) = (conn.bytes_read, conn.bytes_written);
-            let result = exchange(&mut conn, cfg, ctx, body, sink, &mut progress).await;
+            let result = exchange(&mut conn, &cfg, ctx, body, sink, &mut progress).await;
             let (read, written) = (
                 conn.bytes_read - read_before,
                 conn.bytes_written - written_before,

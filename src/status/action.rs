@@ -1,11 +1,9 @@
 //! Finding the worker a command is about, and the commands that change something:
 //! `update`, `reset`, `recover` (mod_jk.md §5.2–§5.4).
 //!
-//! lb and member settings change through the balancer's update API. The connection
-//! settings of an ajp13 worker or member (`vahst`, `vaprt`, `vacpt`, …) live in the
-//! worker's immutable configuration: jkgate refuses to pretend and reports them as not
-//! changeable at run time in the result message (the other parameters of the same request
-//! are still applied).
+//! lb and member settings change through the balancer's update API; the connection
+//! settings of an ajp13 worker or member (`vahst`, `vaprt`, `vacpt`, …) through the
+//! worker's own (`AjpWorker::update_settings`), for the next request on.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +14,7 @@ use crate::backend::lb::LoadBalancer;
 use crate::balancer::{Activation, LbMethod, LockMode, MemberSettings, domain_of_route};
 use crate::config::uriworkermap::wildcard_match;
 use crate::config::value::{c_atoi, parse_bool};
-use crate::config::{AjpSettings, LbWorker, WorkerKind, WorkersConfig};
+use crate::config::{AjpSettings, RecoveryOptions, WorkerKind, WorkersConfig};
 
 use super::clock::{ResetTimes, member_key};
 use super::query::{Command, Params};
@@ -40,8 +38,6 @@ pub enum Selected<'a> {
     Lb {
         /// Its name.
         name: &'a str,
-        /// Its configuration.
-        config: &'a LbWorker,
         /// The running lb.
         lb: &'a Arc<LoadBalancer>,
         /// Whether `sw` was given.
@@ -55,9 +51,7 @@ pub enum Selected<'a> {
     Ajp {
         /// Its name.
         name: &'a str,
-        /// Its configuration.
-        config: &'a AjpSettings,
-        /// The running worker.
+        /// The running worker (its settings included).
         worker: &'a Arc<AjpWorker>,
     },
     /// A status worker (found, but nothing to show or change).
@@ -87,7 +81,7 @@ pub fn select<'a>(
         return Err("wildcard not allowed in sub worker for this command".to_owned());
     }
     match (&worker.kind, workers.get(name)) {
-        (WorkerKind::Lb(lb_config), Some(Target::Balanced(lb))) => {
+        (WorkerKind::Lb(_), Some(Target::Balanced(lb))) => {
             let mut members = Vec::new();
             if let Some(sub) = sub {
                 let topology = lb.balancer().topology();
@@ -113,7 +107,6 @@ pub fn select<'a>(
             }
             Ok(Selected::Lb {
                 name: &worker.name,
-                config: lb_config,
                 lb,
                 sub_worker: sub.is_some(),
                 wildcard,
@@ -121,9 +114,8 @@ pub fn select<'a>(
             })
         }
         _ if sub.is_some() => Err("worker type has no sub workers".to_owned()),
-        (WorkerKind::Ajp13(ajp), Some(Target::Ajp(w))) => Ok(Selected::Ajp {
+        (WorkerKind::Ajp13(_), Some(Target::Ajp(w))) => Ok(Selected::Ajp {
             name: &worker.name,
-            config: ajp,
             worker: w,
         }),
         (WorkerKind::Status(_), _) => Ok(Selected::Status),
@@ -142,31 +134,77 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Whether connection parameter `param` with `value` would change `conf` (a value out of
-/// mod_jk's range changes nothing and is ignored, as in mod_jk).
-pub fn ajp_setting_changes(param: &str, value: &str, conf: &AjpSettings) -> bool {
-    let differs =
-        |min: i64, current: i64| int_in(value, min, INT_MAX).is_some_and(|n| n != current);
+/// Applies connection parameter `param` = `value` to `conf` with mod_jk's ranges (a value
+/// out of range changes nothing, as in mod_jk). Returns whether it changed.
+pub fn apply_ajp_param(param: &str, value: &str, conf: &mut AjpSettings) -> bool {
+    let int = |min: i64| int_in(value, min, INT_MAX);
+    fn set<T: PartialEq>(field: &mut T, new: Option<T>) -> bool {
+        match new {
+            Some(new) if new != *field => {
+                *field = new;
+                true
+            }
+            _ => false,
+        }
+    }
+    let secs = |n: i64| Duration::from_secs(n as u64);
+    let ms = |n: i64| Duration::from_millis(n as u64);
     match param {
-        "vahst" => value.len() <= MAX_STRING && value != conf.host,
-        "vaprt" => differs(0, i64::from(conf.port)),
-        "vacpt" => differs(0, conf.connection_pool_timeout.as_secs() as i64),
-        "vapng" => differs(0, millis(conf.ping_timeout)),
-        "vact" => differs(0, millis(conf.connect_timeout)),
-        "vapt" => differs(0, millis(conf.prepost_timeout)),
-        "vart" => differs(0, millis(conf.reply_timeout)),
-        "var" => differs(1, i64::from(conf.retries)),
-        "vari" => differs(1, millis(conf.retry_interval)),
-        "vacpi" => differs(1, conf.connection_ping_interval.as_secs() as i64),
-        "varo" => differs(0, i64::from(conf.recovery_options.0)),
-        "vabl" => differs(0, i64::from(conf.busy_limit)),
+        "vahst" => set(
+            &mut conf.host,
+            (value.len() <= MAX_STRING).then(|| value.to_owned()),
+        ),
+        "vaprt" => set(
+            &mut conf.port,
+            int_in(value, 0, i64::from(u16::MAX)).map(|n| n as u16),
+        ),
+        "vacpt" => set(&mut conf.connection_pool_timeout, int(0).map(secs)),
+        "vapng" => set(&mut conf.ping_timeout, int(0).map(ms)),
+        "vact" => set(&mut conf.connect_timeout, int(0).map(ms)),
+        "vapt" => set(&mut conf.prepost_timeout, int(0).map(ms)),
+        "vart" => set(&mut conf.reply_timeout, int(0).map(ms)),
+        "var" => set(&mut conf.retries, int(1).map(|n| n as u32)),
+        "vari" => set(&mut conf.retry_interval, int(1).map(ms)),
+        "vacpi" => set(&mut conf.connection_ping_interval, int(1).map(secs)),
+        "varo" => set(
+            &mut conf.recovery_options,
+            int(0).map(|n| RecoveryOptions(n as u32)),
+        ),
+        "vabl" => set(&mut conf.busy_limit, int(0).map(|n| n as u32)),
         "vamps" => {
             let size = i64::from(c_atoi(value));
             let rounded = (size + 1023) / 1024 * 1024;
-            (8192..=65536).contains(&rounded) && rounded != i64::from(conf.max_packet_size)
+            set(
+                &mut conf.max_packet_size,
+                (8192..=65536).contains(&rounded).then_some(rounded as u32),
+            )
         }
         _ => false,
     }
+}
+
+/// Applies every connection parameter of `params` to ajp13 `worker` (or member).
+fn commit_ajp(worker: &AjpWorker, member: bool, params: &Params) -> Result<(), String> {
+    worker
+        .update_settings(|conf| {
+            let mut changed = false;
+            for param in AJP_PARAMS {
+                if let Some(value) = params.get(param) {
+                    changed |= apply_ajp_param(param, value, conf);
+                }
+            }
+            changed
+        })
+        .map(drop)
+        .map_err(|e| update_failed(worker.name(), member, &e))
+}
+
+fn update_failed(worker: &str, member: bool, cause: &dyn std::fmt::Display) -> String {
+    format!(
+        "Update failed (at least partially) for {} '{worker}': {cause}; nothing of its \
+         connection settings changed",
+        if member { "sub worker" } else { "worker" }
+    )
 }
 
 /// Applies member parameter `param` = `value` to `member` (mod_jk's ranges; a route
@@ -214,27 +252,6 @@ pub fn apply_member_param(param: &str, value: &str, member: &mut MemberSettings)
     }
 }
 
-fn unsupported(worker: &str, member: bool, params: &[&str]) -> String {
-    format!(
-        "Update failed (at least partially): jkgate cannot change connection settings ({}) \
-         of {} '{worker}' at run time; change workers.properties and restart",
-        params.join(", "),
-        if member { "sub worker" } else { "worker" }
-    )
-}
-
-fn ajp_changes<'p>(params: &Params, conf: &AjpSettings) -> Vec<&'p str> {
-    AJP_PARAMS
-        .iter()
-        .copied()
-        .filter(|p| {
-            params
-                .get(p)
-                .is_some_and(|v| ajp_setting_changes(p, v, conf))
-        })
-        .collect()
-}
-
 /// Writes `new` as member `index`'s settings if it differs from the current ones.
 fn store_member(lb: &LoadBalancer, index: usize, new: MemberSettings) -> Result<(), String> {
     let balancer = lb.balancer();
@@ -252,30 +269,17 @@ fn store_member(lb: &LoadBalancer, index: usize, new: MemberSettings) -> Result<
         })
 }
 
-fn commit_member(
-    lb: &LoadBalancer,
-    config: &LbWorker,
-    index: usize,
-    params: &Params,
-) -> Result<(), String> {
+fn commit_member(lb: &LoadBalancer, index: usize, params: &Params) -> Result<(), String> {
     let mut new = lb.balancer().topology().members[index].clone();
     for param in MEMBER_PARAMS {
         if let Some(value) = params.get(param) {
             apply_member_param(param, value, &mut new);
         }
     }
-    let name = new.name.clone();
     store_member(lb, index, new)?;
-    let conf = config
-        .members
-        .get(index)
-        .map(|m| m.ajp.clone())
-        .unwrap_or_default();
-    let refused = ajp_changes(params, &conf);
-    if refused.is_empty() {
-        Ok(())
-    } else {
-        Err(unsupported(&name, true, &refused))
+    match lb.members().get(index) {
+        Some(worker) => commit_ajp(worker, true, params),
+        None => Ok(()),
     }
 }
 
@@ -321,20 +325,15 @@ fn commit_lb(lb: &LoadBalancer, params: &Params) -> Result<(), String> {
     Ok(())
 }
 
-fn commit_all_members(
-    lb: &LoadBalancer,
-    config: &LbWorker,
-    attribute: &str,
-    params: &Params,
-) -> Result<(), String> {
+fn commit_all_members(lb: &LoadBalancer, attribute: &str, params: &Params) -> Result<(), String> {
     let is_member = MEMBER_PARAMS.contains(&attribute);
+    // mod_jk offers neither host nor port for all members at once.
     let is_ajp = AJP_PARAMS.contains(&attribute) && !matches!(attribute, "vahst" | "vaprt");
     if !is_member && !is_ajp {
         // mod_jk ignores an unknown attribute (and reports success).
         return Ok(());
     }
     let members = lb.balancer().topology().members.clone();
-    let mut refused = Vec::new();
     for (index, member) in members.into_iter().enumerate() {
         let Some(value) = params.get(&format!("val{index}")) else {
             continue;
@@ -344,29 +343,19 @@ fn commit_all_members(
             if apply_member_param(attribute, value, &mut new) {
                 store_member(lb, index, new)?;
             }
-        } else {
-            let conf = config
-                .members
-                .get(index)
-                .map(|m| m.ajp.clone())
-                .unwrap_or_default();
-            if ajp_setting_changes(attribute, value, &conf) {
-                refused.push(member.name);
-            }
+        } else if let Some(worker) = lb.members().get(index) {
+            worker
+                .update_settings(|conf| apply_ajp_param(attribute, value, conf))
+                .map_err(|e| update_failed(&member.name, true, &e))?;
         }
     }
-    if refused.is_empty() {
-        Ok(())
-    } else {
-        Err(unsupported(&refused.join(", "), true, &[attribute]))
-    }
+    Ok(())
 }
 
 /// `cmd=update`.
 pub fn update(selected: &Selected<'_>, params: &Params) -> Result<(), String> {
     match selected {
         Selected::Lb {
-            config,
             lb,
             sub_worker: true,
             wildcard,
@@ -374,7 +363,7 @@ pub fn update(selected: &Selected<'_>, params: &Params) -> Result<(), String> {
             ..
         } => {
             for &index in members {
-                if let Err(mut message) = commit_member(lb, config, index, params) {
+                if let Err(mut message) = commit_member(lb, index, params) {
                     if *wildcard {
                         message.push_str(" Aborting further wildcard updates.");
                     }
@@ -383,18 +372,11 @@ pub fn update(selected: &Selected<'_>, params: &Params) -> Result<(), String> {
             }
             Ok(())
         }
-        Selected::Lb { config, lb, .. } => match params.get("att") {
-            Some(attribute) => commit_all_members(lb, config, attribute, params),
+        Selected::Lb { lb, .. } => match params.get("att") {
+            Some(attribute) => commit_all_members(lb, attribute, params),
             None => commit_lb(lb, params),
         },
-        Selected::Ajp { name, config, .. } => {
-            let refused = ajp_changes(params, config);
-            if refused.is_empty() {
-                Ok(())
-            } else {
-                Err(unsupported(name, false, &refused))
-            }
-        }
+        Selected::Ajp { worker, .. } => commit_ajp(worker, false, params),
         Selected::Status => Err("Update failed".to_owned()),
     }
 }
@@ -492,17 +474,30 @@ mod tests {
     }
 
     #[test]
-    fn ajp_params_detect_real_changes_only() {
-        let conf = AjpSettings::default();
-        assert!(!ajp_setting_changes("vart", "0", &conf));
-        assert!(!ajp_setting_changes("vart", "-5", &conf));
-        assert!(ajp_setting_changes("vart", "5", &conf));
-        assert!(!ajp_setting_changes("var", "0", &conf));
-        assert!(!ajp_setting_changes("vamps", "8000", &conf));
-        assert!(ajp_setting_changes("vamps", "9000", &conf));
-        assert!(!ajp_setting_changes("vamps", "70000", &conf));
-        assert!(!ajp_setting_changes("vahst", "localhost", &conf));
-        assert!(ajp_setting_changes("vahst", "example.test", &conf));
-        assert!(!ajp_setting_changes("vbogus", "1", &conf));
+    fn ajp_params_apply_mod_jk_ranges_and_report_real_changes_only() {
+        let mut conf = AjpSettings::default();
+        assert!(!apply_ajp_param("vart", "0", &mut conf));
+        assert!(!apply_ajp_param("vart", "-5", &mut conf));
+        assert!(apply_ajp_param("vart", "5", &mut conf));
+        assert_eq!(conf.reply_timeout, Duration::from_millis(5));
+        assert!(!apply_ajp_param("vart", "5", &mut conf));
+        assert!(!apply_ajp_param("var", "0", &mut conf));
+        assert!(apply_ajp_param("var", "4", &mut conf));
+        assert_eq!(conf.retries, 4);
+        assert!(!apply_ajp_param("vamps", "8000", &mut conf));
+        assert!(apply_ajp_param("vamps", "9000", &mut conf));
+        assert_eq!(conf.max_packet_size, 9216);
+        assert!(!apply_ajp_param("vamps", "70000", &mut conf));
+        assert!(!apply_ajp_param("vahst", "localhost", &mut conf));
+        assert!(!apply_ajp_param("vahst", &"h".repeat(64), &mut conf));
+        assert!(apply_ajp_param("vahst", "example.test", &mut conf));
+        assert!(!apply_ajp_param("vaprt", "70000", &mut conf));
+        assert!(apply_ajp_param("vaprt", "8109", &mut conf));
+        assert_eq!((conf.host.as_str(), conf.port), ("example.test", 8109));
+        assert!(apply_ajp_param("vacpt", "60", &mut conf));
+        assert_eq!(conf.connection_pool_timeout, Duration::from_secs(60));
+        assert!(apply_ajp_param("varo", "3", &mut conf));
+        assert_eq!(conf.recovery_options.0, 3);
+        assert!(!apply_ajp_param("vbogus", "1", &mut conf));
     }
 }

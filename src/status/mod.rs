@@ -354,11 +354,11 @@ impl Job<'_> {
             .workers
             .iter()
             .filter_map(|w| match (&w.kind, self.workers.get(&w.name)) {
-                (WorkerKind::Lb(config), Some(Target::Balanced(lb))) => Some(WorkerView::Lb(
-                    model::lb_view(&self.sources, &w.name, config, lb, None),
+                (WorkerKind::Lb(_), Some(Target::Balanced(lb))) => Some(WorkerView::Lb(
+                    model::lb_view(&self.sources, &w.name, lb, None),
                 )),
-                (WorkerKind::Ajp13(config), Some(Target::Ajp(ajp))) => Some(WorkerView::Ajp(
-                    model::ajp_view(&self.sources, &w.name, config, ajp),
+                (WorkerKind::Ajp13(_), Some(Target::Ajp(ajp))) => Some(WorkerView::Ajp(
+                    model::ajp_view(&self.sources, &w.name, ajp),
                 )),
                 _ => None,
             })
@@ -370,7 +370,6 @@ impl Job<'_> {
         match self.selected? {
             Selected::Lb {
                 name,
-                config,
                 lb,
                 sub_worker,
                 members,
@@ -384,19 +383,13 @@ impl Job<'_> {
                 Some(WorkerView::Lb(model::lb_view(
                     &self.sources,
                     name,
-                    config,
                     lb,
                     only,
                 )))
             }
-            Selected::Ajp {
-                name,
-                config,
-                worker,
-            } => Some(WorkerView::Ajp(model::ajp_view(
+            Selected::Ajp { name, worker } => Some(WorkerView::Ajp(model::ajp_view(
                 &self.sources,
                 name,
-                config,
                 worker,
             ))),
             Selected::Status => None,

@@ -12,8 +12,8 @@ use std::time::Duration;
 use crate::backend::AjpWorker;
 use crate::backend::lb::LoadBalancer;
 use crate::balancer::{Activation, LbMethod, LockMode, MemberState};
+use crate::config::AjpSettings;
 use crate::config::uriworkermap::{Mount, MountTable};
-use crate::config::{AjpSettings, LbWorker};
 
 use super::clock::{ResetTimes, member_key};
 use super::rating::{Rating, Rules};
@@ -356,13 +356,7 @@ fn pool_traffic(worker: &AjpWorker) -> Traffic {
 }
 
 /// Builds the view of lb `name`; `only` limits the members shown to that index.
-pub fn lb_view(
-    src: &Sources<'_>,
-    name: &str,
-    config: &LbWorker,
-    lb: &LoadBalancer,
-    only: Option<usize>,
-) -> LbView {
+pub fn lb_view(src: &Sources<'_>, name: &str, lb: &LoadBalancer, only: Option<usize>) -> LbView {
     let status = lb.balancer().status();
     let settings = &status.settings;
     let maintain = settings.maintain_interval.as_secs();
@@ -385,11 +379,7 @@ pub fn lb_view(
         .filter(|(i, _)| only.is_none_or(|o| o == *i))
         .filter_map(|(i, m)| {
             let worker = lb.members().get(i)?;
-            let ajp = config
-                .members
-                .get(i)
-                .map(|c| c.ajp.clone())
-                .unwrap_or_default();
+            let ajp = worker.settings();
             let traffic = pool_traffic(worker);
             let (ttr_min, ttr_max) = if m.state == MemberState::Error {
                 let age = m.error_age.unwrap_or_default().as_secs();
@@ -462,12 +452,7 @@ pub fn lb_view(
 }
 
 /// Builds the view of plain ajp13 worker `name`.
-pub fn ajp_view(
-    src: &Sources<'_>,
-    name: &str,
-    config: &AjpSettings,
-    worker: &AjpWorker,
-) -> AjpView {
+pub fn ajp_view(src: &Sources<'_>, name: &str, worker: &AjpWorker) -> AjpView {
     let stats = &worker.pool().stats;
     let state = match stats.last_outcome.load(Ordering::Relaxed) {
         0 => MemberState::Idle.status_name(),
@@ -479,7 +464,7 @@ pub fn ajp_view(
     let maps = src.maps(name);
     AjpView {
         name: name.to_owned(),
-        conf: AjpConf::new(config, worker),
+        conf: AjpConf::new(&worker.settings(), worker),
         state,
         used: stats.used.load(Ordering::Relaxed),
         errors: stats.errors.load(Ordering::Relaxed),
