@@ -105,12 +105,11 @@ daemon() {
     if [[ $SESSION == own ]]; then exec setsid "$@"; else exec "$@"; fi
 }
 
-session_of() { # PID: "own session" or "this script's session"
-    if [[ $(ps -o sid= -p "$1" | tr -d ' ') == "$(ps -o sid= -p $$ | tr -d ' ')" ]]; then
-        echo "this script's session"
-    else
-        echo "own session"
-    fi
+session_of() { # PID: "own session" or "this script's session" (field 6 of /proc/PID/stat)
+    local theirs ours
+    theirs=$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f4)
+    ours=$(sed 's/^.*) //' "/proc/$$/stat" | cut -d' ' -f4)
+    if [[ $theirs == "$ours" ]]; then echo "this script's session"; else echo "own session"; fi
 }
 
 free_port() {
