@@ -1066,6 +1066,73 @@ async fn vls_and_vlf_change_sticky_routing() {
 // ---- update: connection settings change at run time ---------------------------------
 
 #[tokio::test]
+async fn a_busy_limit_set_at_run_time_is_what_the_balancer_uses() {
+    let (server, _b) = two_nodes("", "", MOUNTS).await;
+    let on_node1 = [("Cookie", "JSESSIONID=abc.node1")];
+    let addr = server.addr;
+    // No limit yet: a second request for node1's session joins the first on node1.
+    let slow = tokio::spawn(async move {
+        get(
+            addr,
+            "/app/x?sleep=1200",
+            &[("Cookie", "JSESSIONID=abc.node1")],
+        )
+        .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let second = get(server.addr, "/app/x", &on_node1).await;
+    assert_eq!(second.line("route").as_deref(), Some("node1"));
+    assert_eq!(slow.await.unwrap().status, 200);
+    // busy_limit 1 on node1: while it serves one request, the next goes elsewhere.
+    assert_eq!(
+        txt_result(&txt(server.addr, "cmd=update&w=lb&sw=node1&vabl=1").await),
+        ok()
+    );
+    let slow = tokio::spawn(async move {
+        get(
+            addr,
+            "/app/x?sleep=1200",
+            &[("Cookie", "JSESSIONID=abc.node1")],
+        )
+        .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let second = get(server.addr, "/app/x", &on_node1).await;
+    assert_eq!(second.line("route").as_deref(), Some("node2"));
+    assert_eq!(slow.await.unwrap().status, 200);
+    let p = prop(server.addr, "").await;
+    assert_eq!(value(&p, "worker.node1.busy_limit"), Some("1"));
+}
+
+#[tokio::test]
+async fn recovery_options_set_at_run_time_decide_the_failover() {
+    let (server, _b) = two_nodes("", "", MOUNTS).await;
+    let on_node1 = [("Cookie", "JSESSIONID=abc.node1")];
+    // Reply timeouts alone do not put node1 in error (max_reply_timeouts).
+    assert_eq!(
+        txt_result(&txt(server.addr, "cmd=update&w=lb&vlx=10").await),
+        ok()
+    );
+    assert_eq!(
+        txt_result(&txt(server.addr, "cmd=update&w=lb&sw=node1&vart=300").await),
+        ok()
+    );
+    // node1 times out on a GET it has received: not replayed by default.
+    let reply = get(server.addr, "/app/x?sleep=700", &on_node1).await;
+    assert_eq!(reply.status, 504, "{}", reply.text());
+    // recovery_options 16 allows a GET to be sent to another member after that.
+    assert_eq!(
+        txt_result(&txt(server.addr, "cmd=update&w=lb&sw=node1&varo=16").await),
+        ok()
+    );
+    let p = prop(server.addr, "").await;
+    assert_eq!(value(&p, "worker.node1.state"), Some("OK"));
+    let reply = get(server.addr, "/app/x?sleep=700", &on_node1).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.line("route").as_deref(), Some("node2"));
+}
+
+#[tokio::test]
 async fn connection_settings_change_at_run_time() {
     let (server, b) = two_nodes("", "", MOUNTS).await;
     // Unchanged values (as the edit form submits them) are fine.

@@ -278,9 +278,25 @@ fn commit_member(lb: &LoadBalancer, index: usize, params: &Params) -> Result<(),
     }
     store_member(lb, index, new)?;
     match lb.members().get(index) {
-        Some(worker) => commit_ajp(worker, true, params),
+        Some(worker) => {
+            commit_ajp(worker, true, params)?;
+            sync_balancer_member(lb, index)
+        }
         None => Ok(()),
     }
+}
+
+/// The balancer keeps its own copy of a member's `busy_limit` and `recovery_options`
+/// (it decides with them): after a connection update it takes the worker's values.
+fn sync_balancer_member(lb: &LoadBalancer, index: usize) -> Result<(), String> {
+    let Some(worker) = lb.members().get(index) else {
+        return Ok(());
+    };
+    let conf = worker.settings();
+    let mut new = lb.balancer().topology().members[index].clone();
+    new.busy_limit = u64::from(conf.busy_limit);
+    new.recovery_options = conf.recovery_options;
+    store_member(lb, index, new)
 }
 
 fn commit_lb(lb: &LoadBalancer, params: &Params) -> Result<(), String> {
@@ -347,6 +363,7 @@ fn commit_all_members(lb: &LoadBalancer, attribute: &str, params: &Params) -> Re
             worker
                 .update_settings(|conf| apply_ajp_param(attribute, value, conf))
                 .map_err(|e| update_failed(&member.name, true, &e))?;
+            sync_balancer_member(lb, index)?;
         }
     }
     Ok(())
