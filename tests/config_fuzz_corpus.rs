@@ -1,5 +1,6 @@
-//! Replays the config fuzz corpora (and named crash regressions) through the fuzz entry
-//! points on stable, so every `cargo test` checks them.
+//! Replays the fuzz corpora of the proxy's own parsers (workers.properties,
+//! uriworkermap.properties, status worker requests) and named hostile inputs through the
+//! fuzz entry points on stable, so every `cargo test` checks them.
 #![cfg(feature = "proxy")]
 
 use std::path::Path;
@@ -27,6 +28,28 @@ fn workers_properties_corpus_never_panics() {
 #[test]
 fn uriworkermap_corpus_never_panics() {
     assert!(replay("uriworkermap", fuzzing::uriworkermap) >= 2);
+}
+
+#[test]
+fn status_requests_corpus_never_panics() {
+    assert!(replay("status_requests", jkgate::status::fuzzing::status_requests) >= 5);
+}
+
+#[test]
+fn hostile_status_requests_never_panic() {
+    let inputs: &[&[u8]] = &[
+        b"",
+        b"\t",
+        b"cmd=update&w=lb&sw=*&vwa=S&vaprt=99999&vamps=-1\tBasic YWxpY2U6c2VjcmV0",
+        b"cmd=update&w=lb&att=vart&val99=1&val0=%\tBasic YWxpY2U6c2VjcmV0",
+        b"cmd=show&w=%00&sw=\xff\xfe&mime=xml\tBasic ===",
+        b"cmd=edit&w=lb&sw=node2&att=vwn&from=list&opt=-1\tBasic YWxpY2U6c2VjcmV0",
+        b"cmd=update&w=solo&vart=2147483648&var=-2147483649&vari=1e9\tBasic YWxpY2U6c2VjcmV0",
+        b"cmd=list&re=-1&opt=4294967296&mime=html\tBasic Ym9iOmJ1aWxkZXI=",
+    ];
+    for input in inputs {
+        jkgate::status::fuzzing::status_requests(input);
+    }
 }
 
 #[test]

@@ -8,21 +8,23 @@
 //!   `recover`, `version`, `dump`; formats `mime=html|xml|txt|prop` with mod_jk's field
 //!   names, state and activation names, and the `prop` key quirks.
 //! * `update` changes lb and member settings at run time through the balancer's update
-//!   API with mod_jk's accepted ranges (out-of-range values are silently ignored). The
-//!   connection settings of ajp13 workers and members cannot change at run time in jkgate:
-//!   such a change is reported in the result message, never silently dropped.
+//!   API, and the connection settings of ajp13 workers and members through the worker's
+//!   own, with mod_jk's accepted ranges (out-of-range values are silently ignored, as in
+//!   mod_jk; a host that does not resolve is reported and changes nothing).
 //! * Access: the worker's `read_only` (or `opt` bit 0x20) forbids `edit`, `update`,
 //!   `reset`, `recover`; a non-empty `user` list requires HTTP Basic credentials from
 //!   jkgate.ini's `[status_users]` for a listed user ("Access denied." otherwise).
 //!
 //! Files: [`query`] (parameters), [`auth`] (users), [`rating`] (good/degraded/bad),
 //! [`model`] (the snapshot), [`action`] (worker selection, update/reset/recover),
-//! [`format`], [`txt`], [`prop`], [`xml`], [`html`] (output), [`clock`] (times).
+//! [`format`], [`txt`], [`prop`], [`xml`], [`html`] (output), [`clock`] (times),
+//! [`fuzzing`] (the fuzz target's entry point).
 
 pub mod action;
 pub mod auth;
 pub mod clock;
 pub mod format;
+pub mod fuzzing;
 pub mod html;
 pub mod model;
 pub mod prop;
