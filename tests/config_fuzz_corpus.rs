@@ -1,6 +1,6 @@
-//! Replays the fuzz corpora of the proxy's own parsers (workers.properties,
-//! uriworkermap.properties, status worker requests) and named hostile inputs through the
-//! fuzz entry points on stable, so every `cargo test` checks them.
+//! Replays the config fuzz corpora and named hostile inputs (configuration files, status
+//! worker requests) through the fuzz entry points on stable, so every `cargo test` checks
+//! them.
 #![cfg(feature = "proxy")]
 
 use std::path::Path;
@@ -28,11 +28,6 @@ fn workers_properties_corpus_never_panics() {
 #[test]
 fn uriworkermap_corpus_never_panics() {
     assert!(replay("uriworkermap", fuzzing::uriworkermap) >= 2);
-}
-
-#[test]
-fn status_requests_corpus_never_panics() {
-    assert!(replay("status_requests", jkgate::status::fuzzing::status_requests) >= 5);
 }
 
 #[test]

@@ -35,11 +35,14 @@ const TARGETS: &[(&str, FuzzLogic)] = &[
     ),
     #[cfg(feature = "proxy")]
     ("uriworkermap", jkgate::config::fuzzing::uriworkermap),
+    #[cfg(feature = "proxy")]
+    ("status_requests", jkgate::status::fuzzing::status_requests),
 ];
 
-/// Targets whose logic lives in the proxy build (`jkgate::config`): a codec-only build
-/// (`--no-default-features`) has no replay function for them and passes over their inputs.
-const PROXY_ONLY_TARGETS: &[&str] = &["workers_properties", "uriworkermap"];
+/// Targets whose logic lives in the proxy build (`jkgate::config`, `jkgate::status`): a
+/// codec-only build (`--no-default-features`) has no replay function for them and passes
+/// over their inputs.
+const PROXY_ONLY_TARGETS: &[&str] = &["workers_properties", "uriworkermap", "status_requests"];
 
 fn target_dirs(root: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(root) else {
