@@ -175,11 +175,12 @@ impl Pool {
         new.name = old.name.clone();
         new.pool_size = old.pool_size;
         let moved = new.address != old.address;
-        if moved {
-            self.generation.fetch_add(1, Ordering::Relaxed);
-        }
+        // Settings first, generation second: a checkout that read the old settings also
+        // read the old generation (it reads them in the other order), so its connection
+        // is never pooled under the new one.
         self.cfg.store(Arc::new(new));
         if moved {
+            self.generation.fetch_add(1, Ordering::SeqCst);
             let closed = self
                 .idle
                 .lock()
@@ -216,7 +217,10 @@ impl Pool {
                         return Err(AttemptError::new(
                             FailureKind::PoolExhausted,
                             Phase::Acquire,
-                            format!("all {} connections busy for {limit:?}", self.slots_total()),
+                            format!(
+                                "all {} connections busy for {limit:?}",
+                                self.cfg.load().pool_size
+                            ),
                         ));
                     }
                 }
@@ -234,6 +238,7 @@ impl Pool {
     /// peer close and, with `prepost_timeout`, by CPING), else a new one (checked
     /// by CPING with `connect_timeout` when set). `fresh` skips the idle list.
     pub async fn checkout(&self, _slot: &Slot, fresh: bool) -> Result<Checkout, AttemptError> {
+        let generation = self.generation.load(Ordering::SeqCst);
         let cfg = self.cfg.load_full();
         if !fresh {
             while let Some(mut conn) = self.pop_idle() {
@@ -253,7 +258,6 @@ impl Pool {
                 return Ok(Checkout { conn, reused: true });
             }
         }
-        let generation = self.generation.load(Ordering::Relaxed);
         let mut conn = AjpConnection::connect(&cfg).await?;
         conn.generation = generation;
         self.stats.opened.fetch_add(1, Ordering::Relaxed);
@@ -279,7 +283,7 @@ impl Pool {
     /// Returns a connection whose exchange ended with END_RESPONSE(reuse).
     pub fn checkin(&self, mut conn: AjpConnection) {
         let cfg = self.cfg.load();
-        if cfg.disable_reuse || conn.generation != self.generation.load(Ordering::Relaxed) {
+        if cfg.disable_reuse || conn.generation != self.generation.load(Ordering::SeqCst) {
             return;
         }
         conn.served += 1;
@@ -289,10 +293,6 @@ impl Pool {
         {
             idle.push(conn);
         }
-    }
-
-    fn slots_total(&self) -> usize {
-        self.cfg.load().pool_size
     }
 
     fn pop_idle(&self) -> Option<AjpConnection> {
