@@ -75,7 +75,7 @@ chmod 755 "$WORK"
 HTTPD_PID="" JKGATE_PID=""
 
 # alive PID PATTERN: PID runs and its command line contains PATTERN
-alive() { [[ -n $1 && -r /proc/$1/cmdline ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2"; }
+alive() { [[ -n $1 && -r /proc/$1/cmdline ]] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"; }
 
 stop_pid() { # PID PATTERN
     local pid=$1 pat=$2 i
