@@ -37,12 +37,19 @@ const TARGETS: &[(&str, FuzzLogic)] = &[
     ("uriworkermap", jkgate::config::fuzzing::uriworkermap),
     #[cfg(feature = "proxy")]
     ("status_requests", jkgate::status::fuzzing::status_requests),
+    #[cfg(feature = "proxy")]
+    ("jkgate_ini", jkgate::config::fuzzing::jkgate_ini),
 ];
 
 /// Targets whose logic lives in the proxy build (`jkgate::config`, `jkgate::status`): a
 /// codec-only build (`--no-default-features`) has no replay function for them and passes
 /// over their inputs.
-const PROXY_ONLY_TARGETS: &[&str] = &["workers_properties", "uriworkermap", "status_requests"];
+const PROXY_ONLY_TARGETS: &[&str] = &[
+    "workers_properties",
+    "uriworkermap",
+    "status_requests",
+    "jkgate_ini",
+];
 
 fn target_dirs(root: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(root) else {

@@ -54,3 +54,82 @@ pub fn uriworkermap(data: &[u8]) {
         let _ = table.find(rule.pattern.as_bytes());
     }
 }
+
+/// Reads `data` as jkgate.ini and runs every value through the parser the command line
+/// uses for it (no file is opened); a format that parses is rendered once.
+pub fn jkgate_ini(data: &[u8]) {
+    use super::ini::{
+        JkOptions, LogLevel, RequestLogFields, RequestLogFormat, parse_ini, parse_replay,
+        parse_seconds, parse_strip_session, split_setting_list,
+    };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let ini = match parse_ini(text, "fuzz.ini") {
+        Ok(ini) => ini,
+        Err(error) => {
+            assert!(!error.to_string().is_empty());
+            return;
+        }
+    };
+    let listens = [
+        ini.listen.as_deref(),
+        ini.tls.as_ref().and_then(|t| t.listen.as_deref()),
+    ];
+    for value in listens.into_iter().flatten() {
+        for one in split_setting_list(value) {
+            let _ = crate::cli::parse_listen("Listen", &one);
+        }
+    }
+    let seconds = [
+        ("JkMountFileReload", &ini.mount_file_reload),
+        ("JkWatchdogInterval", &ini.watchdog_interval),
+        ("GracefulShutdownTimeout", &ini.graceful_shutdown_timeout),
+    ];
+    for (name, value) in seconds {
+        if let Some(value) = value {
+            let _ = parse_seconds(name, value);
+        }
+    }
+    if let Some(value) = &ini.log_level {
+        let _ = LogLevel::parse(value);
+    }
+    if let Some(value) = &ini.options {
+        let _ = JkOptions::parse(value);
+    }
+    if let Some(value) = &ini.replay {
+        let _ = parse_replay(value);
+    }
+    if let Some(value) = &ini.strip_session {
+        if let Ok(Some(name)) = parse_strip_session(value) {
+            assert!(name.starts_with(';'));
+        }
+    }
+    if let Some(format) = &ini.request_log_format
+        && let Ok(format) = RequestLogFormat::parse(format)
+    {
+        let fields = RequestLogFields {
+            bytes: 1024,
+            protocol: "HTTP/1.1",
+            method: "GET",
+            port: 8080,
+            query: Some("a=1"),
+            path: "/app/x",
+            status: 200,
+            duration: std::time::Duration::from_micros(1500),
+            server_name: "fuzz.test",
+            worker: "lb",
+            route: Some("node1"),
+            session: None,
+            member: Some("node1"),
+        };
+        let line = format.render(&fields);
+        assert!(line.len() <= format.0.len() * 64 + text.len());
+    }
+    if let Some(mounts) = &ini.mounts {
+        let mut table = MountTable::new();
+        for (pattern, worker) in &mounts.0 {
+            let _ = table.add_jk_mount_line(&format!("{pattern}={worker}"), None);
+        }
+    }
+}
