@@ -23,6 +23,8 @@
 pub mod ajp;
 
 #[cfg(feature = "proxy")]
+pub mod app;
+#[cfg(feature = "proxy")]
 pub mod backend;
 #[cfg(feature = "proxy")]
 pub mod balancer;

@@ -358,7 +358,12 @@ fn demo_balances_and_sticks_without_tomcat() {
     let _jkgate = Jkgate(child);
     let mut banner = String::new();
     let mut reader = BufReader::new(stderr);
-    reader.read_line(&mut banner).expect("banner line");
+    // The error log's "listening" lines come first, then the banner.
+    while !banner.contains("jkgate demo listening") {
+        banner.clear();
+        let read = reader.read_line(&mut banner).expect("banner line");
+        assert!(read > 0, "jkgate demo ended before its banner");
+    }
     assert!(banner.contains(&format!("http://{addr}")), "{banner}");
     std::thread::spawn(move || {
         let mut sink = String::new();

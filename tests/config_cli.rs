@@ -7,8 +7,9 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use jkgate::cli::{Listener, SettingsArgs, resolve_settings};
 use jkgate::config::ini::ForwardUri;
+use jkgate::config::settings::DEFAULT_LISTEN;
+use jkgate::config::{Listener, Sources, resolve_settings};
 
 fn temp_dir() -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
@@ -52,9 +53,9 @@ fn ini_settings_are_read_relative_to_the_ini_file() {
          [env]\nSITE = blue\n\
          [status_users]\nadmin = s3cret\n",
     );
-    let settings = resolve_settings(&SettingsArgs {
+    let settings = resolve_settings(&Sources {
         config: Some(ini),
-        ..SettingsArgs::default()
+        ..Sources::default()
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
@@ -135,13 +136,13 @@ fn flags_override_the_ini() {
         "jkgate.ini",
         "Listen = 127.0.0.1:18080\nJkLogLevel = debug\n[mounts]\n/ini/* = lb\n",
     );
-    let settings = resolve_settings(&SettingsArgs {
+    let settings = resolve_settings(&Sources {
         config: Some(ini),
         workers_file: Some(other.clone()),
         listen: vec!["127.0.0.1:19090".to_owned(), "9091".to_owned()],
         mounts: vec!["/cli/*=lb".to_owned()],
         log_level: Some("warn".to_owned()),
-        ..SettingsArgs::default()
+        ..Sources::default()
     })
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(settings.workers_file, other);
@@ -164,15 +165,15 @@ fn flags_override_the_ini() {
 fn defaults_without_ini() {
     let dir = temp_dir();
     let workers = write(&dir, "w.properties", WORKERS);
-    let settings = resolve_settings(&SettingsArgs {
+    let settings = resolve_settings(&Sources {
         workers_file: Some(workers),
-        ..SettingsArgs::default()
+        ..Sources::default()
     })
     .unwrap();
     assert_eq!(
         settings.listeners,
         vec![Listener {
-            addr: jkgate::cli::DEFAULT_LISTEN,
+            addr: DEFAULT_LISTEN,
             tls: false
         }]
     );
@@ -192,9 +193,9 @@ fn setting_errors_are_collected_and_named() {
         "jkgate.ini",
         "Listen = nowhere\nJkOptions = +Bogus\nJkLogLevel = loud\n[tls]\nListen = 127.0.0.1:18443\n[mounts]\n/x/* = missing\n",
     );
-    let err = resolve_settings(&SettingsArgs {
+    let err = resolve_settings(&Sources {
         config: Some(ini),
-        ..SettingsArgs::default()
+        ..Sources::default()
     })
     .unwrap_err();
     let text = err.to_string();
@@ -214,9 +215,9 @@ fn setting_errors_are_collected_and_named() {
 fn unknown_ini_setting_is_an_error() {
     let dir = temp_dir();
     let ini = write(&dir, "jkgate.ini", "JkWorkerFile = typo.properties\n");
-    let err = resolve_settings(&SettingsArgs {
+    let err = resolve_settings(&Sources {
         config: Some(ini),
-        ..SettingsArgs::default()
+        ..Sources::default()
     })
     .unwrap_err();
     assert!(err.to_string().contains("JkWorkersFile"), "{err}");

@@ -43,7 +43,7 @@ fn hostile_status_requests_never_panic() {
         b"cmd=list&re=-1&opt=4294967296&mime=html\tBasic Ym9iOmJ1aWxkZXI=",
     ];
     for input in inputs {
-        jkgate::status::fuzzing::status_requests(input);
+        jkgate::app::fuzzing::status_requests(input);
     }
 }
 

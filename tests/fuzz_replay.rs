@@ -36,7 +36,7 @@ const TARGETS: &[(&str, FuzzLogic)] = &[
     #[cfg(feature = "proxy")]
     ("uriworkermap", jkgate::config::fuzzing::uriworkermap),
     #[cfg(feature = "proxy")]
-    ("status_requests", jkgate::status::fuzzing::status_requests),
+    ("status_requests", jkgate::app::fuzzing::status_requests),
     #[cfg(feature = "proxy")]
     ("jkgate_ini", jkgate::config::fuzzing::jkgate_ini),
 ];

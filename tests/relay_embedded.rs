@@ -9,6 +9,8 @@
 mod client;
 #[path = "support/container.rs"]
 mod container;
+#[path = "support/in_process.rs"]
+mod in_process;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,54 +18,28 @@ use std::time::Duration;
 use bytes::Bytes;
 use client::{Client, get};
 use container::{Conn, Container, echo_script, script};
+use in_process::Running;
 use jkgate::ajp::{ContainerMessage, PacketSize, ProxyMessage};
 use jkgate::backend::dispatch::Target;
-use jkgate::backend::registry::{WorkerOptions, build_workers};
-use jkgate::config::read_workers_properties;
-use jkgate::config::uriworkermap::MountTable;
+use jkgate::config::RunSettings;
 use jkgate::demo::EmbeddedBackend;
-use jkgate::server::mapping::MappingOptions;
-use jkgate::server::{Gateway, RunningServer, spawn};
 
 const LONG: Duration = Duration::from_secs(10);
 
 /// jkgate in-process with `properties` and `mounts`, on a free loopback port.
-async fn jkgate(properties: &str, mounts: &[&str]) -> RunningServer {
-    jkgate_with(properties, mounts, WorkerOptions::default()).await
+async fn jkgate(properties: &str, mounts: &[&str]) -> Running {
+    in_process::start(in_process::settings(properties, mounts)).await
 }
 
-async fn jkgate_with(properties: &str, mounts: &[&str], options: WorkerOptions) -> RunningServer {
-    gateway_with(properties, mounts, options).await.0
-}
-
-/// jkgate in-process, and its gateway (workers and their run-time state).
-async fn gateway_with(
+/// The same, with jkgate.ini's settings changed by `change` first.
+async fn jkgate_with(
     properties: &str,
     mounts: &[&str],
-    options: WorkerOptions,
-) -> (RunningServer, Arc<Gateway>) {
-    gateway_mapped(properties, mounts, options, MappingOptions::default()).await
-}
-
-/// jkgate in-process with `JkOptions`-style mapping options.
-async fn gateway_mapped(
-    properties: &str,
-    mounts: &[&str],
-    options: WorkerOptions,
-    mapping: MappingOptions,
-) -> (RunningServer, Arc<Gateway>) {
-    let file = read_workers_properties(properties.as_bytes(), "test.properties", &|_| None)
-        .expect("valid workers.properties");
-    let workers = build_workers(&file.config, options).expect("workers build");
-    let mut table = MountTable::new();
-    for mount in mounts {
-        table.add_jk_mount_line(mount, None).expect("valid mount");
-    }
-    let gateway = Gateway::new(table, workers, mapping);
-    let server = spawn("127.0.0.1:0".parse().unwrap(), gateway.clone(), None)
-        .await
-        .expect("listener binds");
-    (server, gateway)
+    change: impl FnOnce(&mut RunSettings),
+) -> Running {
+    let mut settings = in_process::settings(properties, mounts);
+    change(&mut settings);
+    in_process::start(settings).await
 }
 
 /// A direct ajp13 worker `w` at `port`, mounted at `/*`.
@@ -714,10 +690,7 @@ async fn a_post_that_reached_a_member_is_never_replayed_elsewhere() {
     // Under mod_jk's own rules (Replay = mod_jk, recovery_options 0) the same POST is
     // not replayed either: node1 asked for body data (GET_BODY_CHUNK), which makes the
     // attempt unrecoverable in mod_jk (seen with real mod_jk in lb_modjk_differential).
-    let mod_jk_rules = WorkerOptions {
-        replay: jkgate::balancer::ReplayPolicy::ModJk,
-        ..WorkerOptions::default()
-    };
+    let mod_jk_rules = |s: &mut RunSettings| s.replay = jkgate::config::ini::ReplayPolicy::ModJk;
     let properties = lb(
         &[("node1", dying.addr.port()), ("node2", healthy.addr.port())],
         "worker.node1.retries=1\n",
@@ -919,13 +892,8 @@ async fn the_route_attribute_names_the_chosen_member() {
 #[tokio::test]
 async fn busy_counts_return_to_zero_when_clients_vanish_mid_request() {
     let nodes = backends(&["node1", "node2"]).await;
-    let (server, gateway) = gateway_with(
-        &lb(&members(&nodes), "worker.lb.method=B\n"),
-        &["/*=lb"],
-        WorkerOptions::default(),
-    )
-    .await;
-    let Some(Target::Balanced(lb)) = gateway.workers.get("lb").cloned() else {
+    let server = jkgate(&lb(&members(&nodes), "worker.lb.method=B\n"), &["/*=lb"]).await;
+    let Some(Target::Balanced(lb)) = server.gateway().workers.get("lb").cloned() else {
         panic!("lb registered");
     };
     // Clients that give up while the member is still working (before the head), and
@@ -973,7 +941,7 @@ async fn jk_options_reject_unsafe_uri_and_forward_local_address() {
         .await
         .expect("backend");
     let properties = direct(backend.addr.port(), "");
-    let (plain, _) = gateway_with(&properties, &["/*=w"], WorkerOptions::default()).await;
+    let plain = jkgate(&properties, &["/*=w"]).await;
     let reply = get(plain.addr, "/a%255c/b", &[]).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.line("uri").as_deref(), Some("/a%255c/b"));
@@ -982,12 +950,7 @@ async fn jk_options_reject_unsafe_uri_and_forward_local_address() {
     let jk = jkgate::config::ini::JkOptions::parse("+RejectUnsafeURI +ForwardLocalAddress")
         .expect("valid JkOptions")
         .0;
-    let mapping = MappingOptions {
-        jk,
-        ..MappingOptions::default()
-    };
-    let (strict, _) =
-        gateway_mapped(&properties, &["/*=w"], WorkerOptions::default(), mapping).await;
+    let strict = jkgate_with(&properties, &["/*=w"], |s| s.options = jk).await;
     // `%25` decodes to `%`, `%5C` to `\`: such paths are not mapped.
     for unsafe_path in ["/a%255c/b", "/a%5Cb", "/a\\b"] {
         let reply = get(strict.addr, unsafe_path, &[]).await;
@@ -1235,14 +1198,9 @@ async fn reuse_only_after_end_response_said_so_and_never_with_disable_reuse() {
     let backend2 = EmbeddedBackend::start("node1", PacketSize::DEFAULT)
         .await
         .expect("backend");
-    let server = jkgate_with(
-        &direct(backend2.addr.port(), ""),
-        &["/*=w"],
-        WorkerOptions {
-            disable_reuse: true,
-            ..WorkerOptions::default()
-        },
-    )
+    let server = jkgate_with(&direct(backend2.addr.port(), ""), &["/*=w"], |s| {
+        s.options.disable_reuse = true
+    })
     .await;
     for _ in 0..3 {
         assert_eq!(get(server.addr, "/x", &[]).await.status, 200);

@@ -6,19 +6,18 @@
 
 #[path = "support/client.rs"]
 mod client;
+#[path = "support/in_process.rs"]
+mod in_process;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use client::{Reply, get};
+use in_process::Running;
 use jkgate::ajp::PacketSize;
-use jkgate::backend::registry::{WorkerOptions, build_workers};
-use jkgate::config::read_workers_properties;
-use jkgate::config::uriworkermap::MountTable;
+use jkgate::app::assemble;
 use jkgate::demo::EmbeddedBackend;
-use jkgate::server::mapping::MappingOptions;
-use jkgate::server::{Gateway, RunningServer, spawn};
-use jkgate::status::{StatusRequest, StatusWorkers};
+use jkgate::status::{Generation, StatusRequest};
 
 /// `alice:secret` and `bob:builder`.
 const ALICE: &str = "Basic YWxpY2U6c2VjcmV0";
@@ -33,19 +32,10 @@ fn users() -> Vec<(String, String)> {
 }
 
 /// jkgate with `properties`, the given mounts, and `[status_users]` alice and bob.
-async fn gate(properties: &str, mounts: &[&str]) -> RunningServer {
-    let file = read_workers_properties(properties.as_bytes(), "test.properties", &|_| None)
-        .expect("valid workers.properties");
-    let workers = build_workers(&file.config, WorkerOptions::default()).expect("workers build");
-    let status = StatusWorkers::new(&file.config, &file.properties, &users());
-    let mut table = MountTable::new();
-    for mount in mounts {
-        table.add_jk_mount_line(mount, None).expect("valid mount");
-    }
-    let gateway = Gateway::with_status(table, workers, MappingOptions::default(), status);
-    spawn("127.0.0.1:0".parse().unwrap(), gateway, None)
-        .await
-        .expect("listener binds")
+async fn gate(properties: &str, mounts: &[&str]) -> Running {
+    let mut settings = in_process::settings(properties, mounts);
+    settings.status_users = users();
+    in_process::start(settings).await
 }
 
 async fn backends(routes: &[&str]) -> Vec<EmbeddedBackend> {
@@ -94,7 +84,7 @@ async fn two_nodes(
     extra_list: &str,
     extra: &str,
     mounts: &[&str],
-) -> (RunningServer, Vec<EmbeddedBackend>) {
+) -> (Running, Vec<EmbeddedBackend>) {
     let all = backends(&["node1", "node2", "solo"]).await;
     let members = [("node1", all[0].addr.port()), ("node2", all[1].addr.port())];
     let server = gate(
@@ -201,6 +191,7 @@ async fn list_in_txt_has_every_record_in_mod_jk_order() {
             "Server",
             "Time",
             "Software",
+            "Config Generation",
             "Balancer Workers",
             "Balancer Worker",
             "Member",
@@ -275,7 +266,7 @@ async fn prop_output_keeps_mod_jk_quirks() {
     let p = prop(server.addr, "").await;
     let keys: Vec<&str> = p.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
-        &keys[..8],
+        &keys[..11],
         [
             "worker.server_name",
             "worker.server_port",
@@ -284,9 +275,15 @@ async fn prop_output_keeps_mod_jk_quirks() {
             "worker.time_unix",
             "worker.web_server",
             "worker.jk_version",
+            // jkgate's own: which configuration runs and how the last reload went.
+            "worker.config_generation",
+            "worker.config_loaded",
+            "worker.config_reload",
             "worker.lb_count"
         ]
     );
+    assert_eq!(value(&p, "worker.config_generation"), Some("1"));
+    assert_eq!(value(&p, "worker.config_reload"), Some("OK"));
     assert_eq!(value(&p, "worker.list"), Some("lb"));
     assert_eq!(value(&p, "worker.lb.type"), Some("lb"));
     assert_eq!(values(&p, "worker.lb.balance_workers"), ["node1", "node2"]);
@@ -459,7 +456,12 @@ async fn opt_bits_hide_members_maps_lbs_and_ajp_workers_in_text() {
             .text()
             .lines()
             .map(|l| l.split(':').next().unwrap_or_default().to_owned())
-            .filter(|k| !matches!(k.as_str(), "Server" | "Time" | "Software" | "Result"))
+            .filter(|k| {
+                !matches!(
+                    k.as_str(),
+                    "Server" | "Time" | "Software" | "Config Generation" | "Result"
+                )
+            })
             .collect()
     };
     assert_eq!(
@@ -503,6 +505,7 @@ async fn show_version_and_dump() {
             "Server",
             "Time",
             "Software",
+            "Config Generation",
             "Balancer Worker",
             "Member",
             "Map",
@@ -517,7 +520,7 @@ async fn show_version_and_dump() {
     assert_eq!(value(&p, "worker.lb.type"), None);
     // show of a status worker shows nothing, successfully.
     let text = txt(server.addr, "cmd=show&w=jkstatus").await.text();
-    assert_eq!(text.lines().count(), 4, "{text}");
+    assert_eq!(text.lines().count(), 5, "{text}");
     assert_eq!(
         txt_result(&txt(server.addr, "cmd=show&w=jkstatus").await),
         ok()
@@ -525,7 +528,10 @@ async fn show_version_and_dump() {
     // version: only the header.
     let text = txt(server.addr, "cmd=version").await.text();
     let kinds: Vec<&str> = text.lines().map(|l| l.split(':').next().unwrap()).collect();
-    assert_eq!(kinds, ["Server", "Time", "Software", "Result"]);
+    assert_eq!(
+        kinds,
+        ["Server", "Time", "Software", "Config Generation", "Result"]
+    );
     assert!(text.contains("jk_version=jkgate/"), "{text}");
     // dump: the startup map, secrets left out.
     let text = txt(server.addr, "cmd=dump").await.text();
@@ -1518,14 +1524,14 @@ fn no_query_makes_the_status_worker_panic() {
                 worker.lb.balance_workers=node1,node2\nworker.node1.port=1\nworker.node2.port=2\n\
                 worker.solo.port=3\nworker.node1.host=127.0.0.1\nworker.node2.host=127.0.0.1\n\
                 worker.solo.host=127.0.0.1\nworker.jkstatus.user=alice\n";
-    let file = read_workers_properties(text.as_bytes(), "t", &|_| None).unwrap();
-    let workers = build_workers(&file.config, WorkerOptions::default()).unwrap();
-    let status = StatusWorkers::new(&file.config, &file.properties, &users());
-    let worker = status.get("jkstatus").unwrap().clone();
-    let mut mounts = MountTable::new();
-    mounts
-        .add_jk_mount_line("/a/*=lb;reply_timeout=5;active=node1", None)
-        .unwrap();
+    let mut settings = in_process::settings(text, &["/a/*=lb;reply_timeout=5;active=node1"]);
+    settings.status_users = users();
+    let gateway = assemble(&settings, Generation::first(), None)
+        .expect("workers build")
+        .commit();
+    let worker = gateway.status.get("jkstatus").unwrap().clone();
+    let mounts = gateway.mounts.load_full();
+    let workers = &gateway.workers;
     let piece = prop_oneof![
         Just("cmd=".to_owned()),
         Just("mime=".to_owned()),
@@ -1583,7 +1589,7 @@ fn no_query_makes_the_status_worker_panic() {
             local_port: 1,
             authorization: auth.as_deref().map(str::as_bytes),
         };
-        let reply = worker.handle(&mounts, &workers, &request);
+        let reply = worker.handle(&mounts, workers, &request);
         prop_assert!(!reply.body.is_empty());
         if reply.content_type != "text/html" {
             prop_assert!(reply.body.contains("result") || reply.body.contains("Result"));
@@ -1613,15 +1619,13 @@ async fn jkgate_run_settings_serve_the_status_worker() {
         "Listen = 127.0.0.1:0\n[mounts]\n/jkstatus = jkstatus\n/app/* = lb\n[status_users]\nalice = secret\n",
     )
     .unwrap();
-    let args = jkgate::cli::SettingsArgs {
+    let sources = jkgate::config::Sources {
         config: Some(dir.join("jkgate.ini")),
         ..Default::default()
     };
-    let settings = jkgate::cli::resolve_settings(&args).expect("settings resolve");
-    let servers = jkgate::server::launch::launch(&settings)
-        .await
-        .expect("launch");
-    let addr = servers[0].addr;
+    let settings = jkgate::config::resolve_settings(&sources).expect("settings resolve");
+    let running = in_process::start(settings).await;
+    let addr = running.addr;
     let reply = get(addr, "/jkstatus?mime=txt", &[("Authorization", ALICE)]).await;
     assert_eq!(reply.status, 200);
     assert!(
@@ -1632,8 +1636,6 @@ async fn jkgate_run_settings_serve_the_status_worker() {
     let reply = get(addr, "/jkstatus?mime=txt", &[]).await;
     assert_eq!(reply.status, 401);
     assert_eq!(txt_result(&reply), error("Access denied."));
-    for server in servers {
-        server.shutdown().await;
-    }
+    running.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    jkgate::status::fuzzing::status_requests(data);
+    jkgate::app::fuzzing::status_requests(data);
 });

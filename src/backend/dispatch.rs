@@ -92,4 +92,11 @@ impl Workers {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.targets.keys().map(String::as_str)
     }
+
+    /// Every worker with its name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Target)> {
+        self.targets
+            .iter()
+            .map(|(name, target)| (name.as_str(), target))
+    }
 }

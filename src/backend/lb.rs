@@ -96,17 +96,22 @@ fn report(err: &AttemptError, body_rewound: bool) -> AttemptReport {
 }
 
 /// An lb worker: the balancer and its members, in `balance_workers` order, plus the
-/// maintenance task (stopped when the lb is dropped).
+/// maintenance task. After a reload the old and the new configuration's lb share the
+/// balancer and the task until the old one's last request is done.
 #[derive(Debug)]
 pub struct LoadBalancer {
     balancer: Balancer,
     members: Vec<Arc<AjpWorker>>,
-    maintenance: Option<JoinHandle<()>>,
+    maintenance: Arc<Maintenance>,
 }
 
-impl Drop for LoadBalancer {
+/// The `worker.maintain` task, stopped when the last lb sharing it is dropped.
+#[derive(Debug)]
+struct Maintenance(Option<JoinHandle<()>>);
+
+impl Drop for Maintenance {
     fn drop(&mut self) {
-        if let Some(task) = self.maintenance.take() {
+        if let Some(task) = self.0.take() {
             task.abort();
         }
     }
@@ -122,7 +127,18 @@ impl LoadBalancer {
         LoadBalancer {
             balancer,
             members,
-            maintenance,
+            maintenance: Arc::new(Maintenance(maintenance)),
+        }
+    }
+
+    /// The same lb (balancer, maintenance) over other members: what a reload builds for a
+    /// kept lb. The balancer must be given the matching topology
+    /// ([`Balancer::reconfigure`]) before requests use the result.
+    pub fn with_members(&self, members: Vec<Arc<AjpWorker>>) -> Self {
+        LoadBalancer {
+            balancer: self.balancer.clone(),
+            members,
+            maintenance: self.maintenance.clone(),
         }
     }
 

@@ -3,18 +3,24 @@
 //! Every top-level ajp13 worker becomes a [`Target::Ajp`], every lb worker a
 //! [`Target::Balanced`]: the [`Balancer`] core over one [`AjpWorker`] per member. Status
 //! workers are served by the listener itself and get no entry here.
+//!
+//! On a reload the previous registry is handed in: a worker or member whose connection
+//! settings did not change is kept as it runs (pool, pooled connections, counters), an lb
+//! keeps its balancer (member states and numbers follow the members by name). Building
+//! changes nothing that is running; [`PreparedWorkers::commit`] does, once every other part
+//! of the reload has been built too.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::dispatch::{Target, Workers};
 use super::lb::LoadBalancer;
-use super::settings::{MemberConfig, MemberSettingsError};
+use super::settings::MemberSettingsError;
 use super::worker::AjpWorker;
 use crate::balancer::{
-    self, Balancer, BalancerConfigError, Clock, LbSettings, MemberSettings, ReplayPolicy,
-    SystemClock,
+    Balancer, BalancerConfigError, Clock, LbSettings, MemberSettings, ReplayPolicy, SystemClock,
 };
-use crate::config::{LbWorker, WorkerKind, WorkersConfig};
+use crate::config::{AjpSettings, LbWorker, WorkerKind, WorkersConfig};
 
 /// Options from jkgate's own settings that every worker shares.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -36,92 +42,142 @@ pub enum RegistryError {
     Balancer(#[from] BalancerConfigError),
 }
 
-/// Builds the worker registry.
+/// A registry built and checked, not yet in effect: kept lbs take their new settings only
+/// at [`PreparedWorkers::commit`].
+#[derive(Debug)]
+pub struct PreparedWorkers {
+    workers: Workers,
+    reconfigure: Vec<(Balancer, LbSettings, Vec<MemberSettings>)>,
+}
+
+impl PreparedWorkers {
+    /// Puts the new settings into the kept lbs and returns the registry to serve with.
+    pub fn commit(self) -> Workers {
+        for (balancer, settings, members) in self.reconfigure {
+            let name = settings.name.clone();
+            // Checked by `prepare_workers` with the same values; nothing else changes them.
+            if let Err(e) = balancer.reconfigure(settings, members) {
+                tracing::error!(lb = %name, "lb kept its previous members: {e}");
+            }
+        }
+        self.workers
+    }
+}
+
+/// The ajp13 workers of a registry by (lb, member) name; "" for top-level workers.
+type Running = HashMap<(String, String), Arc<AjpWorker>>;
+
+fn running_workers(previous: Option<&Workers>) -> Running {
+    let mut running = Running::new();
+    let Some(previous) = previous else {
+        return running;
+    };
+    for (name, target) in previous.iter() {
+        match target {
+            Target::Ajp(worker) => {
+                running.insert((String::new(), name.to_owned()), worker.clone());
+            }
+            Target::Balanced(lb) => {
+                for member in lb.members() {
+                    running.insert((name.to_owned(), member.name().to_string()), member.clone());
+                }
+            }
+        }
+    }
+    running
+}
+
+/// The worker `name` (of lb `lb`, "" for a top-level one): the running one when it runs
+/// these settings, else a new one.
+fn worker(
+    running: &Running,
+    lb: &str,
+    name: &str,
+    ajp: &AjpSettings,
+    options: WorkerOptions,
+) -> Result<Arc<AjpWorker>, MemberSettingsError> {
+    if let Some(worker) = running.get(&(lb.to_owned(), name.to_owned()))
+        && worker.runs(ajp, options.disable_reuse, options.replay)
+    {
+        return Ok(worker.clone());
+    }
+    Ok(Arc::new(AjpWorker::new(
+        name,
+        ajp,
+        options.disable_reuse,
+        options.replay,
+    )?))
+}
+
+/// Builds the worker registry for `config`, keeping what runs unchanged in `previous`.
 ///
 /// Fails on the first worker whose settings cannot run (unresolvable host, packet size
-/// out of range), naming the worker and, for lb members, the member.
-pub fn build_workers(
+/// out of range, an lb whose members contradict each other), naming the worker and, for
+/// lb members, the member.
+pub fn prepare_workers(
     config: &WorkersConfig,
     options: WorkerOptions,
-) -> Result<Workers, RegistryError> {
+    previous: Option<&Workers>,
+) -> Result<PreparedWorkers, RegistryError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let running = running_workers(previous);
     let mut workers = Workers::new();
-    for worker in &config.workers {
-        match &worker.kind {
+    let mut reconfigure = Vec::new();
+    for entry in &config.workers {
+        match &entry.kind {
             WorkerKind::Ajp13(ajp) => {
-                let mut member =
-                    MemberConfig::from_ajp_settings(&worker.name, ajp, options.disable_reuse)?;
-                member.replay = options.replay;
-                workers.insert(
-                    worker.name.clone(),
-                    Target::Ajp(Arc::new(AjpWorker::with_settings(member, ajp.clone()))),
-                );
+                let worker = worker(&running, "", &entry.name, ajp, options)?;
+                workers.insert(entry.name.clone(), Target::Ajp(worker));
             }
             WorkerKind::Lb(lb) => {
-                let balancer = lb_balancer(&worker.name, lb, config, options, clock.clone())?;
-                let mut members = Vec::with_capacity(lb.members.len());
-                for member in &lb.members {
-                    let mut cfg = MemberConfig::from_ajp_settings(
-                        &member.name,
-                        &member.ajp,
-                        options.disable_reuse,
-                    )?;
-                    cfg.replay = options.replay;
-                    members.push(Arc::new(AjpWorker::with_settings(cfg, member.ajp.clone())));
-                }
-                workers.insert(
-                    worker.name.clone(),
-                    Target::Balanced(Arc::new(LoadBalancer::new(balancer, members))),
-                );
+                let (settings, member_settings) = lb_settings(&entry.name, lb, config, options);
+                let members = lb
+                    .members
+                    .iter()
+                    .map(|m| worker(&running, &entry.name, &m.name, &m.ajp, options))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let kept = previous.and_then(|p| match p.get(&entry.name) {
+                    Some(Target::Balanced(lb)) => Some(lb.clone()),
+                    _ => None,
+                });
+                let lb = match kept {
+                    Some(kept) => {
+                        Balancer::validate(&settings, &member_settings)?;
+                        reconfigure.push((kept.balancer().clone(), settings, member_settings));
+                        kept.with_members(members)
+                    }
+                    None => LoadBalancer::new(
+                        Balancer::new(settings, member_settings, clock.clone())?,
+                        members,
+                    ),
+                };
+                workers.insert(entry.name.clone(), Target::Balanced(Arc::new(lb)));
             }
             WorkerKind::Status(_) => {}
         }
     }
-    Ok(workers)
+    Ok(PreparedWorkers {
+        workers,
+        reconfigure,
+    })
 }
 
-/// The balancer core of lb worker `name` with mod_jk's settings from the file.
-pub fn lb_balancer(
+/// Builds the worker registry for `config` from scratch and puts it in effect.
+pub fn build_workers(
+    config: &WorkersConfig,
+    options: WorkerOptions,
+) -> Result<Workers, RegistryError> {
+    Ok(prepare_workers(config, options, None)?.commit())
+}
+
+/// The balancer's settings of lb worker `name` and of its members, as the file gives them.
+fn lb_settings(
     name: &str,
     lb: &LbWorker,
     config: &WorkersConfig,
     options: WorkerOptions,
-    clock: Arc<dyn Clock>,
-) -> Result<Balancer, BalancerConfigError> {
-    let file = &lb.settings;
-    let settings = LbSettings {
-        name: name.to_owned(),
-        method: file.method,
-        lock: file.lock,
-        retries: file.retries.max(1),
-        lb_retries: file.lb_retries.max(1),
-        retry_interval: file.retry_interval,
-        recover_time: file.recover_time,
-        error_escalation_time: file.error_escalation_time,
-        max_reply_timeouts: u64::from(file.max_reply_timeouts),
-        sticky_session: file.sticky_session,
-        sticky_session_force: file.sticky_session_force,
-        session_cookie: file.session_cookie.clone(),
-        session_path: file.session_path.clone(),
-        set_session_cookie: file.set_session_cookie,
-        session_cookie_path: file.session_cookie_path.clone(),
-        maintain_interval: config.maintain,
-        replay: options.replay,
-    };
-    let members = lb
-        .members
-        .iter()
-        .map(|member| MemberSettings {
-            name: member.name.clone(),
-            route: member.member.route.clone(),
-            domain: member.member.domain.clone(),
-            redirect: member.member.redirect.clone(),
-            distance: i64::from(member.member.distance),
-            lbfactor: u64::from(member.member.lbfactor.max(1)),
-            activation: member.member.activation,
-            busy_limit: u64::from(member.ajp.busy_limit),
-            recovery_options: member.ajp.recovery_options,
-        })
-        .collect();
-    balancer::Balancer::new(settings, members, clock)
+) -> (LbSettings, Vec<MemberSettings>) {
+    let settings = LbSettings::from_config(name, &lb.settings, config.maintain, options.replay);
+    let members = lb.members.iter().map(MemberSettings::from_config).collect();
+    (settings, members)
 }

@@ -13,40 +13,8 @@ use super::outcome::{AttemptError, Completed, FailureKind, Phase};
 use super::pool::Pool;
 use super::settings::{MemberConfig, MemberSettingsError, nonzero};
 use crate::ajp::{ContainerMessage, ProxyMessage, SendHeaders};
+use crate::config::ini::ReplayPolicy;
 use crate::config::{AjpSettings, StatusFailure};
-
-/// The settings a worker built from `cfg` alone shows (host is the address).
-fn settings_of(cfg: &MemberConfig) -> AjpSettings {
-    AjpSettings {
-        host: cfg.address.ip().to_string(),
-        port: cfg.address.port(),
-        prefer_ipv6: cfg.address.is_ipv6(),
-        secret: cfg
-            .secret
-            .as_ref()
-            .map(|s| String::from_utf8_lossy(s).into_owned()),
-        connection_pool_size: u32::try_from(cfg.pool_size).unwrap_or(u32::MAX),
-        connection_pool_minsize: u32::try_from(cfg.pool_minsize).unwrap_or(u32::MAX),
-        connection_pool_timeout: cfg.pool_timeout,
-        connection_acquire_timeout: cfg.acquire_timeout,
-        ping_timeout: cfg.ping_timeout,
-        connect_timeout: cfg.connect_timeout,
-        prepost_timeout: cfg.prepost_timeout,
-        connection_ping_interval: cfg.ping_interval,
-        reply_timeout: cfg.reply_timeout,
-        socket_timeout: cfg.socket_timeout,
-        socket_connect_timeout: cfg.socket_connect_timeout,
-        socket_keepalive: cfg.socket_keepalive,
-        socket_buffer: cfg.socket_buffer,
-        max_packet_size: cfg.packet_size.get() as u32,
-        retries: cfg.retries,
-        retry_interval: cfg.retry_interval,
-        recovery_options: cfg.recovery_options,
-        fail_on_status: cfg.fail_on_status.clone(),
-        busy_limit: u32::try_from(cfg.busy_limit).unwrap_or(u32::MAX),
-        ..AjpSettings::default()
-    }
-}
 
 /// Response headers that describe the client connection, not the response; the
 /// listener frames the response itself.
@@ -72,15 +40,28 @@ pub struct AjpWorker {
 }
 
 impl AjpWorker {
-    /// Creates the worker and its pool (the idle watcher starts when called inside
-    /// a tokio runtime). The settings the status worker shows are derived from `cfg`.
-    pub fn new(cfg: MemberConfig) -> Self {
-        let settings = settings_of(&cfg);
-        AjpWorker::with_settings(cfg, settings)
+    /// The worker `name` with the connection settings workers.properties gave it, and its
+    /// pool (the idle watcher starts when called inside a tokio runtime). Fails when the
+    /// host does not resolve or a value cannot run.
+    pub fn new(
+        name: &str,
+        settings: &AjpSettings,
+        disable_reuse: bool,
+        replay: ReplayPolicy,
+    ) -> Result<Self, MemberSettingsError> {
+        let mut cfg = MemberConfig::from_ajp_settings(name, settings, disable_reuse)?;
+        cfg.replay = replay;
+        Ok(AjpWorker::with_settings(cfg, settings.clone()))
     }
 
-    /// Creates the worker from `cfg`, resolved from `settings`.
-    pub fn with_settings(cfg: MemberConfig, settings: AjpSettings) -> Self {
+    /// Whether this worker already runs exactly what `new` would build from these
+    /// arguments, so that a reload can keep it (with its pool and counters).
+    pub fn runs(&self, settings: &AjpSettings, disable_reuse: bool, replay: ReplayPolicy) -> bool {
+        let cfg = self.pool.config();
+        cfg.disable_reuse == disable_reuse && cfg.replay == replay && *self.settings() == *settings
+    }
+
+    fn with_settings(cfg: MemberConfig, settings: AjpSettings) -> Self {
         AjpWorker {
             pool: Pool::new(Arc::new(cfg)),
             settings: ArcSwap::from_pointee(settings),

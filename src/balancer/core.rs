@@ -16,7 +16,7 @@ use super::settings::{
 use super::state::MemberState;
 
 /// Settings of an lb and its members, with the derived `lb_mult` values. Replaced as a
-/// whole (arc-swap) when a setting changes at run time.
+/// whole (arc-swap) when a setting changes at run time or the configuration is reloaded.
 #[derive(Debug, Clone)]
 pub struct Topology {
     /// The lb's settings.
@@ -25,16 +25,26 @@ pub struct Topology {
     pub members: Vec<MemberSettings>,
     /// `lb_mult` per member: LCM of all factors divided by the member's factor.
     pub lb_mult: Vec<u64>,
+    /// Where member i's run-time numbers are kept. A reload may add, remove or reorder
+    /// members while requests planned on an older topology are still running; slots never
+    /// move, so those requests still count against the right member.
+    slots: Vec<usize>,
 }
 
 impl Topology {
-    fn new(settings: LbSettings, members: Vec<MemberSettings>) -> Self {
+    fn new(settings: LbSettings, members: Vec<MemberSettings>, slots: Vec<usize>) -> Self {
         let lb_mult = lb_multipliers(members.iter().map(|m| m.lbfactor));
         Topology {
             settings,
             members,
             lb_mult,
+            slots,
         }
+    }
+
+    /// The same members with other settings (same slots).
+    fn with(&self, settings: LbSettings, members: Vec<MemberSettings>) -> Self {
+        Topology::new(settings, members, self.slots.clone())
     }
 }
 
@@ -93,7 +103,10 @@ impl MemberRuntime {
 
 #[derive(Debug)]
 struct Runtime {
+    /// One entry per member name ever configured (see [`Topology::slots`]).
     members: Vec<MemberRuntime>,
+    /// The member name of each slot.
+    names: Vec<String>,
     next_offset: usize,
     last_maintenance: Instant,
     busy: u64,
@@ -105,6 +118,29 @@ struct Inner {
     topology: ArcSwap<Topology>,
     runtime: Mutex<Runtime>,
     clock: Arc<dyn Clock>,
+}
+
+impl Runtime {
+    /// The slot of member `name`, made when the name is new (a member added by a reload,
+    /// or one removed earlier and added back, which then keeps its numbers).
+    fn slot_of(&mut self, name: &str) -> usize {
+        if let Some(slot) = self.names.iter().position(|n| n == name) {
+            return slot;
+        }
+        self.names.push(name.to_owned());
+        self.members.push(MemberRuntime::new());
+        self.members.len() - 1
+    }
+
+    /// Member i of `topology`.
+    fn member(&mut self, topology: &Topology, i: usize) -> &mut MemberRuntime {
+        &mut self.members[topology.slots[i]]
+    }
+
+    /// Member i of `topology`, read only.
+    fn member_ref(&self, topology: &Topology, i: usize) -> &MemberRuntime {
+        &self.members[topology.slots[i]]
+    }
 }
 
 impl Inner {
@@ -321,6 +357,7 @@ pub enum Verdict {
 pub struct AttemptGuard {
     inner: Arc<Inner>,
     index: usize,
+    slot: usize,
     lb_mult: u64,
     method: LbMethod,
     finished: bool,
@@ -348,17 +385,17 @@ impl Drop for AttemptGuard {
             return;
         }
         let mut rt = self.inner.runtime();
-        release_busy(&mut rt, self.index, self.lb_mult, self.method);
-        let member = &mut rt.members[self.index];
+        release_busy(&mut rt, self.slot, self.lb_mult, self.method);
+        let member = &mut rt.members[self.slot];
         if member.state == MemberState::Probing {
             member.state = MemberState::Recovering;
         }
     }
 }
 
-fn release_busy(rt: &mut Runtime, index: usize, lb_mult: u64, method: LbMethod) {
+fn release_busy(rt: &mut Runtime, slot: usize, lb_mult: u64, method: LbMethod) {
     rt.busy = rt.busy.saturating_sub(1);
-    let member = &mut rt.members[index];
+    let member = &mut rt.members[slot];
     member.busy = member.busy.saturating_sub(1);
     if method == LbMethod::Busyness {
         member.lb_value = member.lb_value.saturating_sub(lb_mult);
@@ -452,9 +489,11 @@ impl Balancer {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, BalancerConfigError> {
         validate(&settings, &members)?;
+        let members_len = members.len();
         let now = clock.now();
         let runtime = Runtime {
             members: members.iter().map(|_| MemberRuntime::new()).collect(),
+            names: members.iter().map(|m| m.name.clone()).collect(),
             next_offset: 0,
             last_maintenance: now,
             busy: 0,
@@ -462,7 +501,11 @@ impl Balancer {
         };
         Ok(Balancer {
             inner: Arc::new(Inner {
-                topology: ArcSwap::from_pointee(Topology::new(settings, members)),
+                topology: ArcSwap::from_pointee(Topology::new(
+                    settings,
+                    members,
+                    (0..members_len).collect(),
+                )),
                 runtime: Mutex::new(runtime),
                 clock,
             }),
@@ -486,7 +529,34 @@ impl Balancer {
         change(&mut settings);
         self.inner
             .topology
-            .store(Arc::new(Topology::new(settings, current.members.clone())));
+            .store(Arc::new(current.with(settings, current.members.clone())));
+    }
+
+    /// Checks what [`Balancer::new`] checks, without building anything: a reload asks
+    /// this of every lb before it changes any.
+    pub fn validate(
+        settings: &LbSettings,
+        members: &[MemberSettings],
+    ) -> Result<(), BalancerConfigError> {
+        validate(settings, members)
+    }
+
+    /// Takes the settings and members of a reloaded configuration. A member whose name
+    /// was there before keeps its state and numbers (busy counts, errors, load value,
+    /// elected, ...), whatever its position; a new one starts idle; a removed one's requests
+    /// still running finish and are counted, and it is chosen no more.
+    pub fn reconfigure(
+        &self,
+        settings: LbSettings,
+        members: Vec<MemberSettings>,
+    ) -> Result<(), BalancerConfigError> {
+        validate(&settings, &members)?;
+        let mut rt = self.inner.runtime();
+        let slots = members.iter().map(|m| rt.slot_of(&m.name)).collect();
+        self.inner
+            .topology
+            .store(Arc::new(Topology::new(settings, members, slots)));
+        Ok(())
     }
 
     /// Changes one member's settings at run time (status worker `update` with `sw`).
@@ -511,29 +581,32 @@ impl Balancer {
         let activation_changed = members[index].activation != before;
         let mut rt = self.inner.runtime();
         if activation_changed && current.settings.method != LbMethod::Busyness {
-            for member in &mut rt.members {
-                member.lb_value = 0;
+            for &slot in &current.slots {
+                rt.members[slot].lb_value = 0;
             }
         }
         self.inner
             .topology
-            .store(Arc::new(Topology::new(current.settings.clone(), members)));
+            .store(Arc::new(current.with(current.settings.clone(), members)));
         Ok(())
     }
 
     /// Starts a request: copies member states, extracts the session id (mod_jk §3.4
     /// steps 1 and 3).
     pub fn begin(&self, facts: &RequestFacts) -> RequestPlan {
+        // Under the lock: a reload stores its topology under it too, so the states copied
+        // here are the members of exactly this topology.
+        let mut rt = self.inner.runtime();
         let topology = self.inner.topology.load_full();
         let settings = &topology.settings;
-        let mut rt = self.inner.runtime();
-        for (i, member) in rt.members.iter_mut().enumerate() {
-            let limit = topology.members[i].busy_limit;
+        for (i, settings) in topology.members.iter().enumerate() {
+            let limit = settings.busy_limit;
+            let member = rt.member(&topology, i);
             if member.state == MemberState::Busy && (limit == 0 || member.busy < limit) {
                 member.state = MemberState::Ok;
             }
         }
-        let states = rt.members.iter().map(|m| m.state).collect();
+        let states = states_of(&rt, &topology);
         drop(rt);
         let activations = topology
             .members
@@ -604,7 +677,7 @@ impl Balancer {
             if plan.round_pending {
                 plan.round_pending = false;
                 let rt = self.inner.runtime();
-                plan.states = rt.members.iter().map(|m| m.state).collect();
+                plan.states = states_of(&rt, &plan.topology);
                 plan.attempt = 0;
             } else if plan.attempt >= members || plan.attempt >= lb_retries {
                 plan.round += 1;
@@ -625,7 +698,7 @@ impl Balancer {
                 None => {
                     if !plan.forced_recovery_done {
                         plan.forced_recovery_done = true;
-                        if self.force_recovery(Some(&mut plan.states)) > 0 {
+                        if self.force_recovery(&plan.topology, Some(&mut plan.states)) > 0 {
                             continue;
                         }
                     }
@@ -673,18 +746,19 @@ impl Balancer {
         choice: &Choice,
     ) -> Result<AttemptGuard, MemberBusy> {
         let index = choice.index;
+        let slot = plan.topology.slots[index];
         let member_settings = &plan.topology.members[index];
         let lb_mult = plan.topology.lb_mult[index];
         let method = plan.topology.settings.method;
         let mut rt = self.inner.runtime();
-        if rt.members[index].state == MemberState::Recovering {
-            rt.members[index].state = MemberState::Probing;
+        if rt.members[slot].state == MemberState::Recovering {
+            rt.members[slot].state = MemberState::Probing;
             plan.states[index] = MemberState::Probing;
         }
         let limit = member_settings.busy_limit;
-        if limit > 0 && rt.members[index].busy >= limit {
-            if rt.members[index].state != MemberState::Error {
-                rt.members[index].state = MemberState::Busy;
+        if limit > 0 && rt.members[slot].busy >= limit {
+            if rt.members[slot].state != MemberState::Error {
+                rt.members[slot].state = MemberState::Busy;
                 plan.states[index] = MemberState::Busy;
             }
             drop(rt);
@@ -703,7 +777,7 @@ impl Balancer {
         rt.busy += 1;
         rt.max_busy = rt.max_busy.max(rt.busy);
         let counts_session = plan.session.is_none() && !plan.stateless;
-        let member = &mut rt.members[index];
+        let member = &mut rt.members[slot];
         member.busy += 1;
         member.max_busy = member.max_busy.max(member.busy);
         member.elected += 1;
@@ -721,6 +795,7 @@ impl Balancer {
         Ok(AttemptGuard {
             inner: self.inner.clone(),
             index,
+            slot,
             lb_mult,
             method,
             finished: false,
@@ -740,9 +815,10 @@ impl Balancer {
         let topology = plan.topology.clone();
         let settings = &topology.settings;
         let member_settings = &topology.members[index];
+        let slot = topology.slots[index];
         let mut rt = self.inner.runtime();
-        release_busy(&mut rt, index, lb_mult, method);
-        let member = &mut rt.members[index];
+        release_busy(&mut rt, slot, lb_mult, method);
+        let member = &mut rt.members[slot];
         member.transferred = member.transferred.saturating_add(report.bytes);
         if method == LbMethod::Traffic {
             member.lb_value = member
@@ -840,7 +916,7 @@ impl Balancer {
     /// (mod_jk: no endpoint → OK/BUSY, counted as an attempt).
     pub fn record_no_slot(&self, plan: &mut RequestPlan, choice: &Choice) {
         let mut rt = self.inner.runtime();
-        let member = &mut rt.members[choice.index];
+        let member = rt.member(&plan.topology, choice.index);
         if member.state != MemberState::Error {
             member.state = MemberState::Busy;
             plan.states[choice.index] = MemberState::Busy;
@@ -955,9 +1031,9 @@ impl Balancer {
 
     /// mod_jk's `force_recovery`: every global ERR member becomes ERR/FRC (also in the
     /// request's local copy); returns how many.
-    fn force_recovery(&self, local: Option<&mut Vec<MemberState>>) -> usize {
+    fn force_recovery(&self, topology: &Topology, local: Option<&mut Vec<MemberState>>) -> usize {
         let mut rt = self.inner.runtime();
-        force_recovery_locked(&mut rt, local)
+        force_recovery_locked(&mut rt, topology, local)
     }
 
     /// Runs maintenance if `worker.maintain` has passed since the last run (mod_jk §3.8):
@@ -987,8 +1063,8 @@ impl Balancer {
         report.decay_shift = shift;
         let curmax = decay(&mut rt, &topology, shift);
         let mut non_error = 0usize;
-        for (i, member) in rt.members.iter_mut().enumerate() {
-            let name = &topology.members[i].name;
+        for (i, name) in topology.members.iter().map(|m| &m.name).enumerate() {
+            let member = rt.member(&topology, i);
             if member.state == MemberState::Error {
                 let rested = member
                     .last_error
@@ -1017,8 +1093,8 @@ impl Balancer {
             member.elected_snapshot = member.elected;
         }
         if non_error == 0 {
-            let before: Vec<MemberState> = rt.members.iter().map(|m| m.state).collect();
-            force_recovery_locked(&mut rt, None);
+            let before = states_of(&rt, &topology);
+            force_recovery_locked(&mut rt, &topology, None);
             report.forced = before
                 .iter()
                 .enumerate()
@@ -1041,11 +1117,16 @@ impl Balancer {
         let topology = self.inner.topology.load_full();
         let index = member_index(&topology, name)?;
         let mut rt = self.inner.runtime();
-        if rt.members[index].state != MemberState::Error {
+        if rt.member(&topology, index).state != MemberState::Error {
             return Ok(false);
         }
-        let curmax = rt.members.iter().map(|m| m.lb_value).max().unwrap_or(0);
-        let member = &mut rt.members[index];
+        let curmax = topology
+            .slots
+            .iter()
+            .map(|&slot| rt.members[slot].lb_value)
+            .max()
+            .unwrap_or(0);
+        let member = rt.member(&topology, index);
         if topology.settings.method != LbMethod::Busyness {
             member.lb_value = curmax;
         }
@@ -1062,10 +1143,11 @@ impl Balancer {
         if only.is_none() {
             rt.max_busy = 0;
         }
-        for (i, member) in rt.members.iter_mut().enumerate() {
+        for i in 0..topology.members.len() {
             if only.is_some_and(|o| o != i) {
                 continue;
             }
+            let member = rt.member(&topology, i);
             let busy = member.busy;
             *member = MemberRuntime::new();
             member.busy = busy;
@@ -1081,7 +1163,7 @@ impl Balancer {
         let members = topology
             .members
             .iter()
-            .zip(&rt.members)
+            .zip(topology.slots.iter().map(|&slot| &rt.members[slot]))
             .zip(&topology.lb_mult)
             .map(|((m, r), mult)| MemberStatus {
                 name: m.name.clone(),
@@ -1112,6 +1194,15 @@ impl Balancer {
             members,
         }
     }
+}
+
+/// The states of `topology`'s members, in its order.
+fn states_of(rt: &Runtime, topology: &Topology) -> Vec<MemberState> {
+    topology
+        .slots
+        .iter()
+        .map(|&slot| rt.members[slot].state)
+        .collect()
 }
 
 fn member_index(topology: &Topology, name: &str) -> Result<usize, BalancerConfigError> {
@@ -1152,9 +1243,14 @@ fn validate(settings: &LbSettings, members: &[MemberSettings]) -> Result<(), Bal
     Ok(())
 }
 
-fn force_recovery_locked(rt: &mut Runtime, mut local: Option<&mut Vec<MemberState>>) -> usize {
+fn force_recovery_locked(
+    rt: &mut Runtime,
+    topology: &Topology,
+    mut local: Option<&mut Vec<MemberState>>,
+) -> usize {
     let mut forced = 0;
-    for (i, member) in rt.members.iter_mut().enumerate() {
+    for i in 0..topology.members.len() {
+        let member = rt.member(topology, i);
         if member.state == MemberState::Error {
             member.reply_timeouts = 0;
             member.state = MemberState::ForcedRecovery;
@@ -1172,7 +1268,8 @@ fn force_recovery_locked(rt: &mut Runtime, mut local: Option<&mut Vec<MemberStat
 fn decay(rt: &mut Runtime, topology: &Topology, shift: u32) -> u64 {
     let method = topology.settings.method;
     let mut curmax = 0;
-    for member in &mut rt.members {
+    for &slot in &topology.slots {
+        let member = &mut rt.members[slot];
         if method != LbMethod::Busyness {
             if method != LbMethod::Next {
                 member.lb_value = member.lb_value.checked_shr(shift).unwrap_or(0);
@@ -1182,15 +1279,17 @@ fn decay(rt: &mut Runtime, topology: &Topology, shift: u32) -> u64 {
         member.reply_timeouts = member.reply_timeouts.checked_shr(shift).unwrap_or(0);
     }
     if method == LbMethod::Next {
-        let curmin = rt
+        let curmin = topology
             .members
             .iter()
-            .zip(&topology.members)
+            .enumerate()
+            .map(|(i, m)| (rt.member_ref(topology, i), m))
             .filter(|(r, m)| r.state.usable(m.activation))
             .map(|(r, _)| r.lb_value)
             .min()
             .unwrap_or(0);
-        for member in &mut rt.members {
+        for &slot in &topology.slots {
+            let member = &mut rt.members[slot];
             member.lb_value = member.lb_value.saturating_sub(curmin);
         }
     }
@@ -1210,7 +1309,7 @@ fn find_best_by_value(rt: &mut Runtime, plan: &RequestPlan) -> Option<usize> {
             continue;
         }
         let distance = members[i].distance;
-        let value = rt.members[i].lb_value;
+        let value = rt.member_ref(&plan.topology, i).lb_value;
         let better = match best {
             None => true,
             Some((_, d, v)) => distance < d || (!plan.stateless && value < v && distance == d),
@@ -1237,7 +1336,7 @@ fn find_best_by_domain(rt: &Runtime, plan: &RequestPlan, route_or_domain: &str) 
         if !plan.states[i].usable(plan.activations[i]) {
             continue;
         }
-        let value = rt.members[i].lb_value;
+        let value = rt.member_ref(&plan.topology, i).lb_value;
         let better = match best {
             None => true,
             Some((_, d, v)) => member.distance < d || (value < v && member.distance == d),

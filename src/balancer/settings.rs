@@ -7,20 +7,8 @@
 
 use std::time::Duration;
 
+pub use crate::config::ini::ReplayPolicy;
 pub use crate::config::workers::{Activation, LbLock as LockMode, LbMethod, RecoveryOptions};
-
-/// What the lb may replay to a second member after a failure (jkgate's safety choice).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ReplayPolicy {
-    /// jkgate's default: a request that reached a member, or whose response started, is
-    /// never sent to another member unless `recovery_options` explicitly allows it
-    /// (bit 8 for HEAD, bit 16 for GET, before the response started). Bits 1 and 2 are
-    /// treated as always set.
-    #[default]
-    Safe,
-    /// mod_jk's exact rules: recover unless `recovery_options` bit 1 / bit 2 forbid it.
-    ModJk,
-}
 
 /// Settings of one lb worker (mod_jk §2.3 plus the global `worker.maintain`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +50,35 @@ pub struct LbSettings {
 }
 
 impl LbSettings {
+    /// The settings workers.properties gives lb `name` (values below 1 read as mod_jk
+    /// reads them), with the global `worker.maintain` and jkgate.ini's `Replay`.
+    pub fn from_config(
+        name: &str,
+        file: &crate::config::LbSettings,
+        maintain_interval: Duration,
+        replay: ReplayPolicy,
+    ) -> Self {
+        LbSettings {
+            name: name.to_owned(),
+            method: file.method,
+            lock: file.lock,
+            retries: file.retries.max(1),
+            lb_retries: file.lb_retries.max(1),
+            retry_interval: file.retry_interval,
+            recover_time: file.recover_time,
+            error_escalation_time: file.error_escalation_time,
+            max_reply_timeouts: u64::from(file.max_reply_timeouts),
+            sticky_session: file.sticky_session,
+            sticky_session_force: file.sticky_session_force,
+            session_cookie: file.session_cookie.clone(),
+            session_path: file.session_path.clone(),
+            set_session_cookie: file.set_session_cookie,
+            session_cookie_path: file.session_cookie_path.clone(),
+            maintain_interval,
+            replay,
+        }
+    }
+
     /// mod_jk's defaults for an lb worker called `name`.
     pub fn new(name: impl Into<String>) -> Self {
         LbSettings {
@@ -110,6 +127,22 @@ pub struct MemberSettings {
 }
 
 impl MemberSettings {
+    /// The settings workers.properties gives an lb member (factor below 1 reads as 1).
+    pub fn from_config(member: &crate::config::LbMember) -> Self {
+        let file = &member.member;
+        MemberSettings {
+            name: member.name.clone(),
+            route: file.route.clone(),
+            domain: file.domain.clone(),
+            redirect: file.redirect.clone(),
+            distance: i64::from(file.distance),
+            lbfactor: u64::from(file.lbfactor.max(1)),
+            activation: file.activation,
+            busy_limit: u64::from(member.ajp.busy_limit),
+            recovery_options: member.ajp.recovery_options,
+        }
+    }
+
     /// mod_jk's defaults for a member called `name`: route = name, domain derived from the
     /// route, factor 1, active.
     pub fn new(name: impl Into<String>) -> Self {

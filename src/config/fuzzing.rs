@@ -78,7 +78,7 @@ pub fn jkgate_ini(data: &[u8]) {
     ];
     for value in listens.into_iter().flatten() {
         for one in split_setting_list(value) {
-            let _ = crate::cli::parse_listen("Listen", &one);
+            let _ = super::settings::parse_listen("Listen", &one);
         }
     }
     let seconds = [

@@ -216,9 +216,21 @@ pub enum LogLevel {
     Emerg,
 }
 
+/// What the lb may replay to a second member after a failure (jkgate.ini's `Replay`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplayPolicy {
+    /// jkgate's default: a request that reached a member, or whose response started, is
+    /// never sent to another member unless `recovery_options` explicitly allows it
+    /// (bit 8 for HEAD, bit 16 for GET, before the response started). Bits 1 and 2 are
+    /// treated as always set.
+    #[default]
+    Safe,
+    /// mod_jk's exact rules: recover unless `recovery_options` bit 1 / bit 2 forbid it.
+    ModJk,
+}
+
 /// Reads the `Replay` setting: `safe` or `mod_jk` (also `modjk`), any case.
-pub fn parse_replay(value: &str) -> Result<crate::balancer::ReplayPolicy, ConfigError> {
-    use crate::balancer::ReplayPolicy;
+pub fn parse_replay(value: &str) -> Result<ReplayPolicy, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "safe" => Ok(ReplayPolicy::Safe),
         "mod_jk" | "modjk" => Ok(ReplayPolicy::ModJk),

@@ -6,11 +6,13 @@
 //! * [`workers`]: the typed, resolved worker settings ([`WorkersConfig`]).
 //! * [`uriworkermap`]: mount rules and the [`MountTable`] the relay matches requests with.
 
+pub mod describe;
 pub mod error;
 pub mod fuzzing;
 pub mod ini;
 pub mod properties;
 pub mod reader;
+pub mod settings;
 pub mod uriworkermap;
 pub mod value;
 pub mod workers;
@@ -20,6 +22,7 @@ pub use reader::{
     WorkersFile, load_workers_properties, load_workers_properties_seeded, read_workers_properties,
     read_workers_properties_seeded,
 };
+pub use settings::{Listener, RunSettings, Sources, TlsSettings, parse_listen, resolve_settings};
 pub use uriworkermap::{
     MatchKind, Mount, MountExtensions, MountSource, MountTable, NormalizeError, normalize_path,
 };

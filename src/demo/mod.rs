@@ -6,21 +6,31 @@ pub mod backend;
 use std::net::SocketAddr;
 
 use crate::ajp::PacketSize;
-use crate::backend::registry::{WorkerOptions, build_workers};
-use crate::config::read_workers_properties;
-use crate::config::uriworkermap::MountTable;
-use crate::server::mapping::MappingOptions;
-use crate::server::{Gateway, RunningServer};
-use crate::status::StatusWorkers;
+use crate::app::{Jkgate, StartError};
+use crate::config::RunSettings;
 pub use backend::EmbeddedBackend;
+
+/// Why the demo did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// An embedded backend could not listen.
+    #[error("embedded backend: {0}")]
+    Backend(#[from] std::io::Error),
+    /// The demo's own configuration was refused (a bug: it is fixed text).
+    #[error("demo configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    /// jkgate did not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+}
 
 /// A running demo: the backends and the listener.
 #[derive(Debug)]
 pub struct Demo {
     /// The embedded backends (routes `node1`, `node2`).
     pub backends: Vec<EmbeddedBackend>,
-    /// The listener.
-    pub server: RunningServer,
+    /// jkgate, started as `jkgate run` starts it.
+    pub jkgate: Jkgate,
 }
 
 /// The workers.properties the demo runs with, for backends at `ports` (routes `node1`,
@@ -49,28 +59,23 @@ pub fn workers_properties(ports: &[u16]) -> String {
 /// `balancer` over `node1` and `node2` (the same registry and balancer a real
 /// workers.properties gets); `/node1/*` and `/node2/*` go to the members directly;
 /// `/jkstatus` shows the status worker (read-only).
-pub async fn start(listen: SocketAddr) -> std::io::Result<Demo> {
+pub async fn start(listen: SocketAddr) -> Result<Demo, DemoError> {
     let mut backends = Vec::new();
-    let mut mounts = MountTable::new();
     for route in ["node1", "node2"] {
         backends.push(EmbeddedBackend::start(route, PacketSize::DEFAULT).await?);
-        mounts
-            .add_jk_mount_line(&format!("/{route}/*={route}"), None)
-            .map_err(std::io::Error::other)?;
-    }
-    for line in ["/*=balancer", "/jkstatus=jkstatus"] {
-        mounts
-            .add_jk_mount_line(line, None)
-            .map_err(std::io::Error::other)?;
     }
     let ports: Vec<u16> = backends.iter().map(|b| b.addr.port()).collect();
-    let text = workers_properties(&ports);
-    let file = read_workers_properties(text.as_bytes(), "demo workers.properties", &|_| None)
-        .map_err(std::io::Error::other)?;
-    let workers =
-        build_workers(&file.config, WorkerOptions::default()).map_err(std::io::Error::other)?;
-    let status = StatusWorkers::new(&file.config, &file.properties, &[]);
-    let gateway = Gateway::with_status(mounts, workers, MappingOptions::default(), status);
-    let server = crate::server::spawn(listen, gateway, None).await?;
-    Ok(Demo { backends, server })
+    let settings = RunSettings::from_workers_text(
+        "demo workers.properties",
+        &workers_properties(&ports),
+        &[
+            "/node1/*=node1",
+            "/node2/*=node2",
+            "/*=balancer",
+            "/jkstatus=jkstatus",
+        ],
+        listen,
+    )?;
+    let jkgate = Jkgate::start_fixed(settings).await?;
+    Ok(Demo { backends, jkgate })
 }

@@ -1,8 +1,13 @@
 //! The HTTP(S) listener: hyper 1 (HTTP/1.1 keep-alive and HTTP/2), rustls TLS,
 //! request mapping to workers, streaming relay, access log.
+//!
+//! Listeners read the running configuration from a [`CurrentGateway`]: each connection
+//! takes the TLS acceptor of the gateway current when it is accepted, each request the
+//! gateway current when it arrives, and keeps it until it is answered. A reload swaps the
+//! gateway; what is in flight finishes on the one it started with.
 
-pub mod launch;
 pub mod mapping;
+pub(crate) mod status_page;
 pub mod tls;
 
 use std::convert::Infallible;
@@ -31,8 +36,8 @@ use crate::config::uriworkermap::MountTable;
 use crate::status::StatusWorkers;
 use mapping::{ConnectionInfo, MappingOptions};
 
-/// Everything a request needs: mounts, workers and mapping options.
-#[derive(Debug)]
+/// Everything a request needs: mounts, workers and mapping options, as one configuration
+/// generation assembled them (the application builds it; nothing here reads settings).
 pub struct Gateway {
     /// The mount table (swapped on reload).
     pub mounts: ArcSwap<MountTable>,
@@ -46,48 +51,33 @@ pub struct Gateway {
     pub access_format: Option<RequestLogFormat>,
     /// `GracefulShutdownTimeout`: how long a stopping listener lets open connections finish.
     pub shutdown_grace: std::time::Duration,
+    /// The TLS acceptor of the HTTPS listeners (`None` without TLS settings).
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
-impl Gateway {
-    /// A gateway over `mounts` and `workers`.
-    pub fn new(mounts: MountTable, workers: Workers, options: MappingOptions) -> Arc<Self> {
-        Gateway::with_status(mounts, workers, options, StatusWorkers::default())
-    }
-
-    /// A gateway that also answers mounts naming one of the `status` workers.
-    pub fn with_status(
-        mounts: MountTable,
-        workers: Workers,
-        options: MappingOptions,
-        status: StatusWorkers,
-    ) -> Arc<Self> {
-        Arc::new(Gateway::build(mounts, workers, options, status))
-    }
-
-    /// The gateway itself (not yet shared), for settings such as `access_format`.
-    pub fn build(
-        mounts: MountTable,
-        workers: Workers,
-        options: MappingOptions,
-        status: StatusWorkers,
-    ) -> Gateway {
-        Gateway {
-            mounts: ArcSwap::from_pointee(mounts),
-            workers,
-            options,
-            status,
-            access_format: None,
-            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
-        }
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("mounts", &self.mounts)
+            .field("workers", &self.workers)
+            .field("options", &self.options)
+            .field("status", &self.status)
+            .field("access_format", &self.access_format)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("tls", &self.tls.is_some())
+            .finish()
     }
 }
 
-/// Serves HTTP (and, with `tls`, HTTPS) on `listener` until `shutdown` resolves;
-/// then stops accepting and lets open connections finish.
+/// The gateway requests are served with now; a reload stores the next one.
+pub type CurrentGateway = Arc<ArcSwap<Gateway>>;
+
+/// Serves HTTP (and, when `tls`, HTTPS with the current gateway's acceptor) on `listener`
+/// until `shutdown` resolves; then stops accepting and lets open connections finish.
 pub async fn serve(
     listener: TcpListener,
-    gateway: Arc<Gateway>,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    current: CurrentGateway,
+    tls: bool,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -115,15 +105,25 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(remote);
-        let gateway = gateway.clone();
+        let current = current.clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();
-        let tls = tls.clone();
+        let acceptor = if tls {
+            match &current.load().tls {
+                Some(acceptor) => Some(acceptor.clone()),
+                None => {
+                    tracing::error!(%local, "HTTPS listener without a certificate; connection closed");
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
         tokio::spawn(async move {
-            match tls {
+            match acceptor {
                 None => {
                     let info = Arc::new(ConnectionInfo::new(remote, local, None));
-                    let service = service(gateway, info);
+                    let service = service(current, info);
                     let conn = builder.serve_connection(TokioIo::new(stream), service);
                     let _ = watcher.watch(conn.into_owned()).await;
                 }
@@ -140,32 +140,31 @@ pub async fn serve(
                         local,
                         Some(tls::tls_info(stream.get_ref().1)),
                     ));
-                    let service = service(gateway, info);
+                    let service = service(current, info);
                     let conn = builder.serve_connection(TokioIo::new(stream), service);
                     let _ = watcher.watch(conn.into_owned()).await;
                 }
             }
         });
     }
+    // The port closes now (new clients are refused at once), not after the drain.
+    drop(listener);
     // In-flight requests get a bounded grace period; a client that hangs on to its
     // connection does not hold the shutdown up for ever.
-    if tokio::time::timeout(gateway.shutdown_grace, graceful.shutdown())
+    let grace = current.load().shutdown_grace;
+    if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!(
-            grace_ms = gateway.shutdown_grace.as_millis() as u64,
+            grace_ms = grace.as_millis() as u64,
             "connections still open after the shutdown grace period; closing them"
         );
     }
 }
 
-/// How long a stopping listener waits for open connections to finish, unless
-/// `GracefulShutdownTimeout` says otherwise.
-pub const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
-
 fn service(
-    gateway: Arc<Gateway>,
+    current: CurrentGateway,
     info: Arc<ConnectionInfo>,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
@@ -173,7 +172,7 @@ fn service(
     Error = Infallible,
     Future = impl Future<Output = Result<Response<ResponseBody>, Infallible>> + Send,
 > + Clone {
-    hyper::service::service_fn(move |req| handle(gateway.clone(), info.clone(), req))
+    hyper::service::service_fn(move |req| handle(current.load_full(), info.clone(), req))
 }
 
 /// Handles one request: map, relay, answer.
@@ -210,7 +209,7 @@ pub async fn handle(
     let worker_name: Arc<str> = Arc::from(mount.worker.as_str());
     if let Some(status) = gateway.status.get(&worker_name) {
         drop(mounts);
-        let response = status.respond(&gateway, &parts, &info);
+        let response = status_page::respond(status, &gateway, &parts, &info);
         let bytes = response.body().size_hint().exact().unwrap_or(0);
         log.write(200, bytes, &worker_name, None, None, None);
         return Ok(response);
@@ -498,18 +497,22 @@ pub fn error_response(status: u16) -> Response<ResponseBody> {
     response
 }
 
-/// Binds `addr` (use port 0 for a free port) and serves in a background task.
-/// Returns the bound address and a handle that stops the server when dropped or
-/// triggered.
-pub async fn spawn(
-    addr: SocketAddr,
-    gateway: Arc<Gateway>,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+/// Binds `addr` (use port 0 for a free port) without serving yet, so that a reload can
+/// bind every new address before it changes anything.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Serves `listener` in a background task. Returns the bound address and a handle that
+/// stops the server when triggered.
+pub fn spawn(
+    listener: TcpListener,
+    current: CurrentGateway,
+    tls: bool,
 ) -> std::io::Result<RunningServer> {
-    let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, gateway, tls, async move {
+    let task = tokio::spawn(serve(listener, current, tls, async move {
         let _ = stop_rx.await;
     }));
     Ok(RunningServer {
@@ -529,11 +532,17 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Stops accepting and waits for open connections to finish.
-    pub async fn shutdown(mut self) {
+    /// Stops accepting at once (the listening socket closes); open connections go on.
+    pub fn stop_accepting(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Stops accepting and waits for open connections to finish (at most the gateway's
+    /// `shutdown_grace`).
+    pub async fn shutdown(mut self) {
+        self.stop_accepting();
         let _ = (&mut self.task).await;
     }
 }

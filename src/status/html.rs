@@ -158,6 +158,17 @@ impl<'a> Page<'a> {
                 escape(&header.jk_version),
                 header.now
             );
+            let _ = write!(
+                self.out,
+                "<table><tr><td>Configuration:</td><td>generation {}, loaded {}</td></tr>\n\
+                 <tr><td>Last reload:</td><td>{}</td></tr></table>\n<hr/>\n",
+                header.config_generation,
+                html_time(header.config_loaded),
+                match &header.reload_error {
+                    None => "OK".to_owned(),
+                    Some(error) => format!("<b>failed</b>: {}", escape(error)),
+                }
+            );
         }
         self.out
             .push_str("<table><tbody valign=\"baseline\"><tr>\n");

@@ -24,7 +24,7 @@ pub mod action;
 pub mod auth;
 pub mod clock;
 pub mod format;
-pub mod fuzzing;
+pub mod generation;
 pub mod html;
 pub mod model;
 pub mod prop;
@@ -37,14 +37,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use bytes::Bytes;
-use http::{HeaderValue, Response};
-
-use crate::backend::ResponseBody;
 use crate::backend::dispatch::{Target, Workers};
 use crate::config::properties::PropertyMap;
 use crate::config::uriworkermap::MountTable;
 use crate::config::{StatusSettings, WorkerKind, WorkersConfig};
+
+pub use generation::{Generation, ReloadRecord};
 
 use action::Selected;
 use clock::{ResetTimes, unix_seconds};
@@ -63,7 +61,8 @@ struct Shared {
     config: WorkersConfig,
     dump: Vec<(String, String)>,
     users: Vec<(String, String)>,
-    resets: ResetTimes,
+    resets: Arc<ResetTimes>,
+    generation: Generation,
 }
 
 /// One status worker (`worker.<name>.type=status`).
@@ -76,19 +75,29 @@ pub struct StatusWorker {
 }
 
 /// Every status worker of `worker.list`, by name.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct StatusWorkers {
     workers: HashMap<String, Arc<StatusWorker>>,
+    /// When each counter was last reset; kept across reloads, as the counters are.
+    resets: Arc<ResetTimes>,
 }
 
 impl StatusWorkers {
     /// The status workers of `config`. `properties` is the workers.properties map (shown
-    /// by `cmd=dump`, `.secret` keys left out), `users` jkgate.ini's `[status_users]`.
+    /// by `cmd=dump`, `.secret` keys left out), `users` jkgate.ini's `[status_users]`,
+    /// `generation` the configuration they report on; `previous` (on a reload) hands over
+    /// the reset times.
     pub fn new(
         config: &WorkersConfig,
         properties: &PropertyMap,
         users: &[(String, String)],
+        generation: Generation,
+        previous: Option<&StatusWorkers>,
     ) -> Self {
+        let resets = previous.map_or_else(
+            || Arc::new(ResetTimes::new(SystemTime::now())),
+            |p| p.resets.clone(),
+        );
         let dump = properties
             .iter()
             .filter(|p| !(p.key.len() > 8 && p.key.ends_with(".secret")))
@@ -98,7 +107,8 @@ impl StatusWorkers {
             config: config.clone(),
             dump,
             users: users.to_vec(),
-            resets: ResetTimes::new(SystemTime::now()),
+            resets: resets.clone(),
+            generation,
         });
         let workers = config
             .workers
@@ -116,16 +126,7 @@ impl StatusWorkers {
                 _ => None,
             })
             .collect();
-        StatusWorkers { workers }
-    }
-
-    /// The status workers jkgate's run settings define.
-    pub fn from_settings(settings: &crate::cli::RunSettings) -> Self {
-        StatusWorkers::new(
-            &settings.workers,
-            &settings.worker_properties,
-            &settings.status_users,
-        )
+        StatusWorkers { workers, resets }
     }
 
     /// The status worker called `name`.
@@ -169,34 +170,16 @@ pub struct StatusReply {
 }
 
 impl StatusReply {
-    /// The HTTP response: 200, the content type, `Cache-Control`/`Pragma: no-cache`.
-    pub fn into_response(self) -> Response<ResponseBody> {
-        let mut response = Response::new(ResponseBody::Complete(Bytes::from(self.body)));
-        if let Some(realm) = &self.challenge {
-            *response.status_mut() = http::StatusCode::UNAUTHORIZED;
-            let realm: String = realm
-                .chars()
-                .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
-                .collect();
-            if let Ok(value) =
-                HeaderValue::from_str(&format!("Basic realm=\"{realm}\", charset=\"UTF-8\""))
-            {
-                response
-                    .headers_mut()
-                    .insert(http::header::WWW_AUTHENTICATE, value);
-            }
-        }
-        let headers = response.headers_mut();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static(self.content_type),
-        );
-        headers.insert(
-            http::header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache"),
-        );
-        headers.insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
-        response
+    /// The `WWW-Authenticate` value of a challenge: the realm is the worker's name, kept to
+    /// the characters a quoted string may hold unescaped.
+    pub fn www_authenticate(&self) -> Option<String> {
+        let realm: String = self
+            .challenge
+            .as_deref()?
+            .chars()
+            .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
+            .collect();
+        Some(format!("Basic realm=\"{realm}\", charset=\"UTF-8\""))
     }
 }
 
@@ -241,6 +224,9 @@ impl StatusWorker {
             now: unix_seconds(now),
             web_server: SOFTWARE.to_owned(),
             jk_version: SOFTWARE.to_owned(),
+            config_generation: self.shared.generation.number,
+            config_loaded: unix_seconds(self.shared.generation.loaded),
+            reload_error: self.shared.generation.reloads.last_failure(),
         };
         let config = &self.shared.config;
         let mut error: Option<String> = None;
@@ -303,36 +289,6 @@ impl StatusWorker {
             body,
             challenge,
         }
-    }
-
-    /// [`StatusWorker::handle`] for a hyper request: reads the path, query, `Host` and
-    /// `Authorization`, answers with the HTTP response.
-    pub fn respond(
-        &self,
-        gateway: &crate::server::Gateway,
-        parts: &http::request::Parts,
-        info: &crate::server::mapping::ConnectionInfo,
-    ) -> Response<ResponseBody> {
-        let local_ip = String::from_utf8_lossy(&info.local_ip).into_owned();
-        let host = parts
-            .headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| parts.uri.authority().map(|a| a.as_str()));
-        let request = StatusRequest {
-            path: parts.uri.path(),
-            query: parts.uri.query(),
-            host,
-            local_ip: &local_ip,
-            local_port: info.local_port,
-            authorization: parts
-                .headers
-                .get(http::header::AUTHORIZATION)
-                .map(HeaderValue::as_bytes),
-        };
-        let mounts = gateway.mounts.load();
-        self.handle(&mounts, &gateway.workers, &request)
-            .into_response()
     }
 }
 

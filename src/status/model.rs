@@ -31,6 +31,12 @@ pub struct Header {
     pub web_server: String,
     /// `jk_version`.
     pub jk_version: String,
+    /// The running configuration's generation (1 at start, +1 per successful reload).
+    pub config_generation: u64,
+    /// When it was loaded, Unix seconds.
+    pub config_loaded: u64,
+    /// Why the last reload failed (`None`: it succeeded, or there was none).
+    pub reload_error: Option<String>,
 }
 
 /// The configuration columns of an ajp13 worker or lb member.

@@ -92,6 +92,16 @@ impl Format for Prop {
         self.top("time_unix", header.now);
         self.top("web_server", &header.web_server);
         self.top("jk_version", &header.jk_version);
+        // jkgate's own keys (mod_jk has no reload to report on).
+        self.top("config_generation", header.config_generation);
+        self.top("config_loaded", header.config_loaded);
+        match &header.reload_error {
+            None => self.top("config_reload", "OK"),
+            Some(error) => {
+                self.top("config_reload", "ERROR");
+                self.top("config_reload_error", error.replace('\n', " "));
+            }
+        }
     }
 
     fn lb_list_start(&mut self, count: usize) {

@@ -100,6 +100,16 @@ impl Format for Txt {
             "Software: web_server=\"{}\" jk_version={}",
             header.web_server, header.jk_version
         );
+        let _ = writeln!(
+            self.out,
+            "Config Generation: number={} loaded={} reload={}",
+            header.config_generation,
+            header.config_loaded,
+            match &header.reload_error {
+                None => "OK".to_owned(),
+                Some(error) => format!("ERROR error=\"{}\"", error.replace('\n', " ")),
+            }
+        );
     }
 
     fn lb_list_start(&mut self, count: usize) {

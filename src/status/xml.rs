@@ -135,6 +135,22 @@ impl Format for Xml {
         self.att(2, "web_server", &header.web_server);
         self.att(2, "jk_version", &header.jk_version);
         self.stop(0, true);
+        self.start(0, "generation");
+        self.att(2, "number", header.config_generation);
+        self.att(2, "loaded", header.config_loaded);
+        self.att(
+            2,
+            "reload",
+            if header.reload_error.is_some() {
+                "ERROR"
+            } else {
+                "OK"
+            },
+        );
+        if let Some(error) = &header.reload_error {
+            self.att(2, "reload_error", error.replace('\n', " "));
+        }
+        self.stop(0, true);
     }
 
     fn lb_list_start(&mut self, count: usize) {

@@ -1,15 +1,17 @@
 //! Entry point for the status worker's fuzz target (and its corpus replay): any bytes as
 //! the query strings and `Authorization` headers of status requests; never a panic.
 //!
-//! Each input gets a fresh gateway, so the state its `update`, `reset` and `recover`
-//! commands change never leaks into the next input and every finding replays alone.
+//! Each input gets a fresh gateway, assembled as `jkgate run` assembles one, so the state
+//! its `update`, `reset` and `recover` commands change never leaks into the next input and
+//! every finding replays alone.
 
-use crate::backend::registry::{WorkerOptions, build_workers};
-use crate::config::read_workers_properties;
-use crate::config::uriworkermap::MountTable;
+use std::net::{Ipv4Addr, SocketAddr};
 
-use super::query::Params;
-use super::{StatusRequest, StatusWorkers};
+use super::assemble;
+use crate::config::RunSettings;
+use crate::server::status_page::into_response;
+use crate::status::query::Params;
+use crate::status::{Generation, StatusReply, StatusRequest};
 
 /// The workers every input talks to: an lb with three members (one stopped, one with a
 /// route that names a domain), a plain ajp13 worker, and a status worker with users.
@@ -41,29 +43,28 @@ pub fn status_requests(data: &[u8]) {
     for reply in answer(data) {
         assert!(reply.content_type.starts_with("text/"));
         assert!(reply.challenge.is_some() || !reply.body.is_empty());
-        let response = reply.into_response();
+        let response = into_response(reply);
         assert!(matches!(response.status().as_u16(), 200 | 401));
     }
 }
 
 /// The replies to the requests of `data` (see [`status_requests`]), in order.
-fn answer(data: &[u8]) -> Vec<super::StatusReply> {
-    let file = read_workers_properties(WORKERS.as_bytes(), "fuzz.properties", &|_| None)
-        .expect("the fixed workers.properties is valid");
-    let workers =
-        build_workers(&file.config, WorkerOptions::default()).expect("the fixed workers build");
-    let users = [
+fn answer(data: &[u8]) -> Vec<StatusReply> {
+    let unused = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let mut settings = RunSettings::from_workers_text("fuzz.properties", WORKERS, &MOUNTS, unused)
+        .expect("the fixed workers.properties and mounts are valid");
+    settings.status_users = vec![
         ("alice".to_owned(), "secret".to_owned()),
         ("bob".to_owned(), "builder".to_owned()),
     ];
-    let status = StatusWorkers::new(&file.config, &file.properties, &users);
-    let worker = status.get("jkstatus").expect("the status worker exists");
-    let mut mounts = MountTable::new();
-    for rule in MOUNTS {
-        mounts
-            .add_jk_mount_line(rule, None)
-            .expect("the fixed mounts are valid");
-    }
+    let gateway = assemble(&settings, Generation::first(), None)
+        .expect("the fixed workers build")
+        .commit();
+    let worker = gateway
+        .status
+        .get("jkstatus")
+        .expect("the status worker exists");
+    let mounts = gateway.mounts.load();
     let mut replies = Vec::new();
     for line in data.split(|&b| b == b'\n').take(8) {
         let (query, authorization) = match line.iter().position(|&b| b == b'\t') {
@@ -83,7 +84,7 @@ fn answer(data: &[u8]) -> Vec<super::StatusReply> {
             local_port: 8080,
             authorization,
         };
-        replies.push(worker.handle(&mounts, &workers, &request));
+        replies.push(worker.handle(&mounts, &gateway.workers, &request));
     }
     replies
 }

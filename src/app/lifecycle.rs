@@ -1,0 +1,191 @@
+//! What the jkgate process does: read the settings, open the logs, start, then answer
+//! signals as httpd does — SIGHUP reloads the configuration, SIGUSR1 reopens the log files,
+//! SIGTERM and SIGINT stop accepting at once and drain for `GracefulShutdownTimeout` — and
+//! tell systemd about each step.
+
+use std::process::ExitCode;
+
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::instance::{Jkgate, SettingsSource};
+use super::logging::{self, AccessLog, Logs};
+use super::notify;
+use crate::config::ini::LogLevel;
+use crate::config::{ConfigError, RunSettings, Sources, resolve_settings};
+
+fn print_errors(error: &ConfigError) {
+    for e in error.errors() {
+        eprintln!("error: {e}");
+    }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// `jkgate run`: read the configuration, listen, serve until SIGINT/SIGTERM, reload on
+/// SIGHUP.
+pub fn run(sources: Sources) -> ExitCode {
+    let settings = match resolve_settings(&sources) {
+        Ok(settings) => settings,
+        Err(error) => {
+            print_errors(&error);
+            return ExitCode::FAILURE;
+        }
+    };
+    let logs = match logging::init(
+        settings.log_level,
+        &AccessLog::from_setting(settings.access_log.as_deref()),
+    ) {
+        Ok(logs) => logs,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
+    let source: SettingsSource = Box::new(move || resolve_settings(&sources));
+    serve(settings, source, logs, |_| {})
+}
+
+/// Starts jkgate with `settings` in a runtime of its own and serves until stopped.
+/// `started` is told about the running instance (the demo prints its addresses).
+pub fn serve(
+    settings: RunSettings,
+    source: SettingsSource,
+    logs: Logs,
+    started: impl FnOnce(&Jkgate),
+) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let jkgate = match Jkgate::start(settings, source).await {
+            Ok(jkgate) => jkgate,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        started(&jkgate);
+        match until_stopped(jkgate, &logs).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// A one-line state for `systemctl status`.
+fn status_line(jkgate: &Jkgate) -> String {
+    let addrs: Vec<String> = jkgate
+        .addrs()
+        .iter()
+        .map(|(addr, tls)| format!("{}{addr}", if *tls { "https://" } else { "http://" }))
+        .collect();
+    format!(
+        "serving on {} (configuration generation {})",
+        addrs.join(" "),
+        jkgate.generation().number
+    )
+}
+
+/// Answers signals until SIGTERM or SIGINT, then shuts down.
+async fn until_stopped(mut jkgate: Jkgate, logs: &Logs) -> std::io::Result<()> {
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut user1 = signal(SignalKind::user_defined1())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    notify::ready(&status_line(&jkgate));
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => {
+                tracing::info!("SIGHUP: reloading the configuration");
+                notify::reloading();
+                // The outcome is logged and shown by the status worker; either way the
+                // service is ready again.
+                let _ = jkgate.reload().await;
+                notify::ready(&status_line(&jkgate));
+            }
+            _ = user1.recv() => {
+                tracing::info!("SIGUSR1: reopening the log files");
+                logs.reopen();
+            }
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+        }
+    }
+    tracing::info!("shutting down: no new connections, open ones finish");
+    notify::stopping();
+    jkgate.shutdown().await;
+    Ok(())
+}
+
+/// `jkgate demo`: two embedded AJP13 backends behind jkgate, until SIGINT/SIGTERM.
+pub fn demo(listen: &str) -> ExitCode {
+    let listen = match crate::config::parse_listen("--listen", listen) {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let logs = match logging::init(LogLevel::Info, &AccessLog::Stdout) {
+        Ok(logs) => logs,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let demo = match crate::demo::start(listen).await {
+            Ok(demo) => demo,
+            Err(e) => {
+                eprintln!("error: demo on {listen}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let url = format!("http://{}", demo.jkgate.addr());
+        eprintln!("jkgate demo listening on {url}");
+        for backend in &demo.backends {
+            eprintln!(
+                "  embedded AJP13 backend {} on {}",
+                backend.route, backend.addr
+            );
+        }
+        eprintln!("try:");
+        eprintln!("  curl -i {url}/echo                   # balanced over node1 and node2");
+        eprintln!("  curl -i -c jar -b jar {url}/session  # sticky: the session stays on its node");
+        eprintln!("  curl -i {url}/node2/echo             # straight to the member node2");
+        eprintln!("  curl {url}/jkstatus                  # the status worker");
+        eprintln!("Ctrl-C stops it.");
+        let backends = demo.backends;
+        let result = until_stopped(demo.jkgate, &logs).await;
+        drop(backends);
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

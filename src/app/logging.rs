@@ -1,0 +1,178 @@
+//! The error log (standard error by default) and the access log (standard output by
+//! default, a file, or off), as tracing layers. A log file is opened in append mode and can
+//! be reopened on SIGUSR1, so that rotation by rename (logrotate's default) works: after
+//! the rename jkgate still writes to the old file until it reopens the path.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::config::ini::LogLevel;
+
+/// The tracing target of access log lines.
+pub use crate::server::ACCESS_TARGET;
+
+/// Why a log could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {}: {source}", path.display())]
+pub struct LogError {
+    /// Which log.
+    pub what: &'static str,
+    /// Its path.
+    pub path: PathBuf,
+    /// The OS error.
+    pub source: io::Error,
+}
+
+/// Where the access log goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessLog {
+    /// Standard output (`-`, the default).
+    Stdout,
+    /// A file, appended to.
+    File(PathBuf),
+    /// No access log (`off`).
+    Off,
+}
+
+impl AccessLog {
+    /// The destination the `AccessLog` setting names.
+    pub fn from_setting(setting: Option<&Path>) -> Self {
+        match setting {
+            None => AccessLog::Stdout,
+            Some(p) if p == Path::new("-") => AccessLog::Stdout,
+            Some(p) if p == Path::new("off") => AccessLog::Off,
+            Some(p) => AccessLog::File(p.to_owned()),
+        }
+    }
+}
+
+/// A log file that can be reopened at the same path.
+#[derive(Debug, Clone)]
+pub struct LogFile {
+    what: &'static str,
+    path: PathBuf,
+    file: Arc<Mutex<File>>,
+}
+
+impl LogFile {
+    /// Opens `path` for appending (created when missing).
+    pub fn open(what: &'static str, path: &Path) -> Result<Self, LogError> {
+        Ok(LogFile {
+            what,
+            path: path.to_owned(),
+            file: Arc::new(Mutex::new(append(what, path)?)),
+        })
+    }
+
+    /// Opens the path again: lines written from now on go to the file now at that path.
+    /// When it cannot be opened the old file is kept.
+    pub fn reopen(&self) -> Result<(), LogError> {
+        let file = append(self.what, &self.path)?;
+        *self.file.lock().unwrap_or_else(|e| e.into_inner()) = file;
+        Ok(())
+    }
+}
+
+fn append(what: &'static str, path: &Path) -> Result<File, LogError> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|source| LogError {
+            what,
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// One write of a formatted line to a [`LogFile`].
+#[derive(Debug)]
+pub struct LogFileWriter(Arc<Mutex<File>>);
+
+impl Write for LogFileWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).flush()
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogFile {
+    type Writer = LogFileWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LogFileWriter(self.file.clone())
+    }
+}
+
+/// The log files jkgate has open, for SIGUSR1.
+#[derive(Debug, Default, Clone)]
+pub struct Logs {
+    files: Vec<LogFile>,
+}
+
+impl Logs {
+    /// Reopens every log file; says in the error log which could not be reopened.
+    pub fn reopen(&self) {
+        for file in &self.files {
+            match file.reopen() {
+                Ok(()) => tracing::info!(file = %file.path.display(), "{} reopened", file.what),
+                Err(e) => tracing::error!("{e}; still writing to the old file"),
+            }
+        }
+    }
+}
+
+/// Installs the log subscriber: the error log on stderr at `level`, and the access log
+/// (target [`ACCESS_TARGET`], one line per request) on its own destination.
+pub fn init(level: LogLevel, access: &AccessLog) -> Result<Logs, LogError> {
+    use std::io::IsTerminal as _;
+    use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let mut logs = Logs::default();
+    let errors = tracing_subscriber::fmt::layer()
+        // Colour codes only on a terminal, never into a file or pipe.
+        .with_ansi(io::stderr().is_terminal())
+        .with_writer(io::stderr)
+        .with_filter(EnvFilter::new(format!(
+            "{},{ACCESS_TARGET}=off",
+            level.as_filter()
+        )));
+    let access_filter = Targets::new().with_target(ACCESS_TARGET, LevelFilter::INFO);
+    let access_line = || {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_target(false)
+            .with_level(false)
+    };
+    let access_layer = match access {
+        AccessLog::Off => None,
+        AccessLog::Stdout => Some(
+            access_line()
+                .with_writer(io::stdout)
+                .with_filter(access_filter)
+                .boxed(),
+        ),
+        AccessLog::File(path) => {
+            let file = LogFile::open("access log", path)?;
+            logs.files.push(file.clone());
+            Some(
+                access_line()
+                    .with_writer(file)
+                    .with_filter(access_filter)
+                    .boxed(),
+            )
+        }
+    };
+    let _ = tracing_subscriber::registry()
+        .with(errors)
+        .with(access_layer)
+        .try_init();
+    Ok(logs)
+}

@@ -1,0 +1,188 @@
+//! What `jkgate check` prints: the resolved settings, each lb with its members and their
+//! effective values, in a form an operator can compare with mod_jk's configuration.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::settings::RunSettings;
+use super::workers::{AjpSettings, LbMember, WorkerKind};
+
+fn ms(d: Duration) -> String {
+    format!("{} ms", d.as_millis())
+}
+
+fn secs(d: Duration) -> String {
+    format!("{} s", d.as_secs())
+}
+
+fn describe_ajp(out: &mut String, indent: &str, ajp: &AjpSettings) {
+    let _ = writeln!(
+        out,
+        "{indent}host={} port={} source={} prefer_ipv6={} secret={}",
+        ajp.host,
+        ajp.port,
+        ajp.source.as_deref().unwrap_or("-"),
+        ajp.prefer_ipv6,
+        if ajp.secret.is_some() { "(set)" } else { "-" },
+    );
+    let _ = writeln!(
+        out,
+        "{indent}connection_pool_size={} connection_pool_minsize={} connection_pool_timeout={} connection_acquire_timeout={}",
+        ajp.connection_pool_size,
+        ajp.connection_pool_minsize,
+        secs(ajp.connection_pool_timeout),
+        ms(ajp.connection_acquire_timeout),
+    );
+    let _ = writeln!(
+        out,
+        "{indent}ping_mode={} ping_timeout={} connect_timeout={} prepost_timeout={} connection_ping_interval={}",
+        if ajp.ping_mode.letters().is_empty() {
+            "-".to_owned()
+        } else {
+            ajp.ping_mode.letters()
+        },
+        ms(ajp.ping_timeout),
+        ms(ajp.connect_timeout),
+        ms(ajp.prepost_timeout),
+        secs(ajp.connection_ping_interval),
+    );
+    let _ = writeln!(
+        out,
+        "{indent}reply_timeout={} socket_timeout={} socket_connect_timeout={} socket_keepalive={} socket_buffer={}",
+        ms(ajp.reply_timeout),
+        secs(ajp.socket_timeout),
+        ms(ajp.socket_connect_timeout),
+        ajp.socket_keepalive,
+        ajp.socket_buffer,
+    );
+    let _ = writeln!(
+        out,
+        "{indent}max_packet_size={} retries={} retry_interval={} recovery_options={} fail_on_status={} busy_limit={}",
+        ajp.max_packet_size,
+        ajp.retries,
+        ms(ajp.retry_interval),
+        ajp.recovery_options.0,
+        if ajp.fail_on_status.is_empty() {
+            "-".to_owned()
+        } else {
+            ajp.fail_on_status.to_list_string()
+        },
+        ajp.busy_limit,
+    );
+}
+
+fn describe_member(out: &mut String, member: &LbMember) {
+    let m = &member.member;
+    let _ = writeln!(
+        out,
+        "    member {}{}: route={} domain={} redirect={} activation={} lbfactor={} distance={}",
+        member.name,
+        if member.implicit {
+            " (implicit: no properties)"
+        } else {
+            ""
+        },
+        m.route,
+        if m.domain.is_empty() { "-" } else { &m.domain },
+        if m.redirect.is_empty() {
+            "-"
+        } else {
+            &m.redirect
+        },
+        m.activation.status_name(),
+        m.lbfactor,
+        m.distance,
+    );
+    describe_ajp(out, "      ", &member.ajp);
+}
+
+/// A human-readable description of the resolved settings (what `jkgate check` prints).
+pub fn describe(settings: &RunSettings) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "workers file: {}", settings.workers_file.display());
+    if let Some(file) = &settings.mount_file {
+        let _ = writeln!(out, "mount file: {}", file.display());
+    }
+    for listener in &settings.listeners {
+        let _ = writeln!(
+            out,
+            "listen: {} ({})",
+            listener.addr,
+            if listener.tls { "https" } else { "http" }
+        );
+    }
+    let _ = writeln!(out, "worker.list: {}", settings.workers.list.join(","));
+    let _ = writeln!(out, "worker.maintain: {}", secs(settings.workers.maintain));
+    for worker in &settings.workers.workers {
+        let _ = writeln!(
+            out,
+            "worker {} (type {}){}",
+            worker.name,
+            worker.type_name(),
+            if worker.implicit {
+                " (implicit: no properties)"
+            } else {
+                ""
+            }
+        );
+        match &worker.kind {
+            WorkerKind::Ajp13(ajp) => describe_ajp(&mut out, "    ", ajp),
+            WorkerKind::Lb(lb) => {
+                let s = &lb.settings;
+                let _ = writeln!(
+                    out,
+                    "    method={} lock={} sticky_session={} sticky_session_force={} retries={} lb_retries={} retry_interval={}",
+                    s.method.status_name(),
+                    s.lock.status_name(),
+                    s.sticky_session,
+                    s.sticky_session_force,
+                    s.retries,
+                    s.lb_retries,
+                    ms(s.retry_interval),
+                );
+                let _ = writeln!(
+                    out,
+                    "    recover_time={} error_escalation_time={} max_reply_timeouts={} session_cookie={} session_path={} set_session_cookie={} session_cookie_path={}",
+                    secs(s.recover_time),
+                    secs(s.error_escalation_time),
+                    s.max_reply_timeouts,
+                    s.session_cookie,
+                    s.session_path,
+                    s.set_session_cookie,
+                    s.session_cookie_path,
+                );
+                for member in &lb.members {
+                    describe_member(&mut out, member);
+                }
+            }
+            WorkerKind::Status(st) => {
+                let _ = writeln!(
+                    out,
+                    "    read_only={} users={} prefix={} good={} bad={}",
+                    st.read_only,
+                    if st.users.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        st.users.join(",")
+                    },
+                    st.prefix,
+                    st.good.join(","),
+                    st.bad.join(","),
+                );
+            }
+        }
+    }
+    for rule in settings.mounts.rules() {
+        let _ = writeln!(
+            out,
+            "mount {}{}{} -> {} ({}, {})",
+            if rule.disabled { "-" } else { "" },
+            if rule.exclusion { "!" } else { "" },
+            rule.pattern,
+            rule.worker,
+            rule.status_type(),
+            rule.source.status_name(),
+        );
+    }
+    out
+}
