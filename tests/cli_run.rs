@@ -401,3 +401,41 @@ fn demo_balances_and_sticks_without_tomcat() {
     );
     assert!(status.contains("worker.result.type=OK"), "{status}");
 }
+
+#[test]
+fn status_times_are_in_the_local_zone_from_tz() {
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    // A POSIX TZ string (UTC+05:30, no DST) needs no zone database, as with glibc.
+    let child = Command::new(env!("CARGO_BIN_EXE_jkgate"))
+        .args(["demo", "--listen", &addr.to_string()])
+        .env("TZ", "XST-5:30")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("jkgate demo starts");
+    let _jkgate = Jkgate(child);
+    let status = wait_answer(addr, "/jkstatus?mime=prop");
+    assert_eq!(
+        line_value(&status, "worker.time_tz"),
+        Some("+0530"),
+        "{status}"
+    );
+    let unix: i64 = line_value(&status, "worker.time_unix")
+        .and_then(|v| v.parse().ok())
+        .expect("time_unix");
+    let zone = jiff::tz::TimeZone::fixed(jiff::tz::Offset::from_seconds(19_800).unwrap());
+    let local = jiff::Timestamp::from_second(unix)
+        .unwrap()
+        .to_zoned(zone)
+        .strftime("%Y%m%d%H%M%S")
+        .to_string();
+    assert_eq!(
+        line_value(&status, "worker.time_datetime"),
+        Some(local.as_str()),
+        "{status}"
+    );
+    let html = http_get(addr, "/jkstatus", "").expect("HTML status page");
+    assert!(html.contains(" +0530"), "{html}");
+}

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderMap, Version};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 
 use crate::ajp::{ForwardRequest, Method, RequestHeaderName};
 use crate::backend::{BodyKind, ForwardContext, TlsInfo};
@@ -64,45 +65,42 @@ fn reject(status: u16, reason: impl Into<String>) -> Rejected {
     }
 }
 
-/// Percent-decodes a path; `None` for a malformed escape.
+/// Percent-decodes a path; `None` for a malformed escape (httpd answers 400, where the
+/// crate would keep the `%` as it is).
 pub fn percent_decode(raw: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' {
-            let hex = raw.get(i + 1..i + 3)?;
-            let value = (hex_value(hex[0])? << 4) | hex_value(hex[1])?;
-            out.push(value);
-            i += 3;
-        } else {
-            out.push(raw[i]);
-            i += 1;
-        }
-    }
-    Some(out)
+    let well_formed = raw.split(|&b| b == b'%').skip(1).all(|after| {
+        after
+            .get(..2)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    well_formed.then(|| percent_encoding::percent_decode(raw).collect())
 }
 
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
+/// What mod_jk's ForwardURIProxy escapes: all but ASCII letters, digits and
+/// `~$-_.+!*'(),;:@&=/` (non-ASCII bytes are always escaped).
+const PROXY_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'~')
+    .remove(b'$')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'+')
+    .remove(b'!')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b',')
+    .remove(b';')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'&')
+    .remove(b'=')
+    .remove(b'/');
 
 /// Re-encodes a decoded path the way mod_jk's ForwardURIProxy does.
 pub fn proxy_encode(decoded: &[u8]) -> Bytes {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = BytesMut::with_capacity(decoded.len() + 8);
-    for &b in decoded {
-        if b.is_ascii_alphanumeric() || b"~$-_.+!*'(),;:@&=/".contains(&b) {
-            out.extend_from_slice(&[b]);
-        } else {
-            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
-        }
-    }
-    out.freeze()
+    Bytes::from(percent_encode(decoded, PROXY_ESCAPED).to_string())
 }
 
 /// The path of a request, decoded and normalised for mount matching.
@@ -431,6 +429,30 @@ mod tests {
     fn proxy_encoding_matches_mod_jk() {
         let decoded = percent_decode(b"/a%7Eb%3Bc%3D%2B %25%3F%c3%a9/x").expect("valid");
         assert_eq!(&proxy_encode(&decoded)[..], b"/a~b;c=+%20%25%3F%C3%A9/x");
+        // Every byte: kept as it is or escaped with upper-case hex, as mod_jk does.
+        let every_byte: Vec<u8> = (0..=255).collect();
+        let expected: String = every_byte
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_alphanumeric() || b"~$-_.+!*'(),;:@&=/".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        assert_eq!(&proxy_encode(&every_byte)[..], expected.as_bytes());
+    }
+
+    #[test]
+    fn percent_decoding_refuses_malformed_escapes() {
+        assert_eq!(percent_decode(b"/a%41%2f"), Some(b"/aA/".to_vec()));
+        assert_eq!(percent_decode(b"/a%4"), None);
+        assert_eq!(percent_decode(b"/a%"), None);
+        assert_eq!(percent_decode(b"/a%%41"), None);
+        assert_eq!(percent_decode(b"/a%4%41"), None);
+        assert_eq!(percent_decode(b"/a%g1"), None);
+        assert_eq!(percent_decode(b"/a%C3%A9"), Some("/aé".as_bytes().to_vec()));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use rustls::server::{ServerConnection, WebPkiClientVerifier};
 use rustls_pki_types::pem::PemObject;
@@ -108,7 +110,7 @@ pub fn tls_info(conn: &ServerConnection) -> TlsInfo {
         let mut pem = String::new();
         for cert in chain {
             pem.push_str("-----BEGIN CERTIFICATE-----\n");
-            let encoded = base64(cert.as_ref());
+            let encoded = STANDARD.encode(cert);
             for line in encoded.as_bytes().chunks(64) {
                 pem.push_str(std::str::from_utf8(line).unwrap_or_default());
                 pem.push('\n');
@@ -128,38 +130,4 @@ pub fn tls_info(conn: &ServerConnection) -> TlsInfo {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
-}
-
-/// Standard base64 with padding.
-pub fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        assert_eq!(super::base64(b""), "");
-        assert_eq!(super::base64(b"f"), "Zg==");
-        assert_eq!(super::base64(b"fo"), "Zm8=");
-        assert_eq!(super::base64(b"foo"), "Zm9v");
-        assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
-    }
 }

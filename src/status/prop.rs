@@ -8,7 +8,7 @@
 use std::fmt::Display;
 use std::fmt::Write as _;
 
-use super::clock::{TZ, text_time};
+use super::clock::{text_time, tz};
 use super::format::{Format, boolean};
 use super::model::{AjpConf, AjpView, ErrorTime, Header, LbView, MapView, MemberView, Traffic};
 
@@ -71,7 +71,7 @@ impl Prop {
         self.att(name, "last_reset_ago", reset_ago);
         if let Some(error) = error {
             self.att(name, "error_time_datetime", text_time(error.at));
-            self.att(name, "error_time_tz", TZ);
+            self.att(name, "error_time_tz", tz(error.at));
             self.att(name, "error_time_unix seconds", error.at);
             self.att(name, "error_time_ago seconds", error.ago);
         }
@@ -88,7 +88,7 @@ impl Format for Prop {
 
     fn head(&mut self, header: &Header) {
         self.top("time_datetime", text_time(header.now));
-        self.top("time_tz", TZ);
+        self.top("time_tz", tz(header.now));
         self.top("time_unix", header.now);
         self.top("web_server", &header.web_server);
         self.top("jk_version", &header.jk_version);

@@ -4,6 +4,8 @@
 //! its first position and its last value, and `<`, `>`, `?`, `"` replaced by `@` so that
 //! nothing echoed back can open markup.
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
 use crate::config::value::c_atoi;
 
 /// `opt` bit: hide the members of lb workers.
@@ -224,56 +226,25 @@ impl Params {
 /// Percent-decodes `text` (`+` is a space); invalid escapes stay as they are, invalid
 /// UTF-8 becomes U+FFFD.
 pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' if i + 2 < bytes.len() => {
-                match (hex_value(bytes[i + 1]), hex_value(bytes[i + 2])) {
-                    (Some(high), Some(low)) => {
-                        out.push(high << 4 | low);
-                        i += 3;
-                    }
-                    _ => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            other => {
-                out.push(other);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    // `+` first: a `%2B` must stay a plus.
+    let spaced = text.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
-/// Percent-encodes `text` for a query string (everything but unreserved characters).
+/// What query values escape: all but ASCII letters, digits and `-_.~*,`.
+const QUERY_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b',');
+
+/// Percent-encodes `text` for a query string.
 pub fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b'*' | b',') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-fn hex_value(byte: u8) -> Option<u8> {
-    match byte {
-        b'0'..=b'9' => Some(byte - b'0'),
-        b'a'..=b'f' => Some(byte - b'a' + 10),
-        b'A'..=b'F' => Some(byte - b'A' + 10),
-        _ => None,
-    }
+    utf8_percent_encode(text, QUERY_ESCAPED).to_string()
 }
 
 /// mod_jk's XSS guard: `<`, `>`, `?` and `"` become `@`.
@@ -304,6 +275,13 @@ mod tests {
         assert_eq!(keys, ["a", "w", "sw"]);
         assert_eq!(percent_decode("x%2"), "x%2");
         assert_eq!(percent_decode("%41%"), "A%");
+        assert_eq!(percent_decode("a+b%2B%2b%%41%c3%a9%ff"), "a b++%Aé\u{fffd}");
+    }
+
+    #[test]
+    fn encoding_keeps_unreserved_characters() {
+        assert_eq!(encode("a-b_c.d~e*f,g"), "a-b_c.d~e*f,g");
+        assert_eq!(encode("a b+c&d=é/%"), "a%20b%2Bc%26d%3D%C3%A9%2F%25");
     }
 
     #[test]

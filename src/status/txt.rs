@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::clock::{TZ, text_time};
+use super::clock::{text_time, tz};
 use super::format::{Format, boolean};
 use super::model::{AjpConf, AjpView, ErrorTime, Header, LbView, MapView, MemberView, Traffic};
 
@@ -67,8 +67,9 @@ impl Txt {
         if let Some(error) = error {
             let _ = write!(
                 self.out,
-                " error_time_datetime={} error_time_tz={TZ} error_time_unix_seconds={} error_time_ago={}",
+                " error_time_datetime={} error_time_tz={} error_time_unix_seconds={} error_time_ago={}",
                 text_time(error.at),
+                tz(error.at),
                 error.at,
                 error.ago
             );
@@ -91,8 +92,9 @@ impl Format for Txt {
     fn head(&mut self, header: &Header) {
         let _ = writeln!(
             self.out,
-            "Time: datetime={} tz={TZ} unix={}",
+            "Time: datetime={} tz={} unix={}",
             text_time(header.now),
+            tz(header.now),
             header.now
         );
         let _ = writeln!(

@@ -5,7 +5,7 @@
 use std::fmt::Display;
 use std::fmt::Write as _;
 
-use super::clock::{TZ, text_time};
+use super::clock::{text_time, tz};
 use super::format::{Format, boolean};
 use super::model::{AjpConf, AjpView, ErrorTime, Header, LbView, MapView, MemberView, Traffic};
 
@@ -97,7 +97,7 @@ impl Xml {
         self.att(i, "last_reset_ago", reset_ago);
         if let Some(error) = error {
             self.att(i, "error_time_datetime", text_time(error.at));
-            self.att(i, "error_time_tz", TZ);
+            self.att(i, "error_time_tz", tz(error.at));
             self.att(i, "error_time_unix_seconds", error.at);
             self.att(i, "error_time_ago", error.ago);
         }
@@ -128,7 +128,7 @@ impl Format for Xml {
     fn head(&mut self, header: &Header) {
         self.start(0, "time");
         self.att(2, "datetime", text_time(header.now));
-        self.att(2, "tz", TZ);
+        self.att(2, "tz", tz(header.now));
         self.att(2, "unix", header.now);
         self.stop(0, true);
         self.start(0, "software");
