@@ -1269,3 +1269,97 @@ fn config_errors_name_the_lb_and_members() {
     let err = Balancer::new(LbSettings::new("lb"), ms, clock).unwrap_err();
     assert!(err.to_string().contains("'a' and 'b' both use route 'r'"));
 }
+
+// ---- reconfigure (SIGHUP reload) ------------------------------------------------------
+
+fn member_status(lb: &Balancer, name: &str) -> jkgate::balancer::MemberStatus {
+    lb.status()
+        .members
+        .into_iter()
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("{name} is a member"))
+}
+
+#[test]
+fn reconfigure_keeps_each_members_numbers_by_name_whatever_its_position() {
+    let (lb, _clock) = lb3();
+    for _ in 0..6 {
+        serve_ok(&lb, &get("/app"));
+    }
+    let before: Vec<_> = ["node1", "node2", "node3"]
+        .map(|n| (n, member_status(&lb, n).elected))
+        .to_vec();
+    // node2 leaves, node4 joins, node3 moves to the front.
+    lb.reconfigure(LbSettings::new("lb"), members(&["node3", "node1", "node4"]))
+        .expect("valid members");
+    let names: Vec<String> = lb.status().members.into_iter().map(|m| m.name).collect();
+    assert_eq!(names, ["node3", "node1", "node4"]);
+    for (name, elected) in before.iter().filter(|(n, _)| *n != "node2") {
+        assert_eq!(member_status(&lb, name).elected, *elected, "{name}");
+    }
+    assert_eq!(member_status(&lb, "node4").elected, 0);
+    assert_eq!(member_status(&lb, "node4").state, MemberState::Idle);
+    // Brought back, node2 finds its numbers where it left them.
+    lb.reconfigure(
+        LbSettings::new("lb"),
+        members(&["node1", "node2", "node3", "node4"]),
+    )
+    .expect("valid members");
+    assert_eq!(member_status(&lb, "node2").elected, before[1].1);
+}
+
+#[test]
+fn a_request_planned_before_a_reload_finishes_on_its_member() {
+    let (lb, _clock) = lb_with(LbSettings::new("lb"), members(&["node1", "node2"]));
+    // In flight on node2 (index 1 of the old topology) while the reload reorders.
+    let facts = with_cookie("/app", "JSESSIONID=abc.node2");
+    let mut plan = lb.begin(&facts);
+    let choice = expect_attempt(&lb, &mut plan);
+    assert_eq!(choice.member, "node2");
+    let guard = lb.start_attempt(&mut plan, &choice).expect("not busy");
+    assert_eq!(member_status(&lb, "node2").busy, 1);
+    lb.reconfigure(LbSettings::new("lb"), members(&["node2", "node3"]))
+        .expect("valid members");
+    assert_eq!(
+        member_status(&lb, "node2").busy,
+        1,
+        "busy survives the reload"
+    );
+    assert_eq!(member_status(&lb, "node3").busy, 0);
+    let verdict = guard.finish(
+        &mut plan,
+        AttemptReport::failed(FailureKind::Backend, Progress::NothingSent),
+    );
+    assert_eq!(verdict, Verdict::TryAnother);
+    // The outcome landed on node2, now at index 0, not on whoever holds index 1.
+    let node2 = member_status(&lb, "node2");
+    assert_eq!((node2.busy, node2.errors), (0, 1));
+    assert_eq!(node2.state, MemberState::Error);
+    let node3 = member_status(&lb, "node3");
+    assert_eq!((node3.busy, node3.errors, node3.elected), (0, 0, 0));
+    // A cancelled attempt on a member the reload removed releases its count too.
+    let mut plan = lb.begin(&with_cookie("/app", "JSESSIONID=abc.node3"));
+    let choice = expect_attempt(&lb, &mut plan);
+    assert_eq!(choice.member, "node3");
+    let guard = lb.start_attempt(&mut plan, &choice).expect("not busy");
+    lb.reconfigure(LbSettings::new("lb"), members(&["node2"]))
+        .expect("valid members");
+    drop(guard);
+    assert_eq!(lb.status().busy, 0);
+    lb.reconfigure(LbSettings::new("lb"), members(&["node2", "node3"]))
+        .expect("valid members");
+    assert_eq!(member_status(&lb, "node3").busy, 0);
+}
+
+#[test]
+fn reconfigure_refuses_what_new_refuses_and_changes_nothing() {
+    let (lb, _clock) = lb3();
+    let dup = vec![
+        MemberSettings::new("a").with_route("r"),
+        MemberSettings::new("b").with_route("r"),
+    ];
+    assert!(lb.reconfigure(LbSettings::new("lb"), dup).is_err());
+    assert!(lb.reconfigure(LbSettings::new("lb"), Vec::new()).is_err());
+    let names: Vec<String> = lb.status().members.into_iter().map(|m| m.name).collect();
+    assert_eq!(names, ["node1", "node2", "node3"]);
+}
