@@ -1120,13 +1120,55 @@ fn failure_before_anything_was_sent_is_retried_for_any_method() {
 }
 
 #[test]
-fn get_replay_after_send_needs_recovery_option_16() {
+fn idempotent_requests_without_a_body_go_to_another_member_by_default() {
+    // (method, has body, sent to a second member after it reached the first)
+    let cases = [
+        ("GET", false, true),
+        ("HEAD", false, true),
+        ("OPTIONS", false, true),
+        ("TRACE", false, true),
+        ("PUT", false, true),
+        ("DELETE", false, true),
+        ("GET", true, false),
+        ("PUT", true, false),
+        ("POST", false, false),
+        ("POST", true, false),
+        ("PATCH", false, false),
+        ("PROPFIND", false, false),
+        ("BREW", false, false),
+    ];
+    for (method, has_body, replayed) in cases {
+        let (lb, _) = lb3();
+        let facts = RequestFacts {
+            method: method.into(),
+            has_body,
+            ..get("/")
+        };
+        let (tried, _) = fail_all_the_way(
+            &lb,
+            &facts,
+            AttemptReport::failed(FailureKind::Backend, Progress::RequestSent),
+        );
+        assert_eq!(
+            tried.len() > 1,
+            replayed,
+            "{method} body={has_body}: {tried:?}"
+        );
+    }
+}
+
+#[test]
+fn recovery_option_16_also_rescues_a_get_with_a_body() {
     let mut ms = members(&["a", "b"]);
     for m in &mut ms {
         m.recovery_options = RecoveryOptions(RecoveryOptions::ALWAYS_RECOVER_GET);
     }
     let (lb, _) = lb_with(LbSettings::new("lb"), ms);
-    let mut plan = lb.begin(&get("/"));
+    let get_with_body = RequestFacts {
+        has_body: true,
+        ..get("/")
+    };
+    let mut plan = lb.begin(&get_with_body);
     let c = expect_attempt(&lb, &mut plan);
     let g = lb.start_attempt(&mut plan, &c).unwrap();
     assert_eq!(

@@ -53,10 +53,12 @@ fn ajp13_defaults() {
     assert_eq!(d.source, None);
     assert!(!d.prefer_ipv6);
     assert_eq!(d.secret, None);
-    assert_eq!(d.connection_pool_size, 25);
-    assert_eq!(d.connection_pool_minsize, 13);
+    // jkgate's own defaults (one process): a Tomcat connector's maxThreads, and a queue as
+    // long as a client waits; mod_jk's are 25 per httpd child and 200 ms.
+    assert_eq!(d.connection_pool_size, 200);
+    assert_eq!(d.connection_pool_minsize, 100);
     assert_eq!(d.connection_pool_timeout, S(0));
-    assert_eq!(d.connection_acquire_timeout, MS(200));
+    assert_eq!(d.connection_acquire_timeout, S(30));
     assert_eq!(d.ping_mode, PingMode::NONE);
     assert_eq!(d.ping_timeout, MS(10_000));
     assert_eq!(d.connect_timeout, MS(0));
@@ -147,15 +149,22 @@ fn derived_defaults_follow_their_sources() {
         "worker.w.socket_timeout=12\nworker.w.retries=4\nworker.w.retry_interval=50\nworker.w.connection_pool_size=8\n",
     );
     assert_eq!(s.socket_connect_timeout, MS(12_000));
-    assert_eq!(s.connection_acquire_timeout, MS(200));
     assert_eq!(s.connection_pool_minsize, 4);
 }
 
 #[test]
-fn acquire_timeout_uses_the_unclamped_retries() {
+fn acquire_timeout_does_not_follow_retries_and_an_explicit_one_is_honoured() {
+    // mod_jk derives it from retries × retry_interval; jkgate queues instead (see
+    // DEFAULT_CONNECTION_ACQUIRE_TIMEOUT).
+    let s = ajp("worker.w.retries=4\nworker.w.retry_interval=50\n");
+    assert_eq!(s.connection_acquire_timeout, S(30));
     let s = ajp("worker.w.retries=0\n");
     assert_eq!(s.retries, 1);
+    assert_eq!(s.connection_acquire_timeout, S(30));
+    let s = ajp("worker.w.connection_acquire_timeout=0\n");
     assert_eq!(s.connection_acquire_timeout, MS(0));
+    let s = ajp("worker.w.connection_acquire_timeout=750\n");
+    assert_eq!(s.connection_acquire_timeout, MS(750));
 }
 
 #[test]

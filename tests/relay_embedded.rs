@@ -747,6 +747,100 @@ async fn a_post_that_reached_a_member_is_never_replayed_elsewhere() {
     assert_eq!(reply.status, 502, "{reply:?}");
 }
 
+/// A member that reads the whole request, then closes the connection without answering
+/// (a Tomcat killed while the request is in it).
+async fn dies_before_answering() -> Container {
+    Container::start(script(|mut conn: Conn| async move {
+        if let Some(request) = conn.request(LONG).await {
+            let _ = conn.read_body(&request, 8186).await;
+        }
+    }))
+    .await
+}
+
+#[tokio::test]
+async fn an_idempotent_request_without_a_body_goes_to_another_member_by_default() {
+    let dying = dies_before_answering().await;
+    let healthy = Container::start(echo_script("node2")).await;
+    let properties = lb(
+        &[("node1", dying.addr.port()), ("node2", healthy.addr.port())],
+        "",
+    );
+    let on_node1 = [("Cookie", "JSESSIONID=abc.node1")];
+    // (method, body, answered by node2 after node1 died with it)
+    let cases: [(&str, Option<&[u8]>, bool); 6] = [
+        ("GET", None, true),
+        ("HEAD", None, true),
+        ("DELETE", None, true),
+        ("GET", Some(b"q"), false),
+        ("POST", Some(b"buy=1"), false),
+        ("PATCH", Some(b"x"), false),
+    ];
+    for (method, body, replayed) in cases {
+        // A fresh jkgate each time: after one failure node1 is in error and gets nothing.
+        let server = jkgate(&properties, &["/*=lb"]).await;
+        let seen_by_node1 = dying.requests().len();
+        let seen_by_node2 = healthy.requests().len();
+        let reply = Client::connect(server.addr)
+            .await
+            .request(method, "/x", &on_node1, body)
+            .await;
+        let label = format!("{method} body={}", body.is_some());
+        assert_eq!(dying.requests().len(), seen_by_node1 + 1, "{label}");
+        if replayed {
+            assert_eq!(reply.status, 200, "{label}: {reply:?}");
+            assert_eq!(healthy.requests().len(), seen_by_node2 + 1, "{label}");
+        } else {
+            assert_eq!(reply.status, 502, "{label}: {reply:?}");
+            assert_eq!(
+                healthy.requests().len(),
+                seen_by_node2,
+                "{label} must not reach a second member"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_member_that_refuses_or_resets_is_left_at_once_without_the_retry_pause() {
+    let healthy = Container::start(echo_script("node2")).await;
+    let dying = dies_before_answering().await;
+    // A pause long enough that taking it even once shows.
+    let slow_retries = "worker.lb.retry_interval=4000\nworker.node1.retry_interval=4000\n\
+                        worker.node1.retries=3\n";
+    for (what, node1_port) in [
+        ("refused", dead_port()),
+        ("reset mid-request", dying.addr.port()),
+    ] {
+        let properties = lb(
+            &[("node1", node1_port), ("node2", healthy.addr.port())],
+            slow_retries,
+        );
+        let server = jkgate(&properties, &["/*=lb"]).await;
+        let started = std::time::Instant::now();
+        let reply = get(server.addr, "/x", &[("Cookie", "JSESSIONID=abc.node1")]).await;
+        let took = started.elapsed();
+        assert_eq!(reply.status, 200, "{what}: {reply:?}");
+        assert_eq!(reply.text(), "node2:0", "{what}");
+        assert!(
+            took < Duration::from_secs(2),
+            "{what}: the request waited {took:?}, as if the 4 s retry pause was taken"
+        );
+    }
+    // A direct ajp13 worker has nowhere else to go: its own retries keep their pause.
+    let server = jkgate(
+        &direct(
+            dead_port(),
+            "worker.w.retries=2\nworker.w.retry_interval=300\n",
+        ),
+        &["/*=w"],
+    )
+    .await;
+    let (reply, took) = timed_get(server.addr, "/x").await;
+    assert_eq!(reply.status, 503);
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+}
+
 #[tokio::test]
 async fn connect_failure_fails_over_for_any_method() {
     let healthy = Container::start(echo_script("node2")).await;
@@ -806,9 +900,23 @@ async fn fail_on_status_hard_marks_the_member_and_soft_does_not() {
         "worker.node1.fail_on_status=-503\nworker.node1.retries=1\n",
     );
     let server = jkgate(&properties, &["/*=lb"]).await;
+    // A GET without a body is idempotent: it goes to node2 (jkgate's default replay rule).
     let reply = get(server.addr, "/x", &[("Cookie", "JSESSIONID=a.node1")]).await;
+    assert_eq!((reply.status, reply.text()), (200, "node2:0".to_owned()));
+    // A POST is not: the client gets 503, not the member's page, and node2 never sees it.
+    let before = healthy.requests().len();
+    let reply = Client::connect(server.addr)
+        .await
+        .request(
+            "POST",
+            "/x",
+            &[("Cookie", "JSESSIONID=a.node1")],
+            Some(b"hi"),
+        )
+        .await;
     assert_eq!(reply.status, 503);
     assert!(!reply.text().contains("overloaded"));
+    assert_eq!(healthy.requests().len(), before);
     // Soft: node1 stays usable for cookie-less traffic.
     let seen = failing.requests().len();
     for _ in 0..4 {
@@ -1166,6 +1274,70 @@ async fn pool_size_limits_concurrency_and_acquire_timeout_answers_503() {
             .load(std::sync::atomic::Ordering::SeqCst),
         1
     );
+}
+
+#[tokio::test]
+async fn requests_wait_in_line_for_a_full_pool_in_arrival_order() {
+    let backend = EmbeddedBackend::start("node1", PacketSize::DEFAULT)
+        .await
+        .expect("backend");
+    // One connection and no explicit acquire timeout: the default queue, not a 503.
+    let server = jkgate(
+        &direct(backend.addr.port(), "worker.w.connection_pool_size=1\n"),
+        &["/*=w"],
+    )
+    .await;
+    let done = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut clients = Vec::new();
+    for i in 0..6 {
+        let (addr, done) = (server.addr, done.clone());
+        clients.push(tokio::spawn(async move {
+            let reply = get(addr, &format!("/q{i}?sleep=150"), &[]).await;
+            done.lock().unwrap().push(i);
+            reply.status
+        }));
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    for client in clients {
+        assert_eq!(client.await.unwrap(), 200);
+    }
+    assert_eq!(
+        *done.lock().unwrap(),
+        [0, 1, 2, 3, 4, 5],
+        "served in arrival order"
+    );
+}
+
+#[tokio::test]
+async fn the_lb_prefers_a_member_with_a_free_connection_to_queueing() {
+    let nodes = backends(&["node1", "node2"]).await;
+    // node1 is preferred (distance 0) and has a single connection.
+    let server = jkgate(
+        &lb(
+            &members(&nodes),
+            "worker.node1.connection_pool_size=1\nworker.node2.distance=1\n",
+        ),
+        &["/*=lb"],
+    )
+    .await;
+    let idle = get(server.addr, "/a", &[]).await;
+    assert_eq!(idle.line("route").as_deref(), Some("node1"));
+    let addr = server.addr;
+    let slow = tokio::spawn(async move { get(addr, "/slow?sleep=800", &[]).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // node1's connection is busy: a request free to go anywhere goes to node2 now.
+    let (moved, took) = timed_get(server.addr, "/b").await;
+    assert_eq!(moved.line("route").as_deref(), Some("node2"), "{moved:?}");
+    assert!(took < Duration::from_millis(500), "it queued: {took:?}");
+    let slow = slow.await.unwrap();
+    assert_eq!(slow.line("route").as_deref(), Some("node1"));
+    // A request whose session lives on node1 waits for node1 instead.
+    let slow = tokio::spawn(async move { get(addr, "/slow?sleep=600", &[]).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let sticky = get(server.addr, "/c", &[("Cookie", "JSESSIONID=s.node1")]).await;
+    assert_eq!(sticky.status, 200);
+    assert_eq!(sticky.line("route").as_deref(), Some("node1"));
+    assert_eq!(slow.await.unwrap().status, 200);
 }
 
 #[tokio::test]

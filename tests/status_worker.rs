@@ -12,7 +12,7 @@ mod in_process;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use client::{Reply, get};
+use client::{Client, Reply, get};
 use in_process::Running;
 use jkgate::ajp::PacketSize;
 use jkgate::app::assemble;
@@ -1112,7 +1112,13 @@ async fn a_busy_limit_set_at_run_time_is_what_the_balancer_uses() {
 
 #[tokio::test]
 async fn recovery_options_set_at_run_time_decide_the_failover() {
-    let (server, _b) = two_nodes("", "", MOUNTS).await;
+    let all = backends(&["node1", "node2", "solo"]).await;
+    let members = [("node1", all[0].addr.port()), ("node2", all[1].addr.port())];
+    let properties = setup(&members, all[2].addr.port(), "", "");
+    // Under mod_jk's rules (`Replay = mod_jk`) recovery_options alone decides.
+    let mut settings = in_process::settings(&properties, MOUNTS);
+    settings.replay = jkgate::config::ini::ReplayPolicy::ModJk;
+    let server = in_process::start(settings).await;
     let on_node1 = [("Cookie", "JSESSIONID=abc.node1")];
     // Reply timeouts alone do not put node1 in error (max_reply_timeouts).
     assert_eq!(
@@ -1123,19 +1129,20 @@ async fn recovery_options_set_at_run_time_decide_the_failover() {
         txt_result(&txt(server.addr, "cmd=update&w=lb&sw=node1&vart=300").await),
         ok()
     );
-    // node1 times out on a GET it has received: not replayed by default.
+    // recovery_options 0 (mod_jk's default): a GET node1 timed out on goes to node2.
     let reply = get(server.addr, "/app/x?sleep=700", &on_node1).await;
-    assert_eq!(reply.status, 504, "{}", reply.text());
-    // recovery_options 16 allows a GET to be sent to another member after that.
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.line("route").as_deref(), Some("node2"));
+    // recovery_options 1 set at run time: once node1 may have received it, never again.
     assert_eq!(
-        txt_result(&txt(server.addr, "cmd=update&w=lb&sw=node1&varo=16").await),
+        txt_result(&txt(server.addr, "cmd=update&w=lb&sw=node1&varo=1").await),
         ok()
     );
     let p = prop(server.addr, "").await;
     assert_eq!(value(&p, "worker.node1.state"), Some("OK"));
+    assert_eq!(value(&p, "worker.node1.recovery_options"), Some("1"));
     let reply = get(server.addr, "/app/x?sleep=700", &on_node1).await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    assert_eq!(reply.line("route").as_deref(), Some("node2"));
+    assert_eq!(reply.status, 504, "{}", reply.text());
 }
 
 #[tokio::test]
@@ -1171,7 +1178,11 @@ async fn connection_settings_change_at_run_time() {
         Some("30")
     );
     let on_node1 = [("Cookie", "JSESSIONID=abc.node1")];
-    let slow = get(server.addr, "/app/x?sleep=1500", &on_node1).await;
+    // A POST, which no member gets twice: the reply timeout answers it.
+    let slow = Client::connect(server.addr)
+        .await
+        .request("POST", "/app/x?sleep=1500", &on_node1, Some(b"x"))
+        .await;
     assert_eq!(slow.status, 504, "{}", slow.text());
     // Out of range is ignored as in mod_jk (no change, no message).
     assert_eq!(

@@ -32,6 +32,10 @@ pub struct Exchange<'a> {
 impl<'a> LbMember<Exchange<'a>> for AjpWorker {
     type Response = Completed;
 
+    fn saturated(&self) -> bool {
+        self.pool().saturated()
+    }
+
     async fn forward(
         &self,
         request: &mut Exchange<'a>,
@@ -54,7 +58,7 @@ impl<'a> LbMember<Exchange<'a>> for AjpWorker {
                 })
                 .collect(),
         );
-        match AjpWorker::forward(self, ctx, body, sink).await {
+        match AjpWorker::forward_as_member(self, ctx, body, sink).await {
             Ok(done) => {
                 let bytes = done.ajp_bytes;
                 Ok((done, bytes))
@@ -187,6 +191,10 @@ impl LoadBalancer {
 
 impl<'a, T: LbMember<Exchange<'a>> + Send + Sync> LbMember<Exchange<'a>> for Arc<T> {
     type Response = T::Response;
+
+    fn saturated(&self) -> bool {
+        (**self).saturated()
+    }
 
     fn forward(
         &self,

@@ -195,6 +195,11 @@ impl Pool {
         self.stats.busy.load(Ordering::Relaxed)
     }
 
+    /// Whether every slot is taken: a request for this member would queue.
+    pub fn saturated(&self) -> bool {
+        self.slots.available_permits() == 0
+    }
+
     /// Number of idle connections.
     pub fn idle_count(&self) -> usize {
         self.idle.lock().map(|idle| idle.len()).unwrap_or(0)

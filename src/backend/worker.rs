@@ -6,7 +6,7 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::body::{RequestBody, ResponseSink, error_page};
+use super::body::{BodyKind, RequestBody, ResponseSink, error_page};
 use super::conn::{AjpConnection, ReadError};
 use super::context::ForwardContext;
 use super::outcome::{AttemptError, Completed, FailureKind, Phase};
@@ -112,15 +112,39 @@ impl AjpWorker {
         &self.pool
     }
 
-    /// Relays one request to this member: up to `retries` attempts (first included),
-    /// `retry_interval` apart, as long as a retry cannot replay anything the member may
-    /// already have acted on (the same rule that governs failover to another member,
-    /// [`crate::balancer::replay_allowed`]).
+    /// Relays one request to this worker on its own (a direct ajp13 worker): up to
+    /// `retries` attempts (first included), `retry_interval` apart, as long as a retry
+    /// cannot replay anything the member may already have acted on (the same rule that
+    /// governs failover to another member, [`crate::balancer::replay_allowed`]).
     pub async fn forward(
         &self,
         ctx: &mut ForwardContext,
         body: &mut RequestBody,
         sink: &mut ResponseSink,
+    ) -> Result<Completed, AttemptError> {
+        self.forward_with(ctx, body, sink, Alternatives::None).await
+    }
+
+    /// Relays one request to this worker as a member of an lb: as [`AjpWorker::forward`],
+    /// except that a member that refuses or resets the connection is left at once — no
+    /// `retry_interval` sleep and no second try on it — since the lb has other members to
+    /// go to (failover in milliseconds rather than after the retry pause).
+    pub async fn forward_as_member(
+        &self,
+        ctx: &mut ForwardContext,
+        body: &mut RequestBody,
+        sink: &mut ResponseSink,
+    ) -> Result<Completed, AttemptError> {
+        self.forward_with(ctx, body, sink, Alternatives::OtherMembers)
+            .await
+    }
+
+    async fn forward_with(
+        &self,
+        ctx: &mut ForwardContext,
+        body: &mut RequestBody,
+        sink: &mut ResponseSink,
+        alternatives: Alternatives,
     ) -> Result<Completed, AttemptError> {
         let cfg = self.pool.config();
         let mut attempt = 1;
@@ -132,13 +156,19 @@ impl AjpWorker {
                 }
                 Err(err) => err,
             };
+            let unreachable = matches!(
+                err.kind,
+                FailureKind::ConnectFailed | FailureKind::ConnectionLost
+            );
             let again = attempt < cfg.retries
                 && !matches!(err.kind, FailureKind::PoolExhausted)
+                && !(unreachable && alternatives == Alternatives::OtherMembers)
                 && err.blame() != super::outcome::Blame::Client
                 && crate::balancer::replay_allowed(
                     cfg.replay,
                     cfg.recovery_options,
                     ctx.method_name(),
+                    body.kind() != BodyKind::Empty,
                     err.progress(),
                 )
                 && body.rewind();
@@ -233,6 +263,15 @@ impl AjpWorker {
             }
         }
     }
+}
+
+/// Whether a failed request has somewhere else to go than this worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Alternatives {
+    /// A direct ajp13 worker: its own retries are all there is.
+    None,
+    /// An lb member: the lb tries the other members.
+    OtherMembers,
 }
 
 fn ctx_is_idempotent(ctx: &ForwardContext) -> bool {

@@ -162,6 +162,9 @@ pub struct Balancer {
 pub struct RequestFacts {
     /// HTTP method (for replay safety).
     pub method: String,
+    /// Whether the request has a body (a body makes even an idempotent method unsafe to
+    /// send to a second member by default).
+    pub has_body: bool,
     /// Forwarded URI path (no query), searched for the session path parameter.
     pub uri: String,
     /// Values of every `Cookie` header, in order.
@@ -201,6 +204,10 @@ pub struct RequestPlan {
     set_cookie: bool,
     secure: bool,
     method: String,
+    has_body: bool,
+    /// Members whose every connection is busy (a request would queue there), by index;
+    /// empty when the caller does not know.
+    saturated: Vec<bool>,
     forced_recovery_done: bool,
     attempt: u32,
     round: u32,
@@ -212,6 +219,14 @@ pub struct RequestPlan {
 }
 
 impl RequestPlan {
+    /// Which members have no free connection now (by index). The balancer then prefers a
+    /// member that can take the request at once over one where it would queue, unless the
+    /// session binds it to its member.
+    pub fn note_saturation(&mut self, saturated: impl Iterator<Item = bool>) {
+        self.saturated.clear();
+        self.saturated.extend(saturated);
+    }
+
     /// The session id candidates joined by `;` (mod_jk's form), if the request has one.
     pub fn session_id(&self) -> Option<&str> {
         self.session.as_deref()
@@ -655,6 +670,8 @@ impl Balancer {
             set_cookie: settings.set_session_cookie || facts.set_session_cookie,
             secure: facts.secure,
             method: facts.method.clone(),
+            has_body: facts.has_body,
+            saturated: Vec::new(),
             forced_recovery_done: false,
             attempt: 0,
             round: 0,
@@ -893,6 +910,7 @@ impl Balancer {
                 settings.replay,
                 member_settings.recovery_options,
                 &plan.method,
+                plan.has_body,
                 report.progress,
             );
         plan.failures.push(FailedAttempt {
@@ -1302,10 +1320,14 @@ fn find_best_by_value(rt: &mut Runtime, plan: &RequestPlan) -> Option<usize> {
     let members = &plan.topology.members;
     let n = members.len();
     let offset = rt.next_offset;
+    let saturated = |i: usize| plan.saturated.get(i).copied().unwrap_or(false);
+    let usable = |i: usize| plan.states[i].usable(plan.activations[i]);
+    // Queue on a full member only when every usable one is full.
+    let skip_saturated = (0..n).any(|i| usable(i) && !saturated(i));
     let mut best: Option<(usize, i64, u64)> = None;
     for j in offset..offset + n {
         let i = j % n;
-        if !plan.states[i].usable(plan.activations[i]) {
+        if !usable(i) || (skip_saturated && saturated(i)) {
             continue;
         }
         let distance = members[i].distance;
@@ -1348,28 +1370,42 @@ fn find_best_by_domain(rt: &Runtime, plan: &RequestPlan, route_or_domain: &str) 
     best.map(|(i, _, _)| i)
 }
 
-/// Whether a request that failed at `progress` may go to another member.
+/// Whether a request that failed at `progress` may be sent again (to another member, or
+/// to the same one).
 ///
 /// `NothingSent` is always safe; `BodyStreamed` never is. With [`ReplayPolicy::Safe`] a
-/// request that reached the member is replayed only for HEAD with bit 8 or GET with bit
-/// 16 (bit 16 only when bit 8 is clear, as mod_jk's code reads it), and a started response
-/// never. With [`ReplayPolicy::ModJk`] mod_jk's bits 1 and 2 decide.
+/// request that reached the member is sent again when its method is idempotent (RFC 9110
+/// section 9.2.2: sending it twice has the effect of sending it once) and it has no body —
+/// what every HTTP proxy re-sends — or when `recovery_options` bit 8 (HEAD) or 16 (GET)
+/// says so (bit 16 only when bit 8 is clear, as mod_jk's code reads it); POST, PATCH and
+/// unknown methods never are, and a response that started towards the client never is.
+/// With [`ReplayPolicy::ModJk`] mod_jk's bits 1 and 2 decide.
 pub fn replay_allowed(
     policy: ReplayPolicy,
     options: RecoveryOptions,
     method: &str,
+    has_body: bool,
     progress: Progress,
 ) -> bool {
     match (policy, progress) {
         (_, Progress::NothingSent) => true,
         (_, Progress::BodyStreamed) => false,
-        // jkgate's policy reads bit 1 as always set: only bits 8/16 rescue a request.
         (ReplayPolicy::Safe, Progress::RequestSent) => {
-            RecoveryOptions(options.0 | RecoveryOptions::ABORT_IF_REQUEST_SENT)
-                .recoverable_before_headers(method)
+            (is_idempotent(method) && !has_body)
+                // jkgate's policy reads bit 1 as always set: only bits 8/16 rescue the rest.
+                || RecoveryOptions(options.0 | RecoveryOptions::ABORT_IF_REQUEST_SENT)
+                    .recoverable_before_headers(method)
         }
         (ReplayPolicy::Safe, Progress::ResponseStarted) => false,
         (ReplayPolicy::ModJk, Progress::RequestSent) => options.recoverable_before_headers(method),
         (ReplayPolicy::ModJk, Progress::ResponseStarted) => options.recoverable_after_headers(),
     }
+}
+
+/// RFC 9110 section 9.2.2: the methods whose effect is the same sent once or several times.
+pub fn is_idempotent(method: &str) -> bool {
+    matches!(
+        method,
+        "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
+    )
 }

@@ -17,8 +17,8 @@ mod state;
 pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::core::{
     AttemptGuard, AttemptReport, Balancer, Choice, LbStatus, MaintenanceReport, MemberBusy,
-    MemberStatus, Progress, RequestFacts, RequestPlan, Step, Topology, Verdict, lb_multipliers,
-    replay_allowed,
+    MemberStatus, Progress, RequestFacts, RequestPlan, Step, Topology, Verdict, is_idempotent,
+    lb_multipliers, replay_allowed,
 };
 pub use self::error::{BalancerConfigError, FailedAttempt, FailureKind, LbError, LbFailure};
 pub use self::service::{AttemptContext, LbMember, LbResponse, service, spawn_maintenance};

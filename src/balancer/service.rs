@@ -33,6 +33,11 @@ pub trait LbMember<Req>: Send + Sync {
     /// What a successful attempt yields.
     type Response: Send;
 
+    /// Whether every connection to this member is busy now (a request would queue).
+    fn saturated(&self) -> bool {
+        false
+    }
+
     /// Sends `request` to this member. On success returns the response and the AJP bytes
     /// moved (for the Traffic method); on failure the attempt's report, which says how far
     /// the attempt got. The future may be dropped (client gone): the lb's drop guards then
@@ -78,6 +83,7 @@ where
     let mut plan = balancer.begin(facts);
     let mut set_cookies = Vec::new();
     loop {
+        plan.note_saturation(members.iter().map(LbMember::saturated));
         let choice: Choice = match balancer.next_step(&mut plan) {
             Step::Attempt(choice) => choice,
             Step::Wait(pause) => {

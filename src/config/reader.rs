@@ -450,11 +450,11 @@ impl<'a> Resolver<'a> {
             DEFAULT_RETRY_INTERVAL.as_millis() as i64,
         );
         let retry_interval = self.duration_from_raw(name, "retry_interval", retry_interval_raw, 1);
-        let acquire_default = retries_raw.saturating_mul(retry_interval_raw);
+        // Not mod_jk's `retries × retry_interval`: see DEFAULT_CONNECTION_ACQUIRE_TIMEOUT.
         let connection_acquire_timeout = self.duration(
             name,
             "connection_acquire_timeout",
-            acquire_default.max(0),
+            DEFAULT_CONNECTION_ACQUIRE_TIMEOUT.as_millis() as i64,
             1,
         );
         let ping_mode = self

@@ -17,9 +17,19 @@ pub const DEFAULT_AJP_HOST: &str = "localhost";
 pub const DEFAULT_MAX_PACKET_SIZE: u32 = 8192;
 /// Largest AJP packet size mod_jk accepts.
 pub const MAX_MAX_PACKET_SIZE: u32 = 65536;
-/// Default connection pool size: what mod_jk uses per httpd process under Debian's event
-/// MPM (`ThreadsPerChild 25`). jkgate is one process, so this is the whole pool.
-pub const DEFAULT_CONNECTION_POOL_SIZE: u32 = 25;
+/// Default connection pool size per member: what one Tomcat AJP connector serves at once
+/// (its `maxThreads` default, 200). mod_jk's default is per httpd child process
+/// (`ThreadsPerChild`, 25 under Debian's event MPM), so httpd as a whole holds as many AJP
+/// connections as it has request workers; jkgate is one process, and a per-member pool of
+/// 25 would refuse what httpd + mod_jk serves. An explicit `connection_pool_size` is
+/// honoured as the limit for the whole jkgate process.
+pub const DEFAULT_CONNECTION_POOL_SIZE: u32 = 200;
+/// Default `connection_acquire_timeout`: how long a request may wait in line for a
+/// connection to its member. mod_jk's default (`retries × retry_interval`, 200 ms) bounds a
+/// wait that hardly happens there, since each httpd thread has its own connection; in
+/// jkgate the wait is where httpd's requests wait in the listen backlog, so it is as long
+/// as a client is expected to wait. An explicit value is honoured.
+pub const DEFAULT_CONNECTION_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default `worker.maintain` interval.
 pub const DEFAULT_MAINTAIN: Duration = Duration::from_secs(60);
 /// Default for `ping_timeout`.
@@ -153,8 +163,9 @@ pub struct AjpSettings {
     /// `connection_pool_timeout` (alias `cache_timeout`; file unit **seconds**, default 0 =
     /// never): close pooled connections idle longer than this (checked at maintenance).
     pub connection_pool_timeout: Duration,
-    /// `connection_acquire_timeout` (file unit **ms**, default `retries × retry_interval`
-    /// with the raw, unclamped `retries`): wait for a free pool slot. Zero fails at once.
+    /// `connection_acquire_timeout` (file unit **ms**, default
+    /// [`DEFAULT_CONNECTION_ACQUIRE_TIMEOUT`], not mod_jk's `retries × retry_interval`):
+    /// how long a request waits, in arrival order, for a free pool slot. Zero fails at once.
     pub connection_acquire_timeout: Duration,
     /// `ping_mode` (letters C, P, I, A; default none).
     pub ping_mode: PingMode,
@@ -211,7 +222,7 @@ impl Default for AjpSettings {
             connection_pool_size: DEFAULT_CONNECTION_POOL_SIZE,
             connection_pool_minsize: DEFAULT_CONNECTION_POOL_SIZE.div_ceil(2),
             connection_pool_timeout: Duration::ZERO,
-            connection_acquire_timeout: DEFAULT_RETRY_INTERVAL * DEFAULT_RETRIES,
+            connection_acquire_timeout: DEFAULT_CONNECTION_ACQUIRE_TIMEOUT,
             ping_mode: PingMode::NONE,
             ping_timeout: DEFAULT_PING_TIMEOUT,
             connect_timeout: Duration::ZERO,

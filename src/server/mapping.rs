@@ -133,9 +133,14 @@ pub fn request_session_id(raw_path: &str, headers: &HeaderMap) -> Option<Bytes> 
     (!ids.is_empty()).then(|| Bytes::from(ids.join(";")))
 }
 
-/// What an lb worker needs to know of a request (its session id sources, method, TLS)
-/// and of the mount rule that mapped it (mod_jk's rule extensions).
-pub fn request_facts(parts: &Parts, ctx: &ForwardContext, ext: &MountExtensions) -> RequestFacts {
+/// What an lb worker needs to know of a request (its session id sources, method, body,
+/// TLS) and of the mount rule that mapped it (mod_jk's rule extensions).
+pub fn request_facts(
+    parts: &Parts,
+    ctx: &ForwardContext,
+    body: BodyKind,
+    ext: &MountExtensions,
+) -> RequestFacts {
     let activation_overrides = ext
         .active
         .iter()
@@ -145,6 +150,7 @@ pub fn request_facts(parts: &Parts, ctx: &ForwardContext, ext: &MountExtensions)
         .collect();
     RequestFacts {
         method: ctx.method_name().to_owned(),
+        has_body: body != BodyKind::Empty,
         uri: String::from_utf8_lossy(ctx.request.req_uri.as_deref().unwrap_or_default())
             .into_owned(),
         cookies: parts

@@ -241,7 +241,7 @@ pub async fn handle(
         use_server_errors: ext.use_server_errors,
     };
     let facts = match &target {
-        Target::Balanced(_) => mapping::request_facts(&parts, &ctx, ext),
+        Target::Balanced(_) => mapping::request_facts(&parts, &ctx, kind, ext),
         Target::Ajp(_) => RequestFacts::default(),
     };
     drop(mounts);
