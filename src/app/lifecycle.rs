@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::instance::{Jkgate, SettingsSource};
-use super::logging::{self, AccessLog, Logs};
+use super::logging::{self, AccessLog, ErrorLog, Logs};
 use super::notify;
 use crate::config::ini::LogLevel;
 use crate::config::{ConfigError, RunSettings, Sources, resolve_settings};
@@ -37,6 +37,7 @@ pub fn run(sources: Sources) -> ExitCode {
     };
     let logs = match logging::init(
         settings.log_level,
+        &ErrorLog::from_setting(settings.log_file.as_deref()),
         &AccessLog::from_setting(settings.access_log.as_deref()),
     ) {
         Ok(logs) => logs,
@@ -141,7 +142,7 @@ pub fn demo(listen: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let logs = match logging::init(LogLevel::Info, &AccessLog::Stdout) {
+    let logs = match logging::init(LogLevel::Info, &ErrorLog::Stderr, &AccessLog::Stdout) {
         Ok(logs) => logs,
         Err(e) => {
             eprintln!("error: {e}");
