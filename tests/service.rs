@@ -126,10 +126,22 @@ fn sigusr1_reopens_the_access_log_and_the_jk_log_file_after_rotation_by_rename()
     );
     get_ok(addr, "/app/echo/reopened");
     wait_contains(&access, "/app/echo/reopened");
-    // Later error log lines (a reload here) go to the new file too.
+    // Later error log lines (a reload here) go to the new file too. The reload cannot
+    // change the log level of the running process, and says so.
     let errors_old_then = read(&errors_old);
+    let ini_text = read(&ini).replace("JkLogLevel = info", "JkLogLevel = debug");
+    std::fs::write(&ini, ini_text).unwrap();
     gate.signal("HUP");
     wait_contains(&errors, "configuration reloaded");
+    wait_contains(
+        &errors,
+        "JkLogLevel changed: it takes effect when jkgate is restarted",
+    );
+    assert!(
+        !read(&errors).contains("JkLogFile changed"),
+        "{}",
+        read(&errors)
+    );
     get_ok(addr, "/app/echo/reloaded");
     wait_contains(&access, "/app/echo/reloaded");
 
