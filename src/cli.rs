@@ -82,6 +82,9 @@ pub struct SettingsArgs {
     /// JkLogLevel: trace, debug, info, warn, error, emerg.
     #[arg(long, value_name = "LEVEL")]
     pub log_level: Option<String>,
+    /// JkLogFile: the error log file (`-` = standard error, the default).
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
     /// Access log file (`-` = standard output, the default; `off` = none).
     #[arg(long, value_name = "FILE")]
     pub access_log: Option<PathBuf>,
@@ -100,6 +103,7 @@ impl From<&SettingsArgs> for Sources {
             key: args.key.clone(),
             client_ca: args.client_ca.clone(),
             log_level: args.log_level.clone(),
+            log_file: args.log_file.clone(),
             access_log: args.access_log.clone(),
         }
     }

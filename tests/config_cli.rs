@@ -48,6 +48,7 @@ fn ini_settings_are_read_relative_to_the_ini_file() {
          JkWorkersFile = workers.properties\nJkMountFile = uriworkermap.properties\nJkMountFileReload = 5\n\
          JkLogLevel = debug\nJkOptions = +ForwardURICompatUnparsed +RejectUnsafeURI\nJkStripSession = On\n\
          JkWatchdogInterval = 30\nAccessLog = access.log\nJkRequestLogFormat = %w %R %s\n\
+         JkLogFile = logs/jkgate.log\n\
          [tls]\nListen = 127.0.0.1:18443\nCertificate = cert.pem\nKey = key.pem\n\
          [mounts]\n/api/* = lb;reply_timeout=1000\n/app|/* = lb\n\
          [env]\nSITE = blue\n\
@@ -102,6 +103,10 @@ fn ini_settings_are_read_relative_to_the_ini_file() {
         settings.access_log.as_deref(),
         Some(dir.join("access.log").as_path())
     );
+    assert_eq!(
+        settings.log_file.as_deref(),
+        Some(dir.join("logs/jkgate.log").as_path())
+    );
     assert!(settings.request_log_format.is_some());
     assert_eq!(
         settings.env_vars,
@@ -134,7 +139,7 @@ fn flags_override_the_ini() {
     let ini = write(
         &dir,
         "jkgate.ini",
-        "Listen = 127.0.0.1:18080\nJkLogLevel = debug\n[mounts]\n/ini/* = lb\n",
+        "Listen = 127.0.0.1:18080\nJkLogLevel = debug\nJkLogFile = ini.log\n[mounts]\n/ini/* = lb\n",
     );
     let settings = resolve_settings(&Sources {
         config: Some(ini),
@@ -142,10 +147,15 @@ fn flags_override_the_ini() {
         listen: vec!["127.0.0.1:19090".to_owned(), "9091".to_owned()],
         mounts: vec!["/cli/*=lb".to_owned()],
         log_level: Some("warn".to_owned()),
+        log_file: Some(PathBuf::from("/var/log/jkgate/error.log")),
         ..Sources::default()
     })
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(settings.workers_file, other);
+    assert_eq!(
+        settings.log_file.as_deref(),
+        Some(Path::new("/var/log/jkgate/error.log"))
+    );
     let addrs: Vec<String> = settings
         .listeners
         .iter()

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::instance::{Jkgate, SettingsSource};
-use super::logging::{self, AccessLog, Logs};
+use super::logging::{self, AccessLog, ErrorLog, Logs};
 use super::notify;
 use crate::config::ini::LogLevel;
 use crate::config::{ConfigError, RunSettings, Sources, resolve_settings};
@@ -37,6 +37,7 @@ pub fn run(sources: Sources) -> ExitCode {
     };
     let logs = match logging::init(
         settings.log_level,
+        &ErrorLog::from_setting(settings.log_file.as_deref()),
         &AccessLog::from_setting(settings.access_log.as_deref()),
     ) {
         Ok(logs) => logs,
@@ -101,6 +102,40 @@ fn status_line(jkgate: &Jkgate) -> String {
     )
 }
 
+/// The log settings the logs were opened with at start. A reload does not reopen the logs
+/// elsewhere or change the level (the subscriber is installed once per process), so an
+/// operator who changed them is told they wait for a restart instead of finding them
+/// silently ignored.
+#[derive(Debug, PartialEq, Eq)]
+struct LogSettings {
+    level: LogLevel,
+    error_log: ErrorLog,
+    access_log: AccessLog,
+}
+
+impl LogSettings {
+    fn of(settings: &RunSettings) -> Self {
+        LogSettings {
+            level: settings.log_level,
+            error_log: ErrorLog::from_setting(settings.log_file.as_deref()),
+            access_log: AccessLog::from_setting(settings.access_log.as_deref()),
+        }
+    }
+
+    fn warn_changed(&self, settings: &RunSettings) {
+        let now = LogSettings::of(settings);
+        for (changed, name) in [
+            (now.level != self.level, "JkLogLevel"),
+            (now.error_log != self.error_log, "JkLogFile"),
+            (now.access_log != self.access_log, "AccessLog"),
+        ] {
+            if changed {
+                tracing::warn!("{name} changed: it takes effect when jkgate is restarted");
+            }
+        }
+    }
+}
+
 /// Answers signals until SIGTERM or SIGINT, then shuts down.
 async fn until_stopped(mut jkgate: Jkgate, logs: &Logs) -> std::io::Result<()> {
     let mut hangup = signal(SignalKind::hangup())?;
@@ -108,6 +143,7 @@ async fn until_stopped(mut jkgate: Jkgate, logs: &Logs) -> std::io::Result<()> {
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     notify::ready(&status_line(&jkgate));
+    let opened = LogSettings::of(jkgate.settings());
     loop {
         tokio::select! {
             _ = hangup.recv() => {
@@ -115,7 +151,9 @@ async fn until_stopped(mut jkgate: Jkgate, logs: &Logs) -> std::io::Result<()> {
                 notify::reloading();
                 // The outcome is logged and shown by the status worker; either way the
                 // service is ready again.
-                let _ = jkgate.reload().await;
+                if jkgate.reload().await.is_ok() {
+                    opened.warn_changed(jkgate.settings());
+                }
                 notify::ready(&status_line(&jkgate));
             }
             _ = user1.recv() => {
@@ -141,7 +179,7 @@ pub fn demo(listen: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let logs = match logging::init(LogLevel::Info, &AccessLog::Stdout) {
+    let logs = match logging::init(LogLevel::Info, &ErrorLog::Stderr, &AccessLog::Stdout) {
         Ok(logs) => logs,
         Err(e) => {
             eprintln!("error: {e}");

@@ -1,7 +1,8 @@
-//! The error log (standard error by default) and the access log (standard output by
-//! default, a file, or off), as tracing layers. A log file is opened in append mode and can
-//! be reopened on SIGUSR1, so that rotation by rename (logrotate's default) works: after
-//! the rename jkgate still writes to the old file until it reopens the path.
+//! The error log (standard error by default, or the `JkLogFile`) and the access log
+//! (standard output by default, a file, or off), as tracing layers. A log file is opened in
+//! append mode and can be reopened on SIGUSR1, so that rotation by rename (logrotate's
+//! default) works: after the rename jkgate still writes to the old file until it reopens
+//! the path.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -17,7 +18,7 @@ pub use crate::server::ACCESS_TARGET;
 
 /// Why a log could not be opened.
 #[derive(Debug, thiserror::Error)]
-#[error("{what} {}: {source}", path.display())]
+#[error("cannot open the {what} {}: {source}", path.display())]
 pub struct LogError {
     /// Which log.
     pub what: &'static str,
@@ -47,6 +48,46 @@ impl AccessLog {
             Some(p) if p == Path::new("off") => AccessLog::Off,
             Some(p) => AccessLog::File(p.to_owned()),
         }
+    }
+}
+
+/// Where the error log goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorLog {
+    /// Standard error (`-` or no `JkLogFile`, the default): what systemd's journal and a
+    /// terminal pick up.
+    Stderr,
+    /// A file, appended to (`JkLogFile`).
+    File(PathBuf),
+}
+
+impl ErrorLog {
+    /// The destination the `JkLogFile` setting names.
+    pub fn from_setting(setting: Option<&Path>) -> Self {
+        match setting {
+            None => ErrorLog::Stderr,
+            Some(p) if p == Path::new("-") => ErrorLog::Stderr,
+            Some(p) => ErrorLog::File(p.to_owned()),
+        }
+    }
+}
+
+/// Checks, as `jkgate check` must without leaving anything behind, that `path` can be
+/// opened for appending: an existing file is opened (and left unchanged), a missing one
+/// is created and removed again.
+pub fn check_writable(what: &'static str, path: &Path) -> Result<(), LogError> {
+    let error = |source| LogError {
+        what,
+        path: path.to_owned(),
+        source,
+    };
+    match OpenOptions::new().append(true).create_new(true).open(path) {
+        Ok(file) => {
+            drop(file);
+            std::fs::remove_file(path).map_err(error)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => append(what, path).map(drop),
+        Err(e) => Err(error(e)),
     }
 }
 
@@ -118,10 +159,13 @@ pub struct Logs {
 }
 
 impl Logs {
-    /// Reopens every log file; says in the error log which could not be reopened.
+    /// Reopens every log file (the access log and the `JkLogFile`), then says in the error
+    /// log which were reopened and which could not be. Every file is reopened before
+    /// anything is logged, so these lines already go to the new error log.
     pub fn reopen(&self) {
-        for file in &self.files {
-            match file.reopen() {
+        let outcomes: Vec<_> = self.files.iter().map(|f| (f, f.reopen())).collect();
+        for (file, outcome) in outcomes {
+            match outcome {
                 Ok(()) => tracing::info!(file = %file.path.display(), "{} reopened", file.what),
                 Err(e) => tracing::error!("{e}; still writing to the old file"),
             }
@@ -129,21 +173,33 @@ impl Logs {
     }
 }
 
-/// Installs the log subscriber: the error log on stderr at `level`, and the access log
-/// (target [`ACCESS_TARGET`], one line per request) on its own destination.
-pub fn init(level: LogLevel, access: &AccessLog) -> Result<Logs, LogError> {
+/// Installs the log subscriber: the error log at `level` on its destination, and the
+/// access log (target [`ACCESS_TARGET`], one line per request) on its own. Both files are
+/// opened here, before anything listens, so that a log jkgate cannot write stops the start
+/// instead of losing lines.
+pub fn init(level: LogLevel, error: &ErrorLog, access: &AccessLog) -> Result<Logs, LogError> {
     use std::io::IsTerminal as _;
     use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
     use tracing_subscriber::prelude::*;
     let mut logs = Logs::default();
-    let errors = tracing_subscriber::fmt::layer()
-        // Colour codes only on a terminal, never into a file or pipe.
-        .with_ansi(io::stderr().is_terminal())
-        .with_writer(io::stderr)
-        .with_filter(EnvFilter::new(format!(
-            "{},{ACCESS_TARGET}=off",
-            level.as_filter()
-        )));
+    let error_filter = || EnvFilter::new(format!("{},{ACCESS_TARGET}=off", level.as_filter()));
+    let errors = match error {
+        ErrorLog::Stderr => tracing_subscriber::fmt::layer()
+            // Colour codes only on a terminal, never into a file or pipe.
+            .with_ansi(io::stderr().is_terminal())
+            .with_writer(io::stderr)
+            .with_filter(error_filter())
+            .boxed(),
+        ErrorLog::File(path) => {
+            let file = LogFile::open("error log", path)?;
+            logs.files.push(file.clone());
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(file)
+                .with_filter(error_filter())
+                .boxed()
+        }
+    };
     let access_filter = Targets::new().with_target(ACCESS_TARGET, LevelFilter::INFO);
     let access_line = || {
         tracing_subscriber::fmt::layer()

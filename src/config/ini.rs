@@ -11,6 +11,7 @@
 //! Listen = 127.0.0.1:8080, [::1]:8080
 //! JkWorkersFile = workers.properties
 //! JkMountFile = uriworkermap.properties
+//! JkLogFile = logs/jkgate.log
 //! JkLogLevel = info
 //! JkOptions = +ForwardURIProxy +RejectUnsafeURI
 //!
@@ -58,6 +59,10 @@ pub struct IniFile {
     /// `JkLogLevel`: trace, debug, info, warn, error, emerg.
     #[serde(rename = "JkLogLevel")]
     pub log_level: Option<String>,
+    /// `JkLogFile`: the error log file (`-` = standard error, the default). Relative to
+    /// `ServerRoot` as in httpd.
+    #[serde(rename = "JkLogFile")]
+    pub log_file: Option<String>,
     /// Access log path (`-` = standard output).
     #[serde(rename = "AccessLog")]
     pub access_log: Option<String>,
@@ -152,7 +157,7 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
         setting: file.to_owned(),
         problem: format!(
             "{error}; known top-level settings: Listen, ServerRoot, JkWorkersFile, JkMountFile, JkMountFileReload, \
-             JkLogLevel, AccessLog, JkRequestLogFormat, JkOptions, JkStripSession, JkWatchdogInterval, GracefulShutdownTimeout, Replay; \
+             JkLogFile, JkLogLevel, AccessLog, JkRequestLogFormat, JkOptions, JkStripSession, JkWatchdogInterval, GracefulShutdownTimeout, Replay; \
              sections: [tls] (Listen, Certificate, Key, ClientCA), [mounts], [env], [status_users]"
         ),
     })

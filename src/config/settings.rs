@@ -41,6 +41,8 @@ pub struct Sources {
     pub client_ca: Option<PathBuf>,
     /// JkLogLevel.
     pub log_level: Option<String>,
+    /// JkLogFile: the error log file (`-` standard error).
+    pub log_file: Option<PathBuf>,
     /// Access log file (`-` standard output, `off` none).
     pub access_log: Option<PathBuf>,
 }
@@ -98,6 +100,8 @@ pub struct RunSettings {
     pub replay: ReplayPolicy,
     /// `JkLogLevel`.
     pub log_level: LogLevel,
+    /// `JkLogFile`: the error log file (`None` or `-`: standard error).
+    pub log_file: Option<PathBuf>,
     /// Access log destination (`None`: off; `-`: standard output).
     pub access_log: Option<PathBuf>,
     /// Access log format (`None`: jkgate's default line).
@@ -333,15 +337,22 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
         ini.mount_file_reload.as_deref(),
         DEFAULT_MOUNT_FILE_RELOAD,
     );
-    let access_log = args.access_log.clone().or_else(|| {
-        ini.access_log.as_deref().map(|p| {
-            if p == "-" {
-                PathBuf::from("-")
-            } else {
-                resolve_path(&base, p)
-            }
-        })
-    });
+    // `-` names a standard stream, not a file in ServerRoot.
+    let log_path = |p: &str| {
+        if p == "-" {
+            PathBuf::from("-")
+        } else {
+            resolve_path(&base, p)
+        }
+    };
+    let access_log = args
+        .access_log
+        .clone()
+        .or_else(|| ini.access_log.as_deref().map(log_path));
+    let log_file = args
+        .log_file
+        .clone()
+        .or_else(|| ini.log_file.as_deref().map(log_path));
     let env_vars = ini.env.clone().unwrap_or_default().0;
     let status_users = ini.status_users.clone().unwrap_or_default().0;
 
@@ -427,6 +438,7 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
         options,
         replay,
         log_level,
+        log_file,
         access_log,
         request_log_format,
         env_vars,
@@ -523,6 +535,7 @@ impl RunSettings {
             options: JkOptions::default(),
             replay: ReplayPolicy::default(),
             log_level: LogLevel::Info,
+            log_file: None,
             access_log: None,
             request_log_format: None,
             env_vars: Vec::new(),
