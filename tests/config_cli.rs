@@ -199,12 +199,13 @@ fn setting_errors_are_collected_and_named() {
     })
     .unwrap_err();
     let text = err.to_string();
+    // Each value error names the jkgate.ini line it came from.
     for needle in [
-        "Listen: `nowhere`",
-        "unknown option `+Bogus`",
-        "JkLogLevel",
-        "Certificate and Key",
-        "`missing`",
+        "jkgate.ini:1: Listen: `nowhere`",
+        "jkgate.ini:2: JkOptions: unknown option `+Bogus`",
+        "jkgate.ini:3: JkLogLevel: `loud` is not a log level; valid: trace",
+        "jkgate.ini:5: [tls]: HTTPS listeners need both Certificate and Key",
+        "jkgate.ini:7: mount `/x/*` names worker `missing`",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
@@ -292,4 +293,103 @@ fn check_with_bad_flags_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `jkgate check` with `args`: exit code, stdout, stderr.
+fn check(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+    let out = jkgate().arg("check").args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn ini_line_errors_name_file_and_line_without_serde_wrappers() {
+    let dir = temp_dir();
+    let workers = write(&dir, "workers.properties", WORKERS);
+    let cases = [
+        (
+            "Listen = 8080\nJkWorkerFile = w\n",
+            "jkgate.ini:2: unknown setting `JkWorkerFile` at the top level (before any [section]) (did you mean `JkWorkersFile`?); valid: Listen, ServerRoot,",
+        ),
+        (
+            "[mount]\n/a = lb\n",
+            "jkgate.ini:1: unknown section [mount] (did you mean [mounts]?); valid sections: [tls], [mounts], [env], [status_users]",
+        ),
+        (
+            "\n\nJkLogLevel debug\n",
+            "jkgate.ini:3: line `JkLogLevel debug` at the top level (before any [section]) has no `=`; jkgate.ini writes every setting as KEY = VALUE, e.g. `JkLogLevel = debug`",
+        ),
+        (
+            "JkMountFileReload = soon\n",
+            "jkgate.ini:1: JkMountFileReload: `soon` is not a whole number of seconds",
+        ),
+        (
+            "Replay = always\n",
+            "jkgate.ini:1: Replay: `always` is not a replay policy; valid: safe, mod_jk",
+        ),
+    ];
+    for (text, expected) in cases {
+        let ini = write(&dir, "jkgate.ini", text);
+        let (code, _, stderr) = check(&[
+            "--config".as_ref(),
+            ini.as_os_str(),
+            "--workers-file".as_ref(),
+            workers.as_os_str(),
+        ]);
+        assert_eq!(code, Some(1), "{text:?}: {stderr}");
+        let expected = format!("error: {}/{expected}", dir.display());
+        assert!(
+            stderr.contains(&expected),
+            "{text:?}: expected {expected:?} in\n{stderr}"
+        );
+        assert!(!stderr.contains("Custom("), "{stderr}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn repeated_listen_lines_are_all_listened_on() {
+    let dir = temp_dir();
+    write(&dir, "workers.properties", WORKERS);
+    let (cert, key) = tls_pair(&dir, "server");
+    let ini = write(
+        &dir,
+        "jkgate.ini",
+        &format!(
+            "Listen = 127.0.0.1:18080\nListen = 127.0.0.1:18081\n[tls]\nListen = 127.0.0.1:18443\n\
+             Listen = 127.0.0.1:18444\nCertificate = {}\nKey = {}\n[mounts]\n/app/* = lb\n",
+            cert.display(),
+            key.display()
+        ),
+    );
+    let (code, stdout, stderr) = check(&["--config".as_ref(), ini.as_os_str()]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    for line in [
+        "listen: 127.0.0.1:18080 (http)",
+        "listen: 127.0.0.1:18081 (http)",
+        "listen: 127.0.0.1:18443 (https)",
+        "listen: 127.0.0.1:18444 (https)",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "no {line:?} in\n{stdout}"
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A self-signed certificate and its key under `dir` (`NAME.pem`, `NAME.key`).
+fn tls_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let pair = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    (
+        write(dir, &format!("{name}.pem"), &pair.cert.pem()),
+        write(
+            dir,
+            &format!("{name}.key"),
+            &pair.signing_key.serialize_pem(),
+        ),
+    )
 }

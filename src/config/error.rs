@@ -257,6 +257,15 @@ pub enum ConfigError {
         /// What is wrong and what would be valid.
         problem: String,
     },
+    /// A line of jkgate.ini that cannot be read (no `=`, unknown or repeated key, unknown
+    /// section): serde_ini would report it without a line, so jkgate checks lines first.
+    #[error("{origin}: {problem}")]
+    Ini {
+        /// File and line.
+        origin: Origin,
+        /// What is wrong and what would be valid.
+        problem: String,
+    },
     /// Several independent problems found in one pass.
     #[error("{}", join_errors(.0))]
     Several(Vec<ConfigError>),
