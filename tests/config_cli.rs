@@ -393,3 +393,47 @@ fn tls_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
         ),
     )
 }
+
+#[test]
+fn check_refuses_a_variable_nothing_defines() {
+    let dir = temp_dir();
+    let workers = write(
+        &dir,
+        "workers.properties",
+        "worker.list=w\nworker.w.host=$(JKGATE_TEST_TC_HOST)\n",
+    );
+    let out = jkgate()
+        .args(["check", "--workers-file"])
+        .arg(&workers)
+        .env_remove("JKGATE_TEST_TC_HOST")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let expected = format!(
+        "error: {}:2: `worker.w.host=$(JKGATE_TEST_TC_HOST)`: `$(JKGATE_TEST_TC_HOST)` is not defined",
+        workers.display()
+    );
+    assert!(
+        stderr.contains(&expected),
+        "expected {expected:?} in\n{stderr}"
+    );
+    assert!(
+        stderr.contains("which can never be what was meant"),
+        "{stderr}"
+    );
+    // Defined in the environment, the same file passes.
+    let out = jkgate()
+        .args(["check", "--workers-file"])
+        .arg(&workers)
+        .env("JKGATE_TEST_TC_HOST", "127.0.0.1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -85,6 +85,7 @@ pub fn resolve_workers(mut map: PropertyMap) -> Result<WorkersFile, ConfigError>
         errors: Vec::new(),
     };
     let config = resolver.workers_config();
+    resolver.refuse_unexpanded_variables();
     warnings.append(&mut resolver.warnings);
     if let Some(error) = ConfigError::from_list(std::mem::take(&mut resolver.errors)) {
         return Err(error);
@@ -816,6 +817,26 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// Refuses every `worker.` value that still holds a `$(name)` after substitution.
+    /// mod_jk keeps the text literally (spec §1.3) and would connect to a host called
+    /// `$(TC_HOST)` or check a secret `$(SECRET)`; nobody means that, so jkgate stops here
+    /// with the file, line and variable rather than fail later without them.
+    fn refuse_unexpanded_variables(&mut self) {
+        for property in self.map.iter() {
+            if !property.key.starts_with("worker.") {
+                continue;
+            }
+            if let Some(name) = unexpanded_variable(&property.value) {
+                self.errors.push(ConfigError::UnexpandedVariable {
+                    origin: property.origin.clone(),
+                    key: property.key.clone(),
+                    value: property.value.clone(),
+                    name: name.to_owned(),
+                });
+            }
+        }
+    }
+
     fn status_settings(&mut self, name: &str) -> StatusSettings {
         let d = StatusSettings::default();
         let dash_is_none = |value: Option<String>, default: Option<String>| match value {
@@ -836,4 +857,12 @@ impl<'a> Resolver<'a> {
             bad: self.list(name, "bad").unwrap_or(d.bad),
         }
     }
+}
+
+/// The name of the first `$(name)` in `value` (mod_jk's syntax: `$(` up to the next `)`);
+/// `None` when there is none.
+fn unexpanded_variable(value: &str) -> Option<&str> {
+    let start = value.find("$(")? + 2;
+    let end = value[start..].find(')')?;
+    Some(&value[start..start + end])
 }
