@@ -439,3 +439,70 @@ fn status_times_are_in_the_local_zone_from_tz() {
     let html = http_get(addr, "/jkstatus", "").expect("HTML status page");
     assert!(html.contains(" +0530"), "{html}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_listens_on_every_listen_line_and_logs_the_open_status_worker() {
+    let node1 = EmbeddedBackend::start("node1", PacketSize::DEFAULT)
+        .await
+        .expect("backend node1");
+    let dir = std::env::temp_dir().join(format!("jkgate-cli-listen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("workers.properties"),
+        format!(
+            "worker.list=node1,jkstatus\nworker.node1.host=127.0.0.1\nworker.node1.port={}\n\
+             worker.jkstatus.type=status\n",
+            node1.addr.port()
+        ),
+    )
+    .unwrap();
+    let first: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let second: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    // As httpd users write it: one Listen line per address.
+    std::fs::write(
+        dir.join("jkgate.ini"),
+        format!("Listen = {first}\nListen = {second}\n[mounts]\n/app/* = node1\n"),
+    )
+    .unwrap();
+    let error_log = dir.join("error.log");
+    let _jkgate = Jkgate(
+        Command::new(env!("CARGO_BIN_EXE_jkgate"))
+            .arg("--config")
+            .arg(dir.join("jkgate.ini"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&error_log).unwrap())
+            .spawn()
+            .expect("jkgate starts"),
+    );
+    let (on_first, on_second) = tokio::task::spawn_blocking(move || {
+        (
+            wait_answer(first, "/app/echo"),
+            wait_answer(second, "/app/echo"),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(on_first.starts_with("HTTP/1.1 200"), "{on_first}");
+    assert!(on_second.starts_with("HTTP/1.1 200"), "{on_second}");
+    assert_eq!(
+        line_value(&on_second, "route"),
+        Some("node1"),
+        "{on_second}"
+    );
+    // The warning `check` prints is in the error log at start.
+    let log = std::fs::read_to_string(&error_log).unwrap();
+    let warning = log
+        .lines()
+        .find(|l| l.contains("WARN"))
+        .unwrap_or_else(|| panic!("no warning in the error log:\n{log}"));
+    assert!(
+        warning.contains("workers.properties:4: worker.jkstatus: status worker `jkstatus` lets anyone change workers"),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("worker.jkstatus.read_only=true"),
+        "{warning}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -437,3 +437,32 @@ fn check_refuses_a_variable_nothing_defines() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn check_warns_about_a_status_worker_anyone_may_change() {
+    let dir = temp_dir();
+    let workers = write(&dir, "workers.properties", WORKERS);
+    let (code, _, stderr) = check(&["--workers-file".as_ref(), workers.as_os_str()]);
+    assert_eq!(code, Some(0), "a warning, not an error: {stderr}");
+    let expected = format!(
+        "warning: {}:8: worker.jkstatus: status worker `jkstatus` lets anyone change workers",
+        workers.display()
+    );
+    assert!(
+        stderr.contains(&expected),
+        "expected {expected:?} in\n{stderr}"
+    );
+    assert!(
+        stderr.contains("set worker.jkstatus.read_only=true, or worker.jkstatus.user=NAME"),
+        "{stderr}"
+    );
+    let workers = write(
+        &dir,
+        "workers.properties",
+        &format!("{WORKERS}worker.jkstatus.read_only=true\n"),
+    );
+    let (code, _, stderr) = check(&["--workers-file".as_ref(), workers.as_os_str()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("lets anyone change"), "{stderr}");
+    std::fs::remove_dir_all(dir).ok();
+}

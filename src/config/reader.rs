@@ -838,6 +838,24 @@ impl<'a> Resolver<'a> {
     }
 
     fn status_settings(&mut self, name: &str) -> StatusSettings {
+        let settings = self.status_settings_as_written(name);
+        if !settings.read_only && settings.users.is_empty() {
+            // mod_jk's default: anyone who reaches the URL may stop members, change
+            // lbfactors or reset counters. Legal, but rarely meant on a public listener.
+            let origin = self.property(name, "type").map(|p| p.origin.clone());
+            self.warnings.push(ConfigWarning {
+                origin,
+                key: format!("worker.{name}"),
+                message: format!(
+                    "status worker `{name}` lets anyone change workers (stop members, edit settings, reset counters): it has neither read_only=true nor a user list; \
+                     set worker.{name}.read_only=true, or worker.{name}.user=NAME[,NAME...] with `NAME = password` lines in jkgate.ini's [status_users]"
+                ),
+            });
+        }
+        settings
+    }
+
+    fn status_settings_as_written(&mut self, name: &str) -> StatusSettings {
         let d = StatusSettings::default();
         let dash_is_none = |value: Option<String>, default: Option<String>| match value {
             Some(v) if v.starts_with('-') => None,
