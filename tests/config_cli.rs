@@ -395,6 +395,138 @@ fn tls_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
 }
 
 #[test]
+fn check_refuses_unusable_tls_files_naming_setting_file_and_what_is_valid() {
+    let dir = temp_dir();
+    let workers = write(&dir, "workers.properties", WORKERS);
+    let (cert, key) = tls_pair(&dir, "server");
+    let (_, other_key) = tls_pair(&dir, "other");
+    let not_pem = write(&dir, "not-pem.txt", "just text\n");
+    let missing = dir.join("missing.pem");
+    let check_tls = |cert: &Path, key: &Path| {
+        check(&[
+            "--workers-file".as_ref(),
+            workers.as_os_str(),
+            "--mount".as_ref(),
+            "/app/*=lb".as_ref(),
+            "--tls-listen".as_ref(),
+            "127.0.0.1:18443".as_ref(),
+            "--cert".as_ref(),
+            cert.as_os_str(),
+            "--key".as_ref(),
+            key.as_os_str(),
+        ])
+    };
+    let (code, stdout, stderr) = check_tls(&cert, &key);
+    assert_eq!(code, Some(0), "a good pair passes: {stdout}\n{stderr}");
+    let certificate_valid = "valid: a readable PEM file of `-----BEGIN CERTIFICATE-----` blocks";
+    let key_valid = "valid: a readable PEM private key";
+    let cases = [
+        (
+            &missing,
+            &key,
+            format!(
+                "[tls] Certificate (--cert) {}: cannot be read: No such file",
+                missing.display()
+            ),
+            certificate_valid,
+        ),
+        (
+            &not_pem,
+            &key,
+            format!(
+                "[tls] Certificate (--cert) {}: holds no certificate",
+                not_pem.display()
+            ),
+            certificate_valid,
+        ),
+        (
+            &cert,
+            &missing,
+            format!(
+                "[tls] Key (--key) {}: cannot be read: No such file",
+                missing.display()
+            ),
+            key_valid,
+        ),
+        (
+            &cert,
+            &not_pem,
+            format!(
+                "[tls] Key (--key) {}: holds no private key",
+                not_pem.display()
+            ),
+            key_valid,
+        ),
+        (
+            &cert,
+            &other_key,
+            format!(
+                "[tls] Key (--key) {}: does not belong to the certificate in {}",
+                other_key.display(),
+                cert.display()
+            ),
+            key_valid,
+        ),
+    ];
+    for (cert, key, problem, valid) in cases {
+        let (code, stdout, stderr) = check_tls(cert, key);
+        assert_eq!(code, Some(1), "{problem}: {stdout}\n{stderr}");
+        let error = stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_else(|| panic!("no error line in {stderr}"));
+        assert!(error.contains(&problem), "expected {problem:?} in {error}");
+        assert!(error.contains(valid), "expected {valid:?} in {error}");
+        assert!(stdout.is_empty(), "nothing is described: {stdout}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn check_refuses_an_unresolvable_host_naming_file_line_worker_and_lb() {
+    let dir = temp_dir();
+    // RFC 6761: `.invalid` never resolves, no network needed.
+    let workers = write(
+        &dir,
+        "workers.properties",
+        "worker.list=lb,solo\nworker.lb.type=lb\nworker.lb.balance_workers=n1\n\
+         worker.n1.port=8009\nworker.n1.host=tomcat1.invalid\nworker.solo.host=127.0.0.1\n",
+    );
+    let (code, _, stderr) = check(&["--workers-file".as_ref(), workers.as_os_str()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let expected = format!(
+        "error: {}:5: worker `n1` (member of lb `lb`): cannot resolve host `tomcat1.invalid` (worker.n1.host, port 8009): ",
+        workers.display()
+    );
+    assert!(
+        stderr.contains(&expected),
+        "expected {expected:?} in\n{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "; valid: a host name this machine resolves (DNS or /etc/hosts) or an IP address"
+        ),
+        "{stderr}"
+    );
+    let workers = write(
+        &dir,
+        "workers.properties",
+        "worker.list=solo\nworker.solo.host=tomcat2.invalid\n",
+    );
+    let (code, _, stderr) = check(&["--workers-file".as_ref(), workers.as_os_str()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let expected = format!(
+        "error: {}:2: worker `solo`: cannot resolve host `tomcat2.invalid`",
+        workers.display()
+    );
+    assert!(
+        stderr.contains(&expected),
+        "expected {expected:?} in\n{stderr}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn check_refuses_a_variable_nothing_defines() {
     let dir = temp_dir();
     let workers = write(
