@@ -439,3 +439,190 @@ fn status_times_are_in_the_local_zone_from_tz() {
     let html = http_get(addr, "/jkstatus", "").expect("HTML status page");
     assert!(html.contains(" +0530"), "{html}");
 }
+
+/// The `error:` lines `jkgate ARGS` prints, with its exit code.
+fn error_lines(args: &[&std::ffi::OsStr]) -> (Option<i32>, Vec<String>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_jkgate"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("jkgate runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .map(str::to_owned)
+        .collect();
+    (out.status.code(), errors)
+}
+
+/// `jkgate run` refuses at start what `jkgate check` refuses, with the same message, and
+/// listens nowhere.
+fn run_refuses_like_check(config: &[&std::ffi::OsStr], expected: &str) {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut check_args: Vec<&std::ffi::OsStr> = vec!["check".as_ref()];
+    check_args.extend_from_slice(config);
+    let (code, check_errors) = error_lines(&check_args);
+    assert_eq!(code, Some(1), "{check_errors:?}");
+    assert_eq!(check_errors.len(), 1, "{check_errors:?}");
+    assert!(
+        check_errors[0].contains(expected),
+        "expected {expected:?} in {check_errors:?}"
+    );
+    let mut run_args: Vec<&std::ffi::OsStr> = vec!["run".as_ref(), "--listen".as_ref()];
+    run_args.push(listen.as_ref());
+    run_args.extend_from_slice(config);
+    let (code, run_errors) = error_lines(&run_args);
+    assert_eq!(code, Some(1), "{run_errors:?}");
+    assert_eq!(run_errors, check_errors, "run and check say the same");
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "nothing listens after a refused start"
+    );
+}
+
+#[test]
+fn run_refuses_an_unusable_certificate_as_check_does() {
+    let dir = std::env::temp_dir().join(format!("jkgate-cli-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let workers = dir.join("workers.properties");
+    std::fs::write(&workers, "worker.list=w\nworker.w.host=127.0.0.1\n").unwrap();
+    let pair = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = dir.join("server.pem");
+    let other_key = dir.join("other.key");
+    let not_pem = dir.join("server.der");
+    std::fs::write(&cert, pair.cert.pem()).unwrap();
+    std::fs::write(&other_key, other.signing_key.serialize_pem()).unwrap();
+    std::fs::write(&not_pem, pair.cert.der().as_ref()).unwrap();
+    let tls_port = free_port().to_string();
+    let tls_listen = format!("127.0.0.1:{tls_port}");
+    for (cert, key, expected) in [
+        (
+            &not_pem,
+            &other_key,
+            format!(
+                "[tls] Certificate (--cert) {}: holds no certificate",
+                not_pem.display()
+            ),
+        ),
+        (
+            &cert,
+            &other_key,
+            format!(
+                "[tls] Key (--key) {}: does not belong to the certificate",
+                other_key.display()
+            ),
+        ),
+    ] {
+        run_refuses_like_check(
+            &[
+                "--workers-file".as_ref(),
+                workers.as_os_str(),
+                "--mount".as_ref(),
+                "/app/*=w".as_ref(),
+                "--tls-listen".as_ref(),
+                tls_listen.as_ref(),
+                "--cert".as_ref(),
+                cert.as_os_str(),
+                "--key".as_ref(),
+                key.as_os_str(),
+            ],
+            &expected,
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn run_refuses_an_unresolvable_host_as_check_does() {
+    let dir = std::env::temp_dir().join(format!("jkgate-cli-host-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let workers = dir.join("workers.properties");
+    std::fs::write(
+        &workers,
+        "worker.list=lb\nworker.lb.type=lb\nworker.lb.balance_workers=n1\nworker.n1.host=tomcat.invalid\n",
+    )
+    .unwrap();
+    run_refuses_like_check(
+        &[
+            "--workers-file".as_ref(),
+            workers.as_os_str(),
+            "--mount".as_ref(),
+            "/app/*=lb".as_ref(),
+        ],
+        &format!(
+            "{}:4: worker `n1` (member of lb `lb`): cannot resolve host `tomcat.invalid`",
+            workers.display()
+        ),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_listens_on_every_listen_line_and_logs_the_open_status_worker() {
+    let node1 = EmbeddedBackend::start("node1", PacketSize::DEFAULT)
+        .await
+        .expect("backend node1");
+    let dir = std::env::temp_dir().join(format!("jkgate-cli-listen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("workers.properties"),
+        format!(
+            "worker.list=node1,jkstatus\nworker.node1.host=127.0.0.1\nworker.node1.port={}\n\
+             worker.jkstatus.type=status\n",
+            node1.addr.port()
+        ),
+    )
+    .unwrap();
+    let first: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let second: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    // As httpd users write it: one Listen line per address.
+    std::fs::write(
+        dir.join("jkgate.ini"),
+        format!("Listen = {first}\nListen = {second}\n[mounts]\n/app/* = node1\n"),
+    )
+    .unwrap();
+    let error_log = dir.join("error.log");
+    let _jkgate = Jkgate(
+        Command::new(env!("CARGO_BIN_EXE_jkgate"))
+            .arg("--config")
+            .arg(dir.join("jkgate.ini"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&error_log).unwrap())
+            .spawn()
+            .expect("jkgate starts"),
+    );
+    let (on_first, on_second) = tokio::task::spawn_blocking(move || {
+        (
+            wait_answer(first, "/app/echo"),
+            wait_answer(second, "/app/echo"),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(on_first.starts_with("HTTP/1.1 200"), "{on_first}");
+    assert!(on_second.starts_with("HTTP/1.1 200"), "{on_second}");
+    assert_eq!(
+        line_value(&on_second, "route"),
+        Some("node1"),
+        "{on_second}"
+    );
+    // The warning `check` prints is in the error log at start.
+    let log = std::fs::read_to_string(&error_log).unwrap();
+    let warning = log
+        .lines()
+        .find(|l| l.contains("WARN"))
+        .unwrap_or_else(|| panic!("no warning in the error log:\n{log}"));
+    assert!(
+        warning.contains("workers.properties:4: worker.jkstatus: status worker `jkstatus` lets anyone change workers"),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("worker.jkstatus.read_only=true"),
+        "{warning}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

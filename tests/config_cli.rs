@@ -209,12 +209,13 @@ fn setting_errors_are_collected_and_named() {
     })
     .unwrap_err();
     let text = err.to_string();
+    // Each value error names the jkgate.ini line it came from.
     for needle in [
-        "Listen: `nowhere`",
-        "unknown option `+Bogus`",
-        "JkLogLevel",
-        "Certificate and Key",
-        "`missing`",
+        "jkgate.ini:1: Listen: `nowhere`",
+        "jkgate.ini:2: JkOptions: unknown option `+Bogus`",
+        "jkgate.ini:3: JkLogLevel: `loud` is not a log level; valid: trace",
+        "jkgate.ini:5: [tls]: HTTPS listeners need both Certificate and Key",
+        "jkgate.ini:7: mount `/x/*` names worker `missing`",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
@@ -302,4 +303,308 @@ fn check_with_bad_flags_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `jkgate check` with `args`: exit code, stdout, stderr.
+fn check(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+    let out = jkgate().arg("check").args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn ini_line_errors_name_file_and_line_without_serde_wrappers() {
+    let dir = temp_dir();
+    let workers = write(&dir, "workers.properties", WORKERS);
+    let cases = [
+        (
+            "Listen = 8080\nJkWorkerFile = w\n",
+            "jkgate.ini:2: unknown setting `JkWorkerFile` at the top level (before any [section]) (did you mean `JkWorkersFile`?); valid: Listen, ServerRoot,",
+        ),
+        (
+            "[mount]\n/a = lb\n",
+            "jkgate.ini:1: unknown section [mount] (did you mean [mounts]?); valid sections: [tls], [mounts], [env], [status_users]",
+        ),
+        (
+            "\n\nJkLogLevel debug\n",
+            "jkgate.ini:3: line `JkLogLevel debug` at the top level (before any [section]) has no `=`; jkgate.ini writes every setting as KEY = VALUE, e.g. `JkLogLevel = debug`",
+        ),
+        (
+            "JkMountFileReload = soon\n",
+            "jkgate.ini:1: JkMountFileReload: `soon` is not a whole number of seconds",
+        ),
+        (
+            "Replay = always\n",
+            "jkgate.ini:1: Replay: `always` is not a replay policy; valid: safe, mod_jk",
+        ),
+    ];
+    for (text, expected) in cases {
+        let ini = write(&dir, "jkgate.ini", text);
+        let (code, _, stderr) = check(&[
+            "--config".as_ref(),
+            ini.as_os_str(),
+            "--workers-file".as_ref(),
+            workers.as_os_str(),
+        ]);
+        assert_eq!(code, Some(1), "{text:?}: {stderr}");
+        let expected = format!("error: {}/{expected}", dir.display());
+        assert!(
+            stderr.contains(&expected),
+            "{text:?}: expected {expected:?} in\n{stderr}"
+        );
+        assert!(!stderr.contains("Custom("), "{stderr}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn repeated_listen_lines_are_all_listened_on() {
+    let dir = temp_dir();
+    write(&dir, "workers.properties", WORKERS);
+    let (cert, key) = tls_pair(&dir, "server");
+    let ini = write(
+        &dir,
+        "jkgate.ini",
+        &format!(
+            "Listen = 127.0.0.1:18080\nListen = 127.0.0.1:18081\n[tls]\nListen = 127.0.0.1:18443\n\
+             Listen = 127.0.0.1:18444\nCertificate = {}\nKey = {}\n[mounts]\n/app/* = lb\n",
+            cert.display(),
+            key.display()
+        ),
+    );
+    let (code, stdout, stderr) = check(&["--config".as_ref(), ini.as_os_str()]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    for line in [
+        "listen: 127.0.0.1:18080 (http)",
+        "listen: 127.0.0.1:18081 (http)",
+        "listen: 127.0.0.1:18443 (https)",
+        "listen: 127.0.0.1:18444 (https)",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "no {line:?} in\n{stdout}"
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A self-signed certificate and its key under `dir` (`NAME.pem`, `NAME.key`).
+fn tls_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let pair = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    (
+        write(dir, &format!("{name}.pem"), &pair.cert.pem()),
+        write(
+            dir,
+            &format!("{name}.key"),
+            &pair.signing_key.serialize_pem(),
+        ),
+    )
+}
+
+#[test]
+fn check_refuses_unusable_tls_files_naming_setting_file_and_what_is_valid() {
+    let dir = temp_dir();
+    let workers = write(&dir, "workers.properties", WORKERS);
+    let (cert, key) = tls_pair(&dir, "server");
+    let (_, other_key) = tls_pair(&dir, "other");
+    let not_pem = write(&dir, "not-pem.txt", "just text\n");
+    let missing = dir.join("missing.pem");
+    let check_tls = |cert: &Path, key: &Path| {
+        check(&[
+            "--workers-file".as_ref(),
+            workers.as_os_str(),
+            "--mount".as_ref(),
+            "/app/*=lb".as_ref(),
+            "--tls-listen".as_ref(),
+            "127.0.0.1:18443".as_ref(),
+            "--cert".as_ref(),
+            cert.as_os_str(),
+            "--key".as_ref(),
+            key.as_os_str(),
+        ])
+    };
+    let (code, stdout, stderr) = check_tls(&cert, &key);
+    assert_eq!(code, Some(0), "a good pair passes: {stdout}\n{stderr}");
+    let certificate_valid = "valid: a readable PEM file of `-----BEGIN CERTIFICATE-----` blocks";
+    let key_valid = "valid: a readable PEM private key";
+    let cases = [
+        (
+            &missing,
+            &key,
+            format!(
+                "[tls] Certificate (--cert) {}: cannot be read: No such file",
+                missing.display()
+            ),
+            certificate_valid,
+        ),
+        (
+            &not_pem,
+            &key,
+            format!(
+                "[tls] Certificate (--cert) {}: holds no certificate",
+                not_pem.display()
+            ),
+            certificate_valid,
+        ),
+        (
+            &cert,
+            &missing,
+            format!(
+                "[tls] Key (--key) {}: cannot be read: No such file",
+                missing.display()
+            ),
+            key_valid,
+        ),
+        (
+            &cert,
+            &not_pem,
+            format!(
+                "[tls] Key (--key) {}: holds no private key",
+                not_pem.display()
+            ),
+            key_valid,
+        ),
+        (
+            &cert,
+            &other_key,
+            format!(
+                "[tls] Key (--key) {}: does not belong to the certificate in {}",
+                other_key.display(),
+                cert.display()
+            ),
+            key_valid,
+        ),
+    ];
+    for (cert, key, problem, valid) in cases {
+        let (code, stdout, stderr) = check_tls(cert, key);
+        assert_eq!(code, Some(1), "{problem}: {stdout}\n{stderr}");
+        let error = stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_else(|| panic!("no error line in {stderr}"));
+        assert!(error.contains(&problem), "expected {problem:?} in {error}");
+        assert!(error.contains(valid), "expected {valid:?} in {error}");
+        assert!(stdout.is_empty(), "nothing is described: {stdout}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn check_refuses_an_unresolvable_host_naming_file_line_worker_and_lb() {
+    let dir = temp_dir();
+    // RFC 6761: `.invalid` never resolves, no network needed.
+    let workers = write(
+        &dir,
+        "workers.properties",
+        "worker.list=lb,solo\nworker.lb.type=lb\nworker.lb.balance_workers=n1\n\
+         worker.n1.port=8009\nworker.n1.host=tomcat1.invalid\nworker.solo.host=127.0.0.1\n",
+    );
+    let (code, _, stderr) = check(&["--workers-file".as_ref(), workers.as_os_str()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let expected = format!(
+        "error: {}:5: worker `n1` (member of lb `lb`): cannot resolve host `tomcat1.invalid` (worker.n1.host, port 8009): ",
+        workers.display()
+    );
+    assert!(
+        stderr.contains(&expected),
+        "expected {expected:?} in\n{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "; valid: a host name this machine resolves (DNS or /etc/hosts) or an IP address"
+        ),
+        "{stderr}"
+    );
+    let workers = write(
+        &dir,
+        "workers.properties",
+        "worker.list=solo\nworker.solo.host=tomcat2.invalid\n",
+    );
+    let (code, _, stderr) = check(&["--workers-file".as_ref(), workers.as_os_str()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let expected = format!(
+        "error: {}:2: worker `solo`: cannot resolve host `tomcat2.invalid`",
+        workers.display()
+    );
+    assert!(
+        stderr.contains(&expected),
+        "expected {expected:?} in\n{stderr}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn check_refuses_a_variable_nothing_defines() {
+    let dir = temp_dir();
+    let workers = write(
+        &dir,
+        "workers.properties",
+        "worker.list=w\nworker.w.host=$(JKGATE_TEST_TC_HOST)\n",
+    );
+    let out = jkgate()
+        .args(["check", "--workers-file"])
+        .arg(&workers)
+        .env_remove("JKGATE_TEST_TC_HOST")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let expected = format!(
+        "error: {}:2: `worker.w.host=$(JKGATE_TEST_TC_HOST)`: `$(JKGATE_TEST_TC_HOST)` is not defined",
+        workers.display()
+    );
+    assert!(
+        stderr.contains(&expected),
+        "expected {expected:?} in\n{stderr}"
+    );
+    assert!(
+        stderr.contains("which can never be what was meant"),
+        "{stderr}"
+    );
+    // Defined in the environment, the same file passes.
+    let out = jkgate()
+        .args(["check", "--workers-file"])
+        .arg(&workers)
+        .env("JKGATE_TEST_TC_HOST", "127.0.0.1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn check_warns_about_a_status_worker_anyone_may_change() {
+    let dir = temp_dir();
+    let workers = write(&dir, "workers.properties", WORKERS);
+    let (code, _, stderr) = check(&["--workers-file".as_ref(), workers.as_os_str()]);
+    assert_eq!(code, Some(0), "a warning, not an error: {stderr}");
+    let expected = format!(
+        "warning: {}:8: worker.jkstatus: status worker `jkstatus` lets anyone change workers",
+        workers.display()
+    );
+    assert!(
+        stderr.contains(&expected),
+        "expected {expected:?} in\n{stderr}"
+    );
+    assert!(
+        stderr.contains("set worker.jkstatus.read_only=true, or worker.jkstatus.user=NAME"),
+        "{stderr}"
+    );
+    let workers = write(
+        &dir,
+        "workers.properties",
+        &format!("{WORKERS}worker.jkstatus.read_only=true\n"),
+    );
+    let (code, _, stderr) = check(&["--workers-file".as_ref(), workers.as_os_str()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("lets anyone change"), "{stderr}");
+    std::fs::remove_dir_all(dir).ok();
 }

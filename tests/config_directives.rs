@@ -437,3 +437,37 @@ fn every_supported_directive_is_accepted() {
     let file = read(&text);
     assert!(file.config.get("w").is_some());
 }
+
+/// The warnings about status worker `st` being open to changes by anyone.
+fn open_status_warnings(extra: &str) -> Vec<String> {
+    let file = read(&format!("worker.list=st\nworker.st.type=status\n{extra}"));
+    file.warnings
+        .iter()
+        .filter(|w| w.key == "worker.st")
+        .map(|w| w.to_string())
+        .collect()
+}
+
+#[test]
+fn a_status_worker_anyone_may_change_is_warned_about() {
+    let warnings = open_status_warnings("");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let warning = &warnings[0];
+    assert!(
+        warning.starts_with(
+            "d.properties:2: worker.st: status worker `st` lets anyone change workers"
+        ),
+        "{warning}"
+    );
+    assert!(warning.contains("worker.st.read_only=true"), "{warning}");
+    assert!(warning.contains("worker.st.user=NAME"), "{warning}");
+    assert!(warning.contains("[status_users]"), "{warning}");
+    // `read_only=false` written out is the same as the default.
+    assert_eq!(open_status_warnings("worker.st.read_only=false\n").len(), 1);
+}
+
+#[test]
+fn a_read_only_or_user_restricted_status_worker_is_not_warned_about() {
+    assert!(open_status_warnings("worker.st.read_only=true\n").is_empty());
+    assert!(open_status_warnings("worker.st.user=admin\n").is_empty());
+}

@@ -487,3 +487,80 @@ fn non_utf8_bytes_in_comments_are_fine_elsewhere_an_error() {
         .unwrap_err();
     assert!(err.to_string().contains("t:1"));
 }
+
+fn refusal(text: &str) -> ConfigError {
+    read_workers_properties(text.as_bytes(), "t.properties", &no_env).expect_err("refused")
+}
+
+#[test]
+fn unexpanded_variable_in_a_worker_setting_is_refused_naming_file_line_and_variable() {
+    let error = refusal("worker.list=w\nworker.w.port=8009\nworker.w.host=$(TC_HOST)\n");
+    let ConfigError::UnexpandedVariable {
+        origin,
+        key,
+        value,
+        name,
+    } = &error
+    else {
+        panic!("not an unexpanded variable: {error}");
+    };
+    assert_eq!(origin.to_string(), "t.properties:3");
+    assert_eq!(key, "worker.w.host");
+    assert_eq!(value, "$(TC_HOST)");
+    assert_eq!(name, "TC_HOST");
+    let message = error.to_string();
+    assert!(
+        message
+            .starts_with("t.properties:3: `worker.w.host=$(TC_HOST)`: `$(TC_HOST)` is not defined"),
+        "{message}"
+    );
+    assert!(
+        message.contains("mod_jk would silently keep the text `$(TC_HOST)`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("define `TC_HOST=...` on a line above"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_variable_defined_only_later_is_unexpanded_too() {
+    // mod_jk has no forward references: the value stays `x$(later)` (see above).
+    let message = refusal("worker.list=w\nworker.w.secret=x$(later)\nlater=s\n").to_string();
+    assert!(
+        message.starts_with("t.properties:2: `worker.w.secret=x$(later)`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_unexpanded_variable_in_a_template_is_reported_at_the_template_line() {
+    let error = refusal(
+        "worker.list=lb\nworker.tpl.host=$(TC_HOST)\nworker.lb.type=lb\nworker.lb.balance_workers=n1\n\
+         worker.n1.reference=worker.tpl\n",
+    );
+    let lines: Vec<String> = error.errors().iter().map(|e| e.to_string()).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("t.properties:2: `worker.tpl.host=$(TC_HOST)`")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().all(|l| l.contains("$(TC_HOST)")), "{lines:?}");
+}
+
+#[test]
+fn variables_that_resolve_and_unused_free_variables_are_accepted() {
+    let env = |name: &str| (name == "TC_HOST").then(|| "tomcat1".to_owned());
+    let file = read_workers_properties(
+        b"unused=$(NOWHERE)\nworker.list=w\nworker.w.host=$(TC_HOST)\n",
+        "t.properties",
+        &env,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ajp_host(&file, "w"), "tomcat1");
+    // `$(` without `)` is no reference in mod_jk's syntax: kept, and not refused.
+    let file = workers("worker.list=w\nworker.w.secret=a$(b\n");
+    assert_eq!(file.properties.value("worker.w.secret"), Some("a$(b"));
+}

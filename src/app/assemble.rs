@@ -6,7 +6,8 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 
 use crate::backend::registry::{PreparedWorkers, RegistryError, WorkerOptions, prepare_workers};
-use crate::config::RunSettings;
+use crate::config::error::At;
+use crate::config::{Origin, RunSettings};
 use crate::server::Gateway;
 use crate::server::mapping::MappingOptions;
 use crate::server::tls::{self, TlsError};
@@ -17,8 +18,15 @@ use crate::status::{Generation, StatusWorkers};
 #[derive(Debug, thiserror::Error)]
 pub enum AssembleError {
     /// A worker's settings cannot run (host does not resolve, lb members contradict).
-    #[error("workers: {0}")]
-    Workers(#[from] RegistryError),
+    /// `origin` is the workers.properties line of the key to change, when there is one.
+    #[error("{at}{source}", at = At(origin))]
+    Workers {
+        /// Where the offending key was written.
+        origin: Option<Origin>,
+        /// What cannot run (boxed: the error travels through every start and reload).
+        #[source]
+        source: Box<RegistryError>,
+    },
     /// The TLS certificate or key cannot be used.
     #[error("TLS: {0}")]
     Tls(#[from] TlsError),
@@ -75,7 +83,11 @@ pub fn assemble(
         disable_reuse: settings.options.disable_reuse,
         replay: settings.replay,
     };
-    let workers = prepare_workers(&settings.workers, options, previous.map(|g| &g.workers))?;
+    let workers = prepare_workers(&settings.workers, options, previous.map(|g| &g.workers))
+        .map_err(|source| AssembleError::Workers {
+            origin: registry_error_origin(settings, &source),
+            source: Box::new(source),
+        })?;
     let tls = match &settings.tls {
         Some(t) => Some(tls::acceptor(
             &t.certificate,
@@ -98,6 +110,23 @@ pub fn assemble(
         status,
         tls,
     })
+}
+
+/// The workers.properties line to fix for `error`: the member's offending key, else the
+/// first line that configures the worker (a default `host` has no line of its own).
+fn registry_error_origin(settings: &RunSettings, error: &RegistryError) -> Option<Origin> {
+    let RegistryError::Member(member) = error else {
+        return None;
+    };
+    let worker = member.worker();
+    let properties = &settings.worker_properties;
+    properties
+        .get(&format!("worker.{worker}.{}", member.directive()))
+        .or_else(|| {
+            let prefix = format!("worker.{worker}.");
+            properties.iter().find(|p| p.key.starts_with(&prefix))
+        })
+        .map(|p| p.origin.clone())
 }
 
 /// The mapping options `settings` ask for (`JkOptions`, `JkEnvVar`).

@@ -101,12 +101,9 @@ fn worker(
     {
         return Ok(worker.clone());
     }
-    Ok(Arc::new(AjpWorker::new(
-        name,
-        ajp,
-        options.disable_reuse,
-        options.replay,
-    )?))
+    AjpWorker::new(name, ajp, options.disable_reuse, options.replay)
+        .map(Arc::new)
+        .map_err(|e| if lb.is_empty() { e } else { e.in_lb(lb) })
 }
 
 /// Builds the worker registry for `config`, keeping what runs unchanged in `previous`.

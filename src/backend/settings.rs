@@ -107,14 +107,20 @@ pub fn nonzero(d: Duration) -> Option<Duration> {
     (!d.is_zero()).then_some(d)
 }
 
-/// An ajp13 worker whose settings cannot be turned into a running member.
+/// An ajp13 worker whose settings cannot be turned into a running member. The message
+/// names the worker (and its lb), the key to change and what would be valid.
 #[derive(Debug, thiserror::Error)]
 pub enum MemberSettingsError {
     /// `host` did not resolve to an address (mod_jk refuses to start such a worker).
-    #[error("worker {worker}: cannot resolve host `{host}` (port {port}): {cause}")]
+    #[error(
+        "worker `{worker}`{member_of}: cannot resolve host `{host}` (worker.{worker}.host, port {port}): {cause}; valid: a host name this machine resolves (DNS or /etc/hosts) or an IP address (mod_jk does not start with it either)",
+        member_of = MemberOf(lb)
+    )]
     Unresolved {
         /// The worker name.
         worker: String,
+        /// The lb it is a member of (`None`: a top-level worker).
+        lb: Option<String>,
         /// The configured host.
         host: String,
         /// The configured port.
@@ -123,13 +129,57 @@ pub enum MemberSettingsError {
         cause: String,
     },
     /// `max_packet_size` outside AJP's 8192..=65536.
-    #[error("worker {worker}: max_packet_size {size} is outside 8192..=65536")]
+    #[error(
+        "worker `{worker}`{member_of}: max_packet_size {size} is outside 8192..=65536; valid: worker.{worker}.max_packet_size from 8192 to 65536",
+        member_of = MemberOf(lb)
+    )]
     PacketSize {
         /// The worker name.
         worker: String,
+        /// The lb it is a member of (`None`: a top-level worker).
+        lb: Option<String>,
         /// The configured size.
         size: u32,
     },
+}
+
+/// ` (member of lb `X`)` or nothing.
+struct MemberOf<'a>(&'a Option<String>);
+
+impl std::fmt::Display for MemberOf<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(lb) => write!(f, " (member of lb `{lb}`)"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl MemberSettingsError {
+    /// The same error for a member of lb `name` (the member itself does not know its lb).
+    pub fn in_lb(mut self, name: &str) -> Self {
+        match &mut self {
+            MemberSettingsError::Unresolved { lb, .. }
+            | MemberSettingsError::PacketSize { lb, .. } => *lb = Some(name.to_owned()),
+        }
+        self
+    }
+
+    /// The worker concerned.
+    pub fn worker(&self) -> &str {
+        match self {
+            MemberSettingsError::Unresolved { worker, .. }
+            | MemberSettingsError::PacketSize { worker, .. } => worker,
+        }
+    }
+
+    /// The directive to change (`host`, `max_packet_size`).
+    pub fn directive(&self) -> &'static str {
+        match self {
+            MemberSettingsError::Unresolved { .. } => "host",
+            MemberSettingsError::PacketSize { .. } => "max_packet_size",
+        }
+    }
 }
 
 impl MemberConfig {
@@ -144,6 +194,7 @@ impl MemberConfig {
         use std::net::ToSocketAddrs as _;
         let unresolved = |cause: String| MemberSettingsError::Unresolved {
             worker: name.to_owned(),
+            lb: None,
             host: ajp.host.clone(),
             port: ajp.port,
             cause,
@@ -161,6 +212,7 @@ impl MemberConfig {
         let packet_size =
             PacketSize::new(ajp.max_packet_size).map_err(|_| MemberSettingsError::PacketSize {
                 worker: name.to_owned(),
+                lb: None,
                 size: ajp.max_packet_size,
             })?;
         Ok(MemberConfig {

@@ -257,6 +257,30 @@ pub enum ConfigError {
         /// What is wrong and what would be valid.
         problem: String,
     },
+    /// A line of jkgate.ini that cannot be read (no `=`, unknown or repeated key, unknown
+    /// section): serde_ini would report it without a line, so jkgate checks lines first.
+    #[error("{origin}: {problem}")]
+    Ini {
+        /// File and line.
+        origin: Origin,
+        /// What is wrong and what would be valid.
+        problem: String,
+    },
+    /// A `$(name)` that nothing defined, left in a worker setting. mod_jk keeps such text
+    /// literally and starts; jkgate refuses, as the value can never be what was meant.
+    #[error(
+        "{origin}: `{key}={value}`: `$({name})` is not defined: no earlier line sets `{name}` and jkgate's environment has no variable `{name}`; mod_jk would silently keep the text `$({name})` as the value, which can never be what was meant; define `{name}=...` on a line above or set the environment variable {name} for jkgate"
+    )]
+    UnexpandedVariable {
+        /// Where the value was (last) written.
+        origin: Origin,
+        /// The worker key (names the worker and directive).
+        key: String,
+        /// The value as it stands after substitution.
+        value: String,
+        /// The variable name between `$(` and `)`.
+        name: String,
+    },
     /// Several independent problems found in one pass.
     #[error("{}", join_errors(.0))]
     Several(Vec<ConfigError>),

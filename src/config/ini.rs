@@ -3,12 +3,18 @@
 //!
 //! serde_ini only understands a plain INI dialect: comment lines must start with `;` or
 //! `#` (jkgate also accepts them indented), a value runs to the end of the line (no inline
-//! comments), and a repeated key keeps its last value. Lists are written comma-separated
-//! on one line; mounts, environment attributes and status users are one key per line in
-//! their own sections. Example:
+//! comments). It reports problems without a line number, and serde refuses a repeated
+//! key without naming it. So jkgate reads the lines itself first ([`parse_ini`]): every
+//! line is checked against the sections and keys below, and an error names file, line and
+//! what would be valid; `Listen` may repeat, as in httpd.conf, and its lines accumulate;
+//! another repeated setting is an error naming both lines; a section written twice is
+//! read as one. Lists are written comma-separated on one line (or, for `Listen`, on
+//! several lines); mounts, environment attributes and status users are one key per line
+//! in their own sections. Example:
 //!
 //! ```ini
 //! Listen = 127.0.0.1:8080, [::1]:8080
+//! Listen = 127.0.0.1:8081
 //! JkWorkersFile = workers.properties
 //! JkMountFile = uriworkermap.properties
 //! JkLogFile = logs/jkgate.log
@@ -32,7 +38,8 @@ use std::time::Duration;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::error::ConfigError;
+use super::error::{ConfigError, Origin};
+use super::properties::closest;
 use super::value::{parse_bool, parse_int};
 
 /// The file as serde_ini sees it (all values are strings; jkgate checks them itself so it
@@ -95,6 +102,97 @@ pub struct IniFile {
     pub env: Option<OrderedPairs>,
     /// `[status_users]` section: `user = password` for the status worker's basic auth.
     pub status_users: Option<OrderedPairs>,
+    /// The line every setting was read from, so that a bad value can be reported at its
+    /// place in the file (serde_ini does not keep positions).
+    #[serde(skip)]
+    pub origins: IniOrigins,
+}
+
+/// Top-level keys of jkgate.ini (before any `[section]`); the fields of [`IniFile`].
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "Listen",
+    "ServerRoot",
+    "JkWorkersFile",
+    "JkMountFile",
+    "JkMountFileReload",
+    "JkLogFile",
+    "JkLogLevel",
+    "AccessLog",
+    "JkRequestLogFormat",
+    "JkOptions",
+    "JkStripSession",
+    "JkWatchdogInterval",
+    "GracefulShutdownTimeout",
+    "Replay",
+];
+
+/// Keys of the `[tls]` section; the fields of [`IniTls`].
+pub const TLS_KEYS: &[&str] = &["Listen", "Certificate", "Key", "ClientCA"];
+
+/// The sections jkgate.ini may have, with their keys (`None`: free `key = value` pairs,
+/// one per line, repeats kept in order).
+pub const SECTIONS: &[(&str, Option<&[&str]>)] = &[
+    ("tls", Some(TLS_KEYS)),
+    ("mounts", None),
+    ("env", None),
+    ("status_users", None),
+];
+
+/// The only key that may be written more than once in a section with fixed keys: as
+/// httpd's `Listen`, every line adds addresses.
+const REPEATABLE_KEY: &str = "Listen";
+
+/// One `key = value` line of jkgate.ini as read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IniLine {
+    /// The section it is in (`None`: top level).
+    pub section: Option<String>,
+    /// The key.
+    pub key: String,
+    /// The value, trimmed.
+    pub value: String,
+    /// File and line.
+    pub origin: Origin,
+}
+
+/// Where each setting of a jkgate.ini was written, in file order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IniOrigins(pub Vec<IniLine>);
+
+impl IniOrigins {
+    /// The line that set `key` in `section` (`None`: top level); the last one for a key
+    /// that accumulates.
+    pub fn of(&self, section: Option<&str>, key: &str) -> Option<Origin> {
+        self.0
+            .iter()
+            .rev()
+            .find(|l| l.section.as_deref() == section && l.key == key)
+            .map(|l| l.origin.clone())
+    }
+
+    /// The line of `key` in `section` whose (comma/space separated) value holds `item`:
+    /// for a list written over several lines, the line of one of its items.
+    pub fn of_item(&self, section: Option<&str>, key: &str, item: &str) -> Option<Origin> {
+        self.0
+            .iter()
+            .find(|l| {
+                l.section.as_deref() == section
+                    && l.key == key
+                    && split_setting_list(&l.value).iter().any(|v| v == item)
+            })
+            .map(|l| l.origin.clone())
+            .or_else(|| self.of(section, key))
+    }
+
+    /// The lines of a free section (`[mounts]`, `[env]`, `[status_users]`), in order: the
+    /// n-th pair of its [`OrderedPairs`] was read from the n-th origin.
+    pub fn in_section(&self, section: &str) -> Vec<Origin> {
+        self.0
+            .iter()
+            .filter(|l| l.section.as_deref() == Some(section))
+            .map(|l| l.origin.clone())
+            .collect()
+    }
 }
 
 /// The `[tls]` section.
@@ -140,27 +238,222 @@ impl<'de> Deserialize<'de> for OrderedPairs {
     }
 }
 
-/// Reads `jkgate.ini` content.
+/// Reads `jkgate.ini` content. `file` names it in messages.
+///
+/// The lines are checked here, before serde_ini sees them, because serde_ini's own errors
+/// carry no line number (and serde's name neither section nor line): a line without `=`,
+/// an unclosed or unknown section, an unknown or repeated key are reported as
+/// `FILE:LINE: ...` with what would be valid. Repeated `Listen` lines are joined into one
+/// list, repeated sections into one section; then serde_ini fills [`IniFile`].
 pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
-    // serde_ini rejects blank-but-not-empty and indented lines: normalise first.
-    let mut normalized = String::with_capacity(content.len());
-    for line in content.lines() {
-        let line = line.trim();
+    let file_name: std::sync::Arc<str> = std::sync::Arc::from(file);
+    let error = |line: usize, problem: String| ConfigError::Ini {
+        origin: Origin::new(file_name.clone(), line as u32),
+        problem,
+    };
+    let section_list = SECTIONS
+        .iter()
+        .map(|(name, _)| format!("[{name}]"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Lines per section in file order (top level first), each key once for the fixed
+    // sections: (key, value, first line).
+    type Lines = Vec<(String, String, usize)>;
+    let mut top: Lines = Vec::new();
+    let mut sections: Vec<(&'static str, Lines)> = Vec::new();
+    let mut current: Option<&'static str> = None;
+    // Inside a section whose header was refused: its lines are not checked (the header
+    // error says it all).
+    let mut skipping = false;
+    let mut origins = Vec::new();
+    let mut errors = Vec::new();
+    for (index, raw) in content.lines().enumerate() {
+        let line_no = index + 1;
+        let line = raw.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
-        normalized.push_str(line);
-        normalized.push('\n');
+        if let Some(header) = line.strip_prefix('[') {
+            let Some(name) = header.strip_suffix(']').filter(|n| !n.contains(']')) else {
+                errors.push(error(
+                    line_no,
+                    format!(
+                        "`{line}` is not a section header; write the name in brackets on a line of its own: {section_list}"
+                    ),
+                ));
+                skipping = true;
+                continue;
+            };
+            let name = name.trim();
+            match SECTIONS.iter().find(|(known, _)| *known == name) {
+                Some((known, _)) => {
+                    skipping = false;
+                    current = Some(known);
+                    if !sections.iter().any(|(s, _)| s == known) {
+                        sections.push((known, Vec::new()));
+                    }
+                }
+                None => {
+                    let names: Vec<&str> = SECTIONS.iter().map(|(n, _)| *n).collect();
+                    let hint = closest(&names, name)
+                        .map(|n| format!(" (did you mean [{n}]?)"))
+                        .unwrap_or_default();
+                    errors.push(error(
+                        line_no,
+                        format!("unknown section [{name}]{hint}; valid sections: {section_list}"),
+                    ));
+                    skipping = true;
+                }
+            }
+            continue;
+        }
+        let section_label = match current {
+            Some(name) => format!("in section [{name}]"),
+            None => "at the top level (before any [section])".to_owned(),
+        };
+        let Some((key, value)) = line.split_once('=') else {
+            let word = line.split_whitespace().next().unwrap_or(line);
+            let rest = line[word.len()..].trim();
+            let example = if rest.is_empty() {
+                format!("`{word} = VALUE`")
+            } else {
+                format!("`{word} = {rest}`")
+            };
+            errors.push(error(
+                line_no,
+                format!(
+                    "line `{line}` {section_label} has no `=`; jkgate.ini writes every setting as KEY = VALUE, e.g. {example}"
+                ),
+            ));
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim());
+        if key.is_empty() {
+            errors.push(error(
+                line_no,
+                format!("line `{line}` has no key before `=`; write KEY = VALUE"),
+            ));
+            continue;
+        }
+        if skipping {
+            continue;
+        }
+        let fixed_keys: Option<&[&str]> = match current {
+            None => Some(TOP_LEVEL_KEYS),
+            Some(name) => SECTIONS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, keys)| *keys),
+        };
+        origins.push(IniLine {
+            section: current.map(str::to_owned),
+            key: key.to_owned(),
+            value: value.to_owned(),
+            origin: Origin::new(file_name.clone(), line_no as u32),
+        });
+        let lines = match current {
+            None => &mut top,
+            Some(name) => {
+                &mut sections
+                    .iter_mut()
+                    .find(|(n, _)| *n == name)
+                    .expect("pushed at its header")
+                    .1
+            }
+        };
+        let Some(keys) = fixed_keys else {
+            lines.push((key.to_owned(), value.to_owned(), line_no));
+            continue;
+        };
+        if !keys.contains(&key) {
+            errors.push(error(
+                line_no,
+                unknown_key_problem(key, current, keys, &section_label),
+            ));
+            continue;
+        }
+        match lines.iter_mut().find(|(k, _, _)| k == key) {
+            Some((_, list, _)) if key == REPEATABLE_KEY => {
+                list.push_str(", ");
+                list.push_str(value);
+            }
+            Some((_, _, first)) => errors.push(error(
+                line_no,
+                format!(
+                    "`{key}` is set again {section_label} (first at line {first}); keep one line (only {REPEATABLE_KEY} may be repeated: its lines add up)"
+                ),
+            )),
+            None => lines.push((key.to_owned(), value.to_owned(), line_no)),
+        }
     }
-    serde_ini::from_str::<IniFile>(&normalized).map_err(|error| ConfigError::Setting {
-        origin: None,
-        setting: file.to_owned(),
-        problem: format!(
-            "{error}; known top-level settings: Listen, ServerRoot, JkWorkersFile, JkMountFile, JkMountFileReload, \
-             JkLogFile, JkLogLevel, AccessLog, JkRequestLogFormat, JkOptions, JkStripSession, JkWatchdogInterval, GracefulShutdownTimeout, Replay; \
-             sections: [tls] (Listen, Certificate, Key, ClientCA), [mounts], [env], [status_users]"
-        ),
-    })
+    if let Some(error) = ConfigError::from_list(errors) {
+        return Err(error);
+    }
+    let mut normalized = String::with_capacity(content.len());
+    let push = |normalized: &mut String, lines: &Lines| {
+        for (key, value, _) in lines {
+            normalized.push_str(key);
+            normalized.push('=');
+            normalized.push_str(value);
+            normalized.push('\n');
+        }
+    };
+    push(&mut normalized, &top);
+    for (name, lines) in &sections {
+        normalized.push('[');
+        normalized.push_str(name);
+        normalized.push_str("]\n");
+        push(&mut normalized, lines);
+    }
+    let mut ini = serde_ini::from_str::<IniFile>(&normalized).map_err(|error| {
+        // Not reached for anything the checks above let through; named all the same.
+        let problem = match error {
+            serde_ini::de::Error::Custom(message) => message,
+            serde_ini::de::Error::UnexpectedEof => "unexpected end of the file".to_owned(),
+            serde_ini::de::Error::InvalidState => "a section where a value belongs".to_owned(),
+        };
+        ConfigError::Setting {
+            origin: None,
+            setting: file.to_owned(),
+            problem: format!(
+                "{problem}; valid: top-level settings {}, sections {section_list}",
+                TOP_LEVEL_KEYS.join(", ")
+            ),
+        }
+    })?;
+    ini.origins = IniOrigins(origins);
+    Ok(ini)
+}
+
+/// What is wrong with `key` in a section with fixed keys, and what would be valid.
+fn unknown_key_problem(
+    key: &str,
+    section: Option<&str>,
+    keys: &[&str],
+    section_label: &str,
+) -> String {
+    let valid = keys.join(", ");
+    if section.is_none() && SECTIONS.iter().any(|(name, _)| *name == key) {
+        return format!(
+            "`{key}` is a section, not a setting: write `[{key}]` on a line of its own and its settings below it"
+        );
+    }
+    // A key of another place (e.g. Certificate at the top level).
+    let elsewhere = SECTIONS
+        .iter()
+        .filter(|(name, _)| Some(*name) != section)
+        .find(|(_, fixed)| fixed.is_some_and(|f| f.contains(&key)))
+        .map(|(name, _)| format!(" (`{key}` belongs in section [{name}])"))
+        .or_else(|| {
+            (section.is_some() && TOP_LEVEL_KEYS.contains(&key))
+                .then(|| format!(" (`{key}` belongs at the top level, before any [section])"))
+        });
+    let hint = elsewhere.unwrap_or_else(|| {
+        closest(keys, key)
+            .map(|k| format!(" (did you mean `{k}`?)"))
+            .unwrap_or_default()
+    });
+    format!("unknown setting `{key}` {section_label}{hint}; valid: {valid}")
 }
 
 /// Reads `jkgate.ini` from disk.
@@ -653,6 +946,231 @@ mod tests {
     }
 
     use super::*;
+
+    /// The message of the one error `text` gives as jkgate.ini.
+    fn ini_error(text: &str) -> String {
+        let error = parse_ini(text, "jkgate.ini").expect_err("refused");
+        let message = error.to_string();
+        assert!(
+            !message.contains("Custom("),
+            "serde's wrapper leaked: {message}"
+        );
+        message
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_section_and_valid_keys() {
+        let message = ini_error("Listen = 8080\n\nJkWorkerFile = w.properties\n");
+        assert!(
+            message.starts_with("jkgate.ini:3: unknown setting `JkWorkerFile` at the top level"),
+            "{message}"
+        );
+        assert!(
+            message.contains("did you mean `JkWorkersFile`?"),
+            "{message}"
+        );
+        assert!(message.contains(&TOP_LEVEL_KEYS.join(", ")), "{message}");
+        let message = ini_error("[tls]\nCert = c.pem\n");
+        assert_eq!(
+            message,
+            "jkgate.ini:2: unknown setting `Cert` in section [tls]; valid: Listen, Certificate, Key, ClientCA"
+        );
+        let message = ini_error("Key = k.pem\n");
+        assert!(
+            message.contains("`Key` belongs in section [tls]"),
+            "{message}"
+        );
+        let message = ini_error("[tls]\nJkLogLevel = info\n");
+        assert!(
+            message.contains("`JkLogLevel` belongs at the top level"),
+            "{message}"
+        );
+        let message = ini_error("tls = on\n");
+        assert!(
+            message.starts_with("jkgate.ini:1: `tls` is a section"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn unknown_section_names_line_and_valid_sections() {
+        let message = ini_error("; c\n[mount]\n/a = w\nBogus = 1\n");
+        // The section's own lines are not reported again.
+        assert_eq!(
+            message,
+            "jkgate.ini:2: unknown section [mount] (did you mean [mounts]?); valid sections: [tls], [mounts], [env], [status_users]"
+        );
+        let message = ini_error("[tls\nListen = 8443\n");
+        assert!(
+            message.starts_with("jkgate.ini:1: `[tls` is not a section header"),
+            "{message}"
+        );
+        assert!(message.contains("[status_users]"), "{message}");
+    }
+
+    #[test]
+    fn line_without_equals_shows_how_to_write_it() {
+        let message = ini_error("Listen = 8080\n  JkLogLevel info\n");
+        assert_eq!(
+            message,
+            "jkgate.ini:2: line `JkLogLevel info` at the top level (before any [section]) has no `=`; \
+             jkgate.ini writes every setting as KEY = VALUE, e.g. `JkLogLevel = info`"
+        );
+        let message = ini_error("[mounts]\n/app/*\n");
+        assert!(
+            message.starts_with("jkgate.ini:2: line `/app/*` in section [mounts] has no `=`"),
+            "{message}"
+        );
+        let message = ini_error("= 1\n");
+        assert!(
+            message.starts_with("jkgate.ini:1: line `= 1` has no key"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn every_broken_line_is_reported_at_once() {
+        let error = parse_ini("A = 1\nB\n[x]\n", "j.ini").expect_err("refused");
+        let lines: Vec<String> = error.errors().iter().map(|e| e.to_string()).collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        for (line, prefix) in lines.iter().zip(["j.ini:1:", "j.ini:2:", "j.ini:3:"]) {
+            assert!(line.starts_with(prefix), "{line}");
+        }
+    }
+
+    #[test]
+    fn repeated_listen_lines_add_up_in_both_places() {
+        let ini = parse_ini(
+            "Listen = 127.0.0.1:8080\nListen = 127.0.0.1:8081, 8082\n[tls]\nListen = 8443\nListen = 8444\n",
+            "j.ini",
+        )
+        .expect("valid");
+        assert_eq!(
+            ini.listen.as_deref(),
+            Some("127.0.0.1:8080, 127.0.0.1:8081, 8082")
+        );
+        assert_eq!(ini.tls.unwrap().listen.as_deref(), Some("8443, 8444"));
+        assert_eq!(
+            ini.origins.of_item(None, "Listen", "8082"),
+            Some(Origin::new("j.ini", 2))
+        );
+        assert_eq!(
+            ini.origins.of_item(Some("tls"), "Listen", "8444"),
+            Some(Origin::new("j.ini", 5))
+        );
+    }
+
+    #[test]
+    fn another_repeated_setting_names_both_lines() {
+        let message = ini_error("JkLogLevel = info\n# x\nJkLogLevel = debug\n");
+        assert_eq!(
+            message,
+            "jkgate.ini:3: `JkLogLevel` is set again at the top level (before any [section]) (first at line 1); \
+             keep one line (only Listen may be repeated: its lines add up)"
+        );
+        let message = ini_error("[tls]\nKey = a\n[mounts]\n/a = w\n[tls]\nKey = b\n");
+        assert!(
+            message
+                .starts_with("jkgate.ini:6: `Key` is set again in section [tls] (first at line 2)"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_section_written_twice_is_one_section_in_file_order() {
+        let ini = parse_ini(
+            "[mounts]\n/a = w\n[env]\nX = 1\n[mounts]\n/b = w\n/a = v\n",
+            "j.ini",
+        )
+        .expect("valid");
+        let pairs = |p: &[(&str, &str)]| {
+            OrderedPairs(
+                p.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        assert_eq!(
+            ini.mounts,
+            Some(pairs(&[("/a", "w"), ("/b", "w"), ("/a", "v")]))
+        );
+        assert_eq!(ini.env, Some(pairs(&[("X", "1")])));
+        let lines: Vec<u32> = ini
+            .origins
+            .in_section("mounts")
+            .iter()
+            .map(|o| o.line)
+            .collect();
+        assert_eq!(lines, vec![2, 6, 7]);
+    }
+
+    #[test]
+    fn every_listed_key_is_a_field_and_every_field_is_listed() {
+        let mut text: String = TOP_LEVEL_KEYS
+            .iter()
+            .map(|k| format!("{k} = v\n"))
+            .collect();
+        text.push_str("[tls]\n");
+        text.extend(TLS_KEYS.iter().map(|k| format!("{k} = v\n")));
+        for (name, keys) in SECTIONS {
+            if keys.is_none() {
+                text.push_str(&format!("[{name}]\nk = v\n"));
+            }
+        }
+        let ini = parse_ini(&text, "j.ini").expect("every listed key is accepted");
+        // Destructured without `..`: a field added to IniFile must be added here and to
+        // the lists above.
+        let IniFile {
+            listen,
+            server_root,
+            workers_file,
+            mount_file,
+            mount_file_reload,
+            log_file,
+            log_level,
+            access_log,
+            request_log_format,
+            options,
+            strip_session,
+            watchdog_interval,
+            graceful_shutdown_timeout,
+            replay,
+            tls,
+            mounts,
+            env,
+            status_users,
+            origins,
+        } = ini;
+        let top = [
+            listen,
+            server_root,
+            workers_file,
+            mount_file,
+            mount_file_reload,
+            log_file,
+            log_level,
+            access_log,
+            request_log_format,
+            options,
+            strip_session,
+            watchdog_interval,
+            graceful_shutdown_timeout,
+            replay,
+        ];
+        assert_eq!(top.len(), TOP_LEVEL_KEYS.len());
+        assert!(top.iter().all(|v| v.as_deref() == Some("v")));
+        let IniTls {
+            listen,
+            certificate,
+            key,
+            client_ca,
+        } = tls.expect("[tls]");
+        let tls = [listen, certificate, key, client_ca];
+        assert_eq!(tls.len(), TLS_KEYS.len());
+        assert!(tls.iter().all(|v| v.as_deref() == Some("v")));
+        assert!(mounts.is_some() && env.is_some() && status_users.is_some());
+        assert_eq!(origins.0.len(), TOP_LEVEL_KEYS.len() + TLS_KEYS.len() + 3);
+    }
 
     #[test]
     fn options_words() {

@@ -659,15 +659,18 @@ fn validate_key(
 /// The supported directive closest to `directive` (case-insensitive match or small edit
 /// distance), for "did you mean" hints.
 pub fn closest_directive(directive: &str) -> Option<&'static str> {
-    if let Some(exact) = SUPPORTED_DIRECTIVES
-        .iter()
-        .find(|d| d.eq_ignore_ascii_case(directive))
-    {
+    closest(SUPPORTED_DIRECTIVES, directive)
+}
+
+/// The candidate closest to `word` (case-insensitive match, else an edit distance of at
+/// most 2), for "did you mean" hints in every configuration file.
+pub(crate) fn closest<'a>(candidates: &[&'a str], word: &str) -> Option<&'a str> {
+    if let Some(exact) = candidates.iter().find(|d| d.eq_ignore_ascii_case(word)) {
         return Some(exact);
     }
-    SUPPORTED_DIRECTIVES
+    candidates
         .iter()
-        .map(|d| (edit_distance(d, directive), *d))
+        .map(|d| (edit_distance(d, word), *d))
         .filter(|(distance, _)| *distance <= 2)
         .min()
         .map(|(_, d)| d)

@@ -85,6 +85,7 @@ pub fn resolve_workers(mut map: PropertyMap) -> Result<WorkersFile, ConfigError>
         errors: Vec::new(),
     };
     let config = resolver.workers_config();
+    resolver.refuse_unexpanded_variables();
     warnings.append(&mut resolver.warnings);
     if let Some(error) = ConfigError::from_list(std::mem::take(&mut resolver.errors)) {
         return Err(error);
@@ -816,7 +817,45 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// Refuses every `worker.` value that still holds a `$(name)` after substitution.
+    /// mod_jk keeps the text literally (spec §1.3) and would connect to a host called
+    /// `$(TC_HOST)` or check a secret `$(SECRET)`; nobody means that, so jkgate stops here
+    /// with the file, line and variable rather than fail later without them.
+    fn refuse_unexpanded_variables(&mut self) {
+        for property in self.map.iter() {
+            if !property.key.starts_with("worker.") {
+                continue;
+            }
+            if let Some(name) = unexpanded_variable(&property.value) {
+                self.errors.push(ConfigError::UnexpandedVariable {
+                    origin: property.origin.clone(),
+                    key: property.key.clone(),
+                    value: property.value.clone(),
+                    name: name.to_owned(),
+                });
+            }
+        }
+    }
+
     fn status_settings(&mut self, name: &str) -> StatusSettings {
+        let settings = self.status_settings_as_written(name);
+        if !settings.read_only && settings.users.is_empty() {
+            // mod_jk's default: anyone who reaches the URL may stop members, change
+            // lbfactors or reset counters. Legal, but rarely meant on a public listener.
+            let origin = self.property(name, "type").map(|p| p.origin.clone());
+            self.warnings.push(ConfigWarning {
+                origin,
+                key: format!("worker.{name}"),
+                message: format!(
+                    "status worker `{name}` lets anyone change workers (stop members, edit settings, reset counters): it has neither read_only=true nor a user list; \
+                     set worker.{name}.read_only=true, or worker.{name}.user=NAME[,NAME...] with `NAME = password` lines in jkgate.ini's [status_users]"
+                ),
+            });
+        }
+        settings
+    }
+
+    fn status_settings_as_written(&mut self, name: &str) -> StatusSettings {
         let d = StatusSettings::default();
         let dash_is_none = |value: Option<String>, default: Option<String>| match value {
             Some(v) if v.starts_with('-') => None,
@@ -836,4 +875,12 @@ impl<'a> Resolver<'a> {
             bad: self.list(name, "bad").unwrap_or(d.bad),
         }
     }
+}
+
+/// The name of the first `$(name)` in `value` (mod_jk's syntax: `$(` up to the next `)`);
+/// `None` when there is none.
+fn unexpanded_variable(value: &str) -> Option<&str> {
+    let start = value.find("$(")? + 2;
+    let end = value[start..].find(')')?;
+    Some(&value[start..start + end])
 }

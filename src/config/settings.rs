@@ -120,6 +120,28 @@ pub struct RunSettings {
     pub warnings: Vec<ConfigWarning>,
 }
 
+/// `error` placed at `origin` (the jkgate.ini line its value came from), unless it already
+/// names a place. Value checks are shared with the command line, which has no line.
+fn located(error: ConfigError, origin: Option<Origin>) -> ConfigError {
+    match error {
+        ConfigError::Setting {
+            origin: None,
+            setting,
+            problem,
+        } => ConfigError::Setting {
+            origin,
+            setting,
+            problem,
+        },
+        ConfigError::Several(list) => ConfigError::Several(
+            list.into_iter()
+                .map(|e| located(e, origin.clone()))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 fn setting(setting: &str, problem: String) -> ConfigError {
     ConfigError::Setting {
         origin: None,
@@ -172,6 +194,9 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
     };
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
+    let origins = &ini.origins;
+    // The ini line of a top-level setting, when the ini (not a flag) gave the value.
+    let ini_line = |key: &str| origins.of(None, key);
 
     // Listeners.
     let mut listeners = Vec::new();
@@ -193,16 +218,20 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
             .map(split_setting_list)
             .unwrap_or_default()
     };
+    let from_flags = !args.listen.is_empty();
     for value in &plain {
         match parse_listen("Listen", value) {
             Ok(addr) => listeners.push(Listener { addr, tls: false }),
-            Err(e) => errors.push(e),
+            Err(e) if from_flags => errors.push(e),
+            Err(e) => errors.push(located(e, origins.of_item(None, "Listen", value))),
         }
     }
+    let tls_from_flags = !args.tls_listen.is_empty();
     for value in &tls_listen {
         match parse_listen("[tls] Listen", value) {
             Ok(addr) => listeners.push(Listener { addr, tls: true }),
-            Err(e) => errors.push(e),
+            Err(e) if tls_from_flags => errors.push(e),
+            Err(e) => errors.push(located(e, origins.of_item(Some("tls"), "Listen", value))),
         }
     }
     if listeners.is_empty() {
@@ -235,10 +264,18 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
                 client_ca,
             }),
             _ => {
-                errors.push(setting(
-                    "[tls]",
-                    "HTTPS listeners need both Certificate and Key (or --cert and --key)"
-                        .to_owned(),
+                let origin = if tls_from_flags {
+                    None
+                } else {
+                    origins.of(Some("tls"), "Listen")
+                };
+                errors.push(located(
+                    setting(
+                        "[tls]",
+                        "HTTPS listeners need both Certificate and Key (or --cert and --key)"
+                            .to_owned(),
+                    ),
+                    origin,
                 ));
                 None
             }
@@ -257,26 +294,31 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
     // Plain settings.
     let log_level = match args.log_level.as_deref().or(ini.log_level.as_deref()) {
         Some(value) => LogLevel::parse(value).unwrap_or_else(|e| {
-            errors.push(e);
+            let origin = if args.log_level.is_some() {
+                None
+            } else {
+                ini_line("JkLogLevel")
+            };
+            errors.push(located(e, origin));
             LogLevel::Info
         }),
         None => LogLevel::Info,
     };
     let (options, option_warnings) = match ini.options.as_deref() {
         Some(value) => JkOptions::parse(value).unwrap_or_else(|e| {
-            errors.push(e);
+            errors.push(located(e, ini_line("JkOptions")));
             (JkOptions::default(), Vec::new())
         }),
         None => (JkOptions::default(), Vec::new()),
     };
     warnings.extend(option_warnings.into_iter().map(|message| ConfigWarning {
-        origin: None,
+        origin: ini_line("JkOptions"),
         key: "JkOptions".to_owned(),
         message,
     }));
     let replay = match ini.replay.as_deref() {
         Some(value) => parse_replay(value).unwrap_or_else(|e| {
-            errors.push(e);
+            errors.push(located(e, ini_line("Replay")));
             ReplayPolicy::default()
         }),
         None => ReplayPolicy::default(),
@@ -285,21 +327,21 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
         Some(value) => RequestLogFormat::parse(value)
             .map(Some)
             .unwrap_or_else(|e| {
-                errors.push(e);
+                errors.push(located(e, ini_line("JkRequestLogFormat")));
                 None
             }),
         None => None,
     };
     let strip_session = match ini.strip_session.as_deref() {
         Some(value) => parse_strip_session(value).unwrap_or_else(|e| {
-            errors.push(e);
+            errors.push(located(e, ini_line("JkStripSession")));
             None
         }),
         None => None,
     };
     let mut seconds = |name: &str, value: Option<&str>, default: Duration| match value {
         Some(value) => parse_seconds(name, value).unwrap_or_else(|e| {
-            errors.push(e);
+            errors.push(located(e, ini_line(name)));
             default
         }),
         None => default,
@@ -311,7 +353,7 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
     );
     if !watchdog_interval.is_zero() {
         warnings.push(ConfigWarning {
-            origin: None,
+            origin: ini_line("JkWatchdogInterval"),
             key: "JkWatchdogInterval".to_owned(),
             message: "jkgate always runs lb maintenance on its own timer (every worker.maintain) \
                       and pool maintenance every second; the setting changes nothing"
@@ -320,7 +362,7 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
     }
     if strip_session.is_some() {
         warnings.push(ConfigWarning {
-            origin: None,
+            origin: ini_line("JkStripSession"),
             key: "JkStripSession".to_owned(),
             message: "jkgate serves nothing itself: unmapped requests get 404, so there is no \
                       URI to strip session ids from; the setting changes nothing"
@@ -397,16 +439,9 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
             }),
         }
     }
-    let ini_name = args
-        .config
-        .as_deref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+    let mount_lines = origins.in_section("mounts");
     for (index, (pattern, worker)) in ini.mounts.clone().unwrap_or_default().0.iter().enumerate() {
-        let origin = Some(Origin::new(
-            format!("{ini_name} [mounts]"),
-            (index + 1) as u32,
-        ));
+        let origin = mount_lines.get(index).cloned();
         if let Err(e) = mounts.add_jk_mount(pattern, worker, origin) {
             errors.push(e);
         }
