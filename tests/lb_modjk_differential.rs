@@ -17,8 +17,9 @@
 //! (`set_session_cookie`) are compared too.
 //!
 //! Last, requests cut off by their member's death (killed while Tomcat works on them):
-//! a POST with a body is not replayed by either; a bodiless GET is replayed by mod_jk and
-//! not by jkgate, the one deliberate difference (jkgate's `Replay safe`).
+//! a POST with a body is replayed by neither; a bodiless GET is sent to another member by
+//! both (jkgate's `Replay safe` re-sends idempotent requests without a body, as mod_jk's
+//! default `recovery_options=0` does).
 //!
 //! Differences this test found and jkgate now follows (mod_jk 1.2.48 wins): a fail-over
 //! attempt within one request considers only the first session id candidate; a request
@@ -162,7 +163,7 @@ fn session_on(cluster: &TomcatCluster, route: &str) -> String {
 }
 
 #[test]
-fn lb_choices_match_mod_jk_and_replays_differ_only_on_purpose() {
+fn lb_choices_and_replays_of_cut_requests_match_mod_jk() {
     let mut cluster = TomcatCluster::start(3, TomcatOptions::default());
     let s1 = session_on(&cluster, "node1");
     let s2 = session_on(&cluster, "node2");
@@ -282,15 +283,14 @@ fn lb_choices_match_mod_jk_and_replays_differ_only_on_purpose() {
 /// A request cut off by the death of its member while Tomcat works on it (mod_jk.md §4.7).
 ///
 /// Observed with mod_jk 1.2.48 and `recovery_options=0`: a request whose body mod_jk sent
-/// (POST, 2000 bytes) is "unrecoverable": 502, no other member sees it. jkgate (`Replay
-/// safe`, the default) does the same. A bodiless GET is sent again to another member,
-/// which executes it a second time: 200. jkgate answers 502 and no other member sees it:
-/// the deliberate difference (a GET is not always safe to run twice; `recovery_options`
-/// bit 16 opts in).
+/// (POST, 2000 bytes) is "unrecoverable": 502, no other member sees it. A bodiless GET is
+/// sent again to another member, which executes it a second time: 200. jkgate (`Replay
+/// safe`, the default) does the same for both: a GET without a body is idempotent (RFC 9110
+/// section 9.2.2), a POST is not and is never sent to a second member.
 fn cut_requests(cluster: &mut TomcatCluster, workers: &str, s1: &str) {
     let body = tomcat::pattern_bytes(2000);
     let cases: [(&str, &[u8], bool); 2] = [("POST", &body, false), ("GET", b"", true)];
-    for (method, body, modjk_replays) in cases {
+    for (method, body, replayed) in cases {
         // mod_jk
         let modjk = ModJk::start_setup(ModJkSetup {
             workers_properties: workers.to_owned(),
@@ -301,7 +301,7 @@ fn cut_requests(cluster: &mut TomcatCluster, workers: &str, s1: &str) {
         let mark = format!("{method}-cut-under-modjk");
         let cut = gate::cut_by_kill(modjk.port, cluster, "node1", s1, (method, body), &mark);
         let replayed_on = others_that_saw(cluster, &mark);
-        if modjk_replays {
+        if replayed {
             assert_eq!(
                 cut.reply.status,
                 200,
@@ -328,18 +328,27 @@ fn cut_requests(cluster: &mut TomcatCluster, workers: &str, s1: &str) {
         let jkgate = Gate::start("cut", workers);
         let mark = format!("{method}-cut-under-jkgate");
         let cut = gate::cut_by_kill(jkgate.port, cluster, "node1", s1, (method, body), &mark);
-        assert_eq!(
-            (cut.reply.status, others_that_saw(cluster, &mark).as_slice()),
-            (502, &[][..]),
-            "jkgate never replays a {method} that reached its member{}: {}\n{}",
-            if modjk_replays {
-                " (mod_jk does: deliberate difference)"
-            } else {
-                ""
-            },
-            cut.reply.text(),
-            gate::tail(&jkgate.error_log(), 20)
-        );
+        let replayed_on = others_that_saw(cluster, &mark);
+        if replayed {
+            assert_eq!(
+                cut.reply.status,
+                200,
+                "jkgate replays the cut {method}, as mod_jk does: {}\n{}",
+                cut.reply.text(),
+                gate::tail(&jkgate.error_log(), 20)
+            );
+            let kv = cut.reply.kv();
+            assert_eq!(kv.req("method"), method);
+            assert_eq!(replayed_on, vec![kv.req("jvmRoute").to_owned()]);
+        } else {
+            assert_eq!(
+                (cut.reply.status, replayed_on.as_slice()),
+                (502, &[][..]),
+                "jkgate never sends a {method} with a body to a second member: {}\n{}",
+                cut.reply.text(),
+                gate::tail(&jkgate.error_log(), 20)
+            );
+        }
         drop(jkgate);
         cluster.restart_node("node1");
     }

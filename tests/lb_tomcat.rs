@@ -11,10 +11,9 @@
 //!   survives and the counter goes on);
 //! * an idempotent GET whose member refuses the connection is served by another member;
 //! * a POST interrupted by the death of its node is not replayed anywhere: the client gets
-//!   502 and no other node ever sees it (jkgate's `Replay safe`, the default, never replays
-//!   a request that may have reached a member unless `recovery_options` bits 8/16 allow it
-//!   for HEAD/GET; mod_jk 1.2.48 also answers 502 when it had sent a body, but replays a
-//!   bodiless request: tests/lb_modjk_differential.rs shows both);
+//!   502 and no other node ever sees it (jkgate's `Replay safe`, the default, re-sends only
+//!   idempotent requests without a body once a member may have received them; mod_jk
+//!   1.2.48 also answers 502 when it had sent a body: tests/lb_modjk_differential.rs);
 //! * the killed node, restarted, takes cookie-less traffic again after `recover_time`;
 //! * `activation=D`: only sticky requests for its own sessions; `activation=S`: nothing,
 //!   its sessions fail over.

@@ -17,6 +17,16 @@ use crate::status::Generation;
 /// start: what a reload asks for.
 pub type SettingsSource = Box<dyn FnMut() -> Result<RunSettings, ConfigError> + Send>;
 
+/// A listen address that cannot be bound (in use, not local, a privileged port).
+#[derive(Debug, thiserror::Error)]
+#[error("listen {addr}: {source}")]
+pub struct BindError {
+    /// The address.
+    pub addr: SocketAddr,
+    /// The OS error.
+    pub source: std::io::Error,
+}
+
 /// Why jkgate could not start serving.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -24,13 +34,8 @@ pub enum StartError {
     #[error(transparent)]
     Assemble(#[from] AssembleError),
     /// A listen address cannot be bound.
-    #[error("listen {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] BindError),
 }
 
 /// Why a reload changed nothing. jkgate goes on serving with the configuration it had.
@@ -43,13 +48,15 @@ pub enum ReloadError {
     #[error(transparent)]
     Assemble(#[from] AssembleError),
     /// A new listen address cannot be bound.
-    #[error("listen {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] BindError),
+}
+
+/// Binds `addr` without serving yet.
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, BindError> {
+    server::bind(addr)
+        .await
+        .map_err(|source| BindError { addr, source })
 }
 
 /// A running jkgate.
@@ -84,15 +91,10 @@ impl Jkgate {
         let current: CurrentGateway = Arc::new(ArcSwap::from_pointee(gateway));
         let mut listeners = Vec::with_capacity(settings.listeners.len());
         for listener in &settings.listeners {
-            let bound = server::bind(listener.addr)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: listener.addr,
-                    source,
-                })?;
+            let bound = bind(listener.addr).await?;
             let running =
                 server::spawn(bound, current.clone(), listener.tls).map_err(|source| {
-                    StartError::Bind {
+                    BindError {
                         addr: listener.addr,
                         source,
                     }
@@ -179,13 +181,7 @@ impl Jkgate {
             if self.listeners.iter().any(|(l, _)| l == listener) {
                 continue;
             }
-            let bound = server::bind(listener.addr)
-                .await
-                .map_err(|source| ReloadError::Bind {
-                    addr: listener.addr,
-                    source,
-                })?;
-            opened.push((*listener, bound));
+            opened.push((*listener, bind(listener.addr).await?));
         }
         // Everything that can fail has been built: from here on the reload takes effect.
         for warning in &settings.warnings {

@@ -11,18 +11,23 @@ use super::instance::{Jkgate, SettingsSource};
 use super::logging::{self, AccessLog, ErrorLog, Logs};
 use super::notify;
 use crate::config::ini::LogLevel;
-use crate::config::{ConfigError, RunSettings, Sources, resolve_settings};
+use crate::config::{RunSettings, Sources, resolve_settings};
 
-fn print_errors(error: &ConfigError) {
-    for e in error.errors() {
-        eprintln!("error: {e}");
-    }
+/// `error: …` on standard error (the log may not be open yet), and the failure exit code.
+fn fail(error: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::FAILURE
 }
 
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs `main` on a multi-threaded runtime of its own.
+fn block_on(main: impl Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
+    {
+        Ok(runtime) => runtime.block_on(main),
+        Err(e) => fail(format_args!("cannot start the runtime: {e}")),
+    }
 }
 
 /// `jkgate run`: read the configuration, listen, serve until SIGINT/SIGTERM, reload on
@@ -31,7 +36,9 @@ pub fn run(sources: Sources) -> ExitCode {
     let settings = match resolve_settings(&sources) {
         Ok(settings) => settings,
         Err(error) => {
-            print_errors(&error);
+            for e in error.errors() {
+                eprintln!("error: {e}");
+            }
             return ExitCode::FAILURE;
         }
     };
@@ -41,48 +48,18 @@ pub fn run(sources: Sources) -> ExitCode {
         &AccessLog::from_setting(settings.access_log.as_deref()),
     ) {
         Ok(logs) => logs,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(e),
     };
     for warning in &settings.warnings {
         tracing::warn!("{warning}");
     }
     let source: SettingsSource = Box::new(move || resolve_settings(&sources));
-    serve(settings, source, logs, |_| {})
-}
-
-/// Starts jkgate with `settings` in a runtime of its own and serves until stopped.
-/// `started` is told about the running instance (the demo prints its addresses).
-pub fn serve(
-    settings: RunSettings,
-    source: SettingsSource,
-    logs: Logs,
-    started: impl FnOnce(&Jkgate),
-) -> ExitCode {
-    let runtime = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
-        let jkgate = match Jkgate::start(settings, source).await {
-            Ok(jkgate) => jkgate,
+    block_on(async {
+        match Jkgate::start(settings, source).await {
+            Ok(jkgate) => until_stopped(jkgate, &logs).await,
             Err(e) => {
                 tracing::error!("{e}");
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        started(&jkgate);
-        match until_stopped(jkgate, &logs).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
+                fail(e)
             }
         }
     })
@@ -136,8 +113,15 @@ impl LogSettings {
     }
 }
 
-/// Answers signals until SIGTERM or SIGINT, then shuts down.
-async fn until_stopped(mut jkgate: Jkgate, logs: &Logs) -> std::io::Result<()> {
+/// Answers signals until SIGTERM or SIGINT, then shuts down; the process's exit code.
+async fn until_stopped(jkgate: Jkgate, logs: &Logs) -> ExitCode {
+    match answer_signals(jkgate, logs).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format_args!("cannot handle signals: {e}")),
+    }
+}
+
+async fn answer_signals(mut jkgate: Jkgate, logs: &Logs) -> std::io::Result<()> {
     let mut hangup = signal(SignalKind::hangup())?;
     let mut user1 = signal(SignalKind::user_defined1())?;
     let mut terminate = signal(SignalKind::terminate())?;
@@ -174,32 +158,16 @@ async fn until_stopped(mut jkgate: Jkgate, logs: &Logs) -> std::io::Result<()> {
 pub fn demo(listen: &str) -> ExitCode {
     let listen = match crate::config::parse_listen("--listen", listen) {
         Ok(addr) => addr,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(e),
     };
     let logs = match logging::init(LogLevel::Info, &ErrorLog::Stderr, &AccessLog::Stdout) {
         Ok(logs) => logs,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(e),
     };
-    let runtime = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
+    block_on(async {
         let demo = match crate::demo::start(listen).await {
             Ok(demo) => demo,
-            Err(e) => {
-                eprintln!("error: demo on {listen}: {e}");
-                return ExitCode::FAILURE;
-            }
+            Err(e) => return fail(format_args!("demo on {listen}: {e}")),
         };
         let url = format!("http://{}", demo.jkgate.addr());
         eprintln!("jkgate demo listening on {url}");
@@ -215,15 +183,8 @@ pub fn demo(listen: &str) -> ExitCode {
         eprintln!("  curl -i {url}/node2/echo             # straight to the member node2");
         eprintln!("  curl {url}/jkstatus                  # the status worker");
         eprintln!("Ctrl-C stops it.");
-        let backends = demo.backends;
-        let result = until_stopped(demo.jkgate, &logs).await;
-        drop(backends);
-        match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        }
+        // The backends live until jkgate has drained.
+        let _backends = demo.backends;
+        until_stopped(demo.jkgate, &logs).await
     })
 }

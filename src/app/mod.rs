@@ -22,4 +22,4 @@ mod mount_file;
 pub mod notify;
 
 pub use assemble::{AssembleError, PreparedGateway, assemble};
-pub use instance::{Jkgate, ReloadError, SettingsSource, StartError};
+pub use instance::{BindError, Jkgate, ReloadError, SettingsSource, StartError};
