@@ -3,12 +3,15 @@
 #
 # Usage:
 #   scripts/tomcat-node.sh start DIR [--route NAME] [--secret S] [--fast-start]
+#                                    [--http-port N] [--ajp-port N] [--packet-size BYTES]
 #   scripts/tomcat-node.sh stop DIR
 #
 # Same layout as the Rust test fixture (tests/support/tomcat.rs): CATALINA_HOME is the Debian
 # package (/usr/share/tomcat10), CATALINA_BASE is DIR/base with a generated server.xml (shutdown
 # port disabled, one HTTP/1.1 and one AJP/1.3 connector on 127.0.0.1 at free ports, Engine
-# jvmRoute NAME, default node1), the webapp from tests/webapp compiled into DIR/webapp and
+# jvmRoute NAME, default node1; --http-port/--ajp-port fix the ports, e.g. to restart a killed
+# node where its proxies expect it; --packet-size sets the AJP connector's packetSize, default
+# Tomcat's 8192), the webapp from tests/webapp compiled into DIR/webapp and
 # deployed at /app, static files static/1k.bin, 100k.bin, 1m.bin. Heap -Xms64m -Xmx256m,
 # SerialGC; the full JIT unless --fast-start (C1 only, as the test fixture uses).
 # `start` waits until /app answers and prints "http=PORT ajp=PORT pid=PID"; the same values
@@ -23,7 +26,7 @@ PATTERN_LINE='jkgate-test-data-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH'
 
 log() { printf '[tomcat-node %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -52,7 +55,7 @@ build_webapp() {
 }
 
 write_base() {
-    local base=$1 webapp=$2 route=$3 secret=$4 http=$5 ajp=$6 ajp_secret
+    local base=$1 webapp=$2 route=$3 secret=$4 http=$5 ajp=$6 packet=$7 ajp_secret
     mkdir -p "$base"/{conf/Catalina/localhost,logs,temp,work,webapps}
     cp "$CATALINA_HOME/etc/web.xml" "$CATALINA_HOME/etc/catalina.properties" "$base/conf/"
     if [[ -n $secret ]]; then
@@ -60,6 +63,7 @@ write_base() {
     else
         ajp_secret='secretRequired="false"'
     fi
+    if [[ -n $packet ]]; then ajp_secret+=" packetSize=\"$packet\""; fi
     cat >"$base/conf/logging.properties" <<'EOT'
 handlers = java.util.logging.ConsoleHandler
 .handlers = java.util.logging.ConsoleHandler
@@ -102,7 +106,7 @@ EOT
 }
 
 cmd_start() {
-    local dir=${1:-} route=node1 secret="" fast=0
+    local dir=${1:-} route=node1 secret="" fast=0 http="" ajp="" packet=""
     [[ -n $dir ]] || usage
     shift
     while (($#)); do
@@ -110,6 +114,9 @@ cmd_start() {
             --route) route=$2; shift ;;
             --secret) secret=$2; shift ;;
             --fast-start) fast=1 ;;
+            --http-port) http=$2; shift ;;
+            --ajp-port) ajp=$2; shift ;;
+            --packet-size) packet=$2; shift ;;
             *) usage ;;
         esac
         shift
@@ -124,10 +131,14 @@ cmd_start() {
         jvm_alive "$old_pid" "$base" && die "a node already runs from $dir (pid $old_pid)"
     fi
     build_webapp "$dir/webapp"
-    local http ajp
-    http=$(free_port)
-    ajp=$(free_port)
-    write_base "$base" "$dir/webapp" "$route" "$secret" "$http" "$ajp"
+    if [[ -n $packet ]]; then
+        [[ $packet =~ ^[0-9]+$ ]] && ((packet >= 8192 && packet <= 65536)) || die "--packet-size must be 8192..65536"
+    fi
+    [[ -n $http ]] || http=$(free_port)
+    [[ -n $ajp ]] || ajp=$(free_port)
+    port_open "$http" && die "port $http is in use"
+    port_open "$ajp" && die "port $ajp is in use"
+    write_base "$base" "$dir/webapp" "$route" "$secret" "$http" "$ajp" "$packet"
     local jit=""
     ((fast)) && jit="-XX:TieredStopAtLevel=1"
     (

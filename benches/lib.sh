@@ -1,0 +1,335 @@
+# shellcheck shell=bash
+# benches/lib.sh - what benches/compare.sh and benches/loadtest.sh share. Sourced, never run.
+#
+# The sourcing script sets, before calling anything here:
+#   ROOT     the repository            WORK     its private work directory (mktemp -d)
+#   NODES    Tomcat nodes (1..9)       SESSION  "own" (each proxy in a session of its own) or
+#                                               "shared" (in the script's session)
+#   LOG_TAG  prefix of log lines       URLPATH  the path start_* wait for (e.g. /app/static/1k.bin)
+#   SECS THREADS CONNS WARMUP          wrk settings of measure and warm_up
+# and installs `trap bench_cleanup EXIT` (plus `trap 'exit 130' INT TERM`).
+#
+# Processes are only ever stopped by the PID recorded when they were started, and only while
+# their command line still names this run's WORK directory.
+
+MODS=/usr/lib/apache2/modules
+HTTPD_PID="" JKGATE_PID="" MODJK_URL="" JKGATE_URL="" JKGATE=""
+TOMCAT_PIDS=() NODE_HTTP=() NODE_AJP=()
+BG_PIDS=() # helpers run in the background (samplers, wrk): stopped on exit
+
+bg_forget() { # PID: a background helper that has ended (so that its PID is not signalled again)
+    local keep=() p
+    for p in "${BG_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+    BG_PIDS=("${keep[@]}")
+}
+
+log() { printf '[%s %s] %s\n' "${LOG_TAG:-bench}" "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+require_tools() { # TOOL...
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || die "$tool is missing (scripts/test installs it)"
+    done
+    [[ -e $MODS/mod_jk.so ]] || die "mod_jk is missing: install libapache2-mod-jk (scripts/test does)"
+}
+
+# alive PID PATTERN: PID runs and its command line contains PATTERN
+alive() { [[ -n $1 && -r /proc/$1/cmdline ]] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"; }
+
+stop_pid() { # PID PATTERN
+    local pid=$1 pat=$2 i
+    alive "$pid" "$pat" || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do alive "$pid" "$pat" || return 0; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+bench_cleanup() {
+    local rc=$? k pid
+    for pid in "${BG_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    stop_pid "$JKGATE_PID" "$WORK/"
+    stop_pid "$HTTPD_PID" "$WORK/"
+    for ((k = 1; k <= NODES; k++)); do node_stop "$k" 2>/dev/null || true; done
+    if [[ ${KEEP:-0} == 1 || $rc != 0 ]]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+    exit "$rc"
+}
+
+# daemon CMD...: runs CMD in a session of its own (setsid does not fork here: a background
+# job of this script is never a process group leader), or in ours with SESSION=shared.
+daemon() {
+    if [[ $SESSION == own ]]; then exec setsid "$@"; else exec "$@"; fi
+}
+
+session_of() { # PID: "own session" or "this script's session" (field 6 of /proc/PID/stat)
+    local theirs ours
+    theirs=$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f4)
+    ours=$(sed 's/^.*) //' "/proc/$$/stat" | cut -d' ' -f4)
+    if [[ $theirs == "$ours" ]]; then echo "this script's session"; else echo "own session"; fi
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_http() { # URL SECONDS
+    local deadline=$((SECONDS + $2))
+    until [[ $(curl -s -o /dev/null -m 5 -w '%{http_code}' "$1" 2>/dev/null || true) == 200 ]]; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.2
+    done
+}
+
+# --- the backends -------------------------------------------------------------------------
+# node_start K [tomcat-node.sh options...]: starts Tomcat node K (route nodeK) in WORK/tomcatK.
+# The first start picks free ports; later starts (after node_kill, or node_stop) reuse them,
+# so the proxies find the node where their workers.properties says it is.
+node_start() {
+    local k=$1 ports=()
+    shift
+    if [[ -n ${NODE_AJP[k]:-} ]]; then ports=(--http-port "${NODE_HTTP[k]}" --ajp-port "${NODE_AJP[k]}"); fi
+    "$ROOT/scripts/tomcat-node.sh" start "$WORK/tomcat$k" --route "node$k" "${ports[@]}" "$@" >/dev/null
+    # shellcheck disable=SC1090
+    source "$WORK/tomcat$k/node.env"
+    TOMCAT_PIDS[k - 1]=$PID
+    NODE_HTTP[k]=$HTTP_PORT
+    NODE_AJP[k]=$AJP_PORT
+    log "Tomcat node$k: http $HTTP_PORT, ajp $AJP_PORT, pid $PID${*:+ ($*)}"
+}
+
+node_stop() { if [[ -d $WORK/tomcat$1 ]]; then "$ROOT/scripts/tomcat-node.sh" stop "$WORK/tomcat$1"; fi; }
+
+node_kill() { # K: kill -9 of node K's JVM; returns once its AJP port refuses connections
+    local k=$1 pid=${TOMCAT_PIDS[$1 - 1]} i
+    alive "$pid" "$WORK/tomcat$k/base" || die "node$k (pid $pid) is not running"
+    kill -KILL "$pid"
+    for ((i = 0; i < 100; i++)); do port_open "${NODE_AJP[k]}" || return 0; sleep 0.05; done
+    die "node$k still accepts AJP connections 5 s after kill -9"
+}
+
+# write_workers FILE [LINE...]: an lb worker over nodes 1..NODES (sticky sessions), each
+# member ajp13 on the node's AJP port; each LINE (e.g. worker.node1.max_packet_size=65536,
+# or a %MEMBER% template line, expanded once per member) is appended.
+write_workers() {
+    local file=$1 k line members=()
+    shift
+    {
+        echo "# benches: $NODES Tomcat node(s) behind an lb worker"
+        echo "worker.list=lb"
+        for ((k = 1; k <= NODES; k++)); do
+            cat <<EOF2
+worker.node$k.type=ajp13
+worker.node$k.host=127.0.0.1
+worker.node$k.port=${NODE_AJP[k]}
+worker.node$k.route=node$k
+worker.node$k.socket_keepalive=true
+EOF2
+            for line in "$@"; do
+                if [[ $line == *%MEMBER%* ]]; then echo "${line//%MEMBER%/node$k}"; fi
+            done
+            members+=("node$k")
+        done
+        cat <<EOF2
+worker.lb.type=lb
+worker.lb.balance_workers=$(IFS=,; echo "${members[*]}")
+worker.lb.sticky_session=true
+EOF2
+        for line in "$@"; do
+            if [[ $line != *%MEMBER%* ]]; then echo "$line"; fi
+        done
+    } >"$file"
+}
+
+# --- httpd + mod_jk -----------------------------------------------------------------------
+start_modjk() { # [WORKERS_FILE]: sets HTTPD_PID, MODJK_URL
+    local workers=${1:-$WORK/workers.properties} dir=$WORK/httpd port user=""
+    port=$(free_port)
+    mkdir -p "$dir"/{run,logs,htdocs}
+    chmod -R 755 "$dir"
+    rm -f "$dir/run/"* 2>/dev/null || true
+    if [[ $EUID -eq 0 ]]; then user=$'User www-data\nGroup www-data'; fi
+    cat >"$dir/httpd.conf" <<EOF2
+# benches: private httpd + mod_jk
+ServerRoot "$dir"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$port
+PidFile $dir/run/httpd.pid
+DefaultRuntimeDir $dir/run
+Mutex file:$dir/run default
+ErrorLog $dir/logs/error.log
+LogLevel warn
+$user
+LoadModule mpm_event_module $MODS/mod_mpm_event.so
+LoadModule authz_core_module $MODS/mod_authz_core.so
+LoadModule jk_module $MODS/mod_jk.so
+# Debian's event MPM sizing, written out.
+StartServers 2
+MinSpareThreads 25
+MaxSpareThreads 75
+ThreadLimit 64
+ThreadsPerChild 25
+MaxRequestWorkers 150
+MaxConnectionsPerChild 0
+KeepAlive On
+MaxKeepAliveRequests 100
+KeepAliveTimeout 5
+DocumentRoot "$dir/htdocs"
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+# No access log (benchmark).
+JkWorkersFile $workers
+JkShmFile $dir/run/jk.shm
+JkLogFile $dir/logs/mod_jk.log
+JkLogLevel error
+JkMount /app lb
+JkMount /app/* lb
+EOF2
+    /usr/sbin/apache2 -t -f "$dir/httpd.conf" 2>"$dir/logs/configtest.log" >/dev/null \
+        || { cat "$dir/logs/configtest.log" >&2; die "httpd config test failed"; }
+    (daemon /usr/sbin/apache2 -f "$dir/httpd.conf" -DFOREGROUND) </dev/null >>"$dir/logs/stdout.log" 2>&1 &
+    HTTPD_PID=$!
+    MODJK_URL="http://127.0.0.1:$port"
+    wait_http "$MODJK_URL$URLPATH" 60 || { tail -n 20 "$dir/logs/error.log" >&2; die "httpd + mod_jk does not answer $URLPATH"; }
+    log "httpd + mod_jk: $MODJK_URL, pid $HTTPD_PID, $(session_of "$HTTPD_PID")"
+}
+
+stop_modjk() { stop_pid "$HTTPD_PID" "$WORK/"; HTTPD_PID=""; }
+
+# --- jkgate -------------------------------------------------------------------------------
+build_jkgate() { # sets JKGATE; `cargo build --release` unless JKGATE_BIN is set
+    JKGATE=${JKGATE_BIN:-$ROOT/target/release/jkgate}
+    if [[ -z ${JKGATE_BIN:-} ]]; then
+        log "cargo build --release"
+        (cd "$ROOT" && cargo build --release -q) || die "cargo build --release failed"
+    fi
+    [[ -x $JKGATE ]] || die "jkgate binary $JKGATE not found (set JKGATE_BIN)"
+}
+
+start_jkgate() { # [WORKERS_FILE [jkgate options...]]: sets JKGATE_PID, JKGATE_URL
+    local workers=${1:-$WORK/workers.properties} port
+    shift || true
+    [[ -n $JKGATE ]] || build_jkgate
+    port=$(free_port)
+    (daemon "$JKGATE" --listen "127.0.0.1:$port" --workers-file "$workers" --mount '/app/*=lb' \
+        --access-log "${JKGATE_ACCESS_LOG:-off}" "$@") \
+        </dev/null >>"$WORK/jkgate.log" 2>&1 &
+    JKGATE_PID=$!
+    JKGATE_URL="http://127.0.0.1:$port"
+    wait_http "$JKGATE_URL$URLPATH" 60 || { tail -n 20 "$WORK/jkgate.log" >&2; die "jkgate does not answer $URLPATH"; }
+    log "jkgate: $JKGATE_URL, pid $JKGATE_PID ($JKGATE), $(session_of "$JKGATE_PID")"
+}
+
+stop_jkgate() { stop_pid "$JKGATE_PID" "$WORK/"; JKGATE_PID=""; }
+
+# --- measuring ----------------------------------------------------------------------------
+# tree_ticks PID: utime+stime+cutime+cstime (clock ticks) of PID and its live descendants.
+tree_ticks() {
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
+        {
+            pid = $1; rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " ")
+            parent[pid] = f[2]; ticks[pid] = f[12] + f[13] + f[14] + f[15]
+        }
+        END {
+            member[root] = 1; grew = 1
+            while (grew) { grew = 0; for (p in parent) if (!(p in member) && (parent[p] in member)) { member[p] = 1; grew = 1 } }
+            for (p in member) if (p in ticks) total += ticks[p]
+            print total + 0
+        }'
+}
+
+# tree_rss_kib PID: resident set size (KiB) of PID plus its live descendants, summed (pages
+# shared between httpd's children count once per child, as ps shows them).
+tree_rss_kib() {
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" -v page="$(getconf PAGESIZE)" '
+        {
+            pid = $1; rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " ")
+            parent[pid] = f[2]; rss[pid] = f[22]
+        }
+        END {
+            member[root] = 1; grew = 1
+            while (grew) { grew = 0; for (p in parent) if (!(p in member) && (parent[p] in member)) { member[p] = 1; grew = 1 } }
+            for (p in member) if (p in rss) total += rss[p]
+            print int(total * page / 1024)
+        }'
+}
+
+# rss_sampler_start PID FILE: samples tree_rss_kib PID every 0.25 s in the background and keeps
+# the peak in FILE; rss_sampler_stop prints it (KiB).
+RSS_SAMPLER=""
+rss_sampler_start() {
+    local pid=$1 file=$2
+    echo 0 >"$file"
+    (
+        peak=0
+        while :; do
+            now=$(tree_rss_kib "$pid")
+            if ((now > peak)); then peak=$now; echo "$peak" >"$file"; fi
+            sleep 0.25
+        done
+    ) &
+    RSS_SAMPLER=$!
+    BG_PIDS+=("$RSS_SAMPLER")
+}
+rss_sampler_stop() { # FILE
+    kill -TERM "$RSS_SAMPLER" 2>/dev/null || true
+    wait "$RSS_SAMPLER" 2>/dev/null || true
+    bg_forget "$RSS_SAMPLER"
+    RSS_SAMPLER=""
+    cat "$1"
+}
+
+to_ms() { # wrk duration (812.00us, 1.20ms, 2.00s) -> ms
+    awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+        printf "%.3f", n }'
+}
+
+declare -A RPS P50 P99 US ERR RUNS BACK
+# measure NAME URL PID [wrk options...]: one measured wrk run (-t THREADS -c CONNS -d SECS);
+# sets RPS P50 P99 US ERR BACK [NAME] and appends "rps p50 p99 us err tomcat-us" to RUNS[NAME].
+measure() {
+    local name=$1 url=$2 pid=$3 out t0 t1 hz requests b0 b1 tpid
+    shift 3
+    t0=$(tree_ticks "$pid")
+    b0=0
+    for tpid in "${TOMCAT_PIDS[@]}"; do b0=$((b0 + $(tree_ticks "$tpid"))); done
+    out=$(timeout -k 5 $((SECS + 30)) wrk -t "$THREADS" -c "$CONNS" -d "${SECS}s" --latency "$@" "$url")
+    t1=$(tree_ticks "$pid")
+    b1=0
+    for tpid in "${TOMCAT_PIDS[@]}"; do b1=$((b1 + $(tree_ticks "$tpid"))); done
+    echo "--- $name: wrk -t $THREADS -c $CONNS -d ${SECS}s ${*:+$* }$url" >&2
+    echo "$out" >&2
+    hz=$(getconf CLK_TCK)
+    requests=$(awk '/ requests in / { print $1 }' <<<"$out")
+    RPS[$name]=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+    P50[$name]=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+    P99[$name]=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+    ERR[$name]=$(awk '/Socket errors:/ { gsub(",", ""); e += $4 + $6 + $8 + $10 } /Non-2xx/ { e += $5 } END { print e + 0 }' <<<"$out")
+    US[$name]=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v r="${requests:-0}" 'BEGIN { printf "%.1f", (r > 0) ? (d / hz * 1e6 / r) : 0 }')
+    BACK[$name]=$(awk -v d=$((b1 - b0)) -v hz="$hz" -v r="${requests:-0}" 'BEGIN { printf "%.1f", (r > 0) ? (d / hz * 1e6 / r) : 0 }')
+    RUNS[$name]+="${RPS[$name]} ${P50[$name]} ${P99[$name]} ${US[$name]} ${ERR[$name]} ${BACK[$name]}"$'\n'
+}
+
+# median_run NAME: sets RPS P50 P99 US ERR BACK [NAME] from the median run by requests/s
+median_run() {
+    local name=$1
+    [[ -n ${RUNS[$name]:-} ]] || return 0
+    read -r RPS[$name] P50[$name] P99[$name] US[$name] ERR[$name] BACK[$name] < <(
+        printf '%s' "${RUNS[$name]}" | sort -n -k1,1 | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }')
+}
+
+warm_up() { # URL [wrk options...]: an unmeasured run
+    local url=$1
+    shift
+    if ((WARMUP > 0)); then
+        timeout -k 5 $((WARMUP + 30)) wrk -t "$THREADS" -c "$CONNS" -d "${WARMUP}s" "$@" "$url" >/dev/null
+    fi
+}
+
+ratio() { # A B: A/B with 2 decimals, n/a when B is 0 or either is missing
+    awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'
+}
