@@ -82,6 +82,31 @@ pub struct IniFile {
     /// HEAD/GET) or `mod_jk` (mod_jk's own `recovery_options` rules, replays included).
     #[serde(rename = "Replay")]
     pub replay: Option<String>,
+    /// `RequestReadTimeout` (mod_reqtimeout): `header=20-40,MinRate=500 body=20,MinRate=500`.
+    #[serde(rename = "RequestReadTimeout")]
+    pub request_read_timeout: Option<String>,
+    /// `KeepAliveTimeout` (seconds or `Nms`, default 5; 0 turns keep-alive off).
+    #[serde(rename = "KeepAliveTimeout")]
+    pub keep_alive_timeout: Option<String>,
+    /// `LimitRequestLine` (bytes, default 8190).
+    #[serde(rename = "LimitRequestLine")]
+    pub limit_request_line: Option<String>,
+    /// `LimitRequestFieldSize` (bytes, default 8190).
+    #[serde(rename = "LimitRequestFieldSize")]
+    pub limit_request_field_size: Option<String>,
+    /// `LimitRequestFields` (default 100).
+    #[serde(rename = "LimitRequestFields")]
+    pub limit_request_fields: Option<String>,
+    /// `LimitRequestBody` (bytes, default 1 GiB; 0 = unlimited).
+    #[serde(rename = "LimitRequestBody")]
+    pub limit_request_body: Option<String>,
+    /// `MaxConnections` (jkgate's): open client connections at once (default 10000).
+    #[serde(rename = "MaxConnections")]
+    pub max_connections: Option<String>,
+    /// Where each top-level key was written (its last occurrence, 1-based line), so
+    /// errors about a value can name `file:line` (serde_ini does not say).
+    #[serde(skip)]
+    pub lines: Vec<(String, u32)>,
     /// `[tls]` section.
     pub tls: Option<IniTls>,
     /// `[mounts]` section: `pattern = worker[;ext...]`, one per line (`JkMount`).
@@ -139,23 +164,45 @@ impl<'de> Deserialize<'de> for OrderedPairs {
 pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
     // serde_ini rejects blank-but-not-empty and indented lines: normalise first.
     let mut normalized = String::with_capacity(content.len());
-    for line in content.lines() {
+    let mut lines = Vec::new();
+    let mut top_level = true;
+    for (number, line) in content.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
+        if line.starts_with('[') {
+            top_level = false;
+        } else if top_level && let Some((key, _)) = line.split_once('=') {
+            lines.push((key.trim().to_owned(), number as u32 + 1));
+        }
         normalized.push_str(line);
         normalized.push('\n');
     }
-    serde_ini::from_str::<IniFile>(&normalized).map_err(|error| ConfigError::Setting {
+    let mut ini = serde_ini::from_str::<IniFile>(&normalized).map_err(|error| ConfigError::Setting {
         origin: None,
         setting: file.to_owned(),
         problem: format!(
             "{error}; known top-level settings: Listen, ServerRoot, JkWorkersFile, JkMountFile, JkMountFileReload, \
-             JkLogLevel, AccessLog, JkRequestLogFormat, JkOptions, JkStripSession, JkWatchdogInterval, GracefulShutdownTimeout, Replay; \
+             JkLogLevel, AccessLog, JkRequestLogFormat, JkOptions, JkStripSession, JkWatchdogInterval, GracefulShutdownTimeout, Replay, \
+             RequestReadTimeout, KeepAliveTimeout, LimitRequestLine, LimitRequestFieldSize, LimitRequestFields, \
+             LimitRequestBody, MaxConnections; \
              sections: [tls] (Listen, Certificate, Key, ClientCA), [mounts], [env], [status_users]"
         ),
-    })
+    })?;
+    ini.lines = lines;
+    Ok(ini)
+}
+
+impl IniFile {
+    /// Where top-level `key` was last written in `file` (for error messages).
+    pub fn origin(&self, file: &str, key: &str) -> Option<super::Origin> {
+        self.lines
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, line)| super::Origin::new(file, *line))
+    }
 }
 
 /// Reads `jkgate.ini` from disk.
