@@ -56,8 +56,8 @@ pub struct Gateway {
     pub shutdown_grace: std::time::Duration,
     /// The TLS acceptor of the HTTPS listeners (`None` without TLS settings).
     pub tls: Option<tokio_rustls::TlsAcceptor>,
-    /// Client limits: connections accepted under this gateway get its timeouts and hyper
-    /// settings; requests arriving under it get its size checks.
+    /// Client limits: connections accepted under this gateway keep its timeouts, hyper
+    /// settings and size checks until they close.
     pub limits: Arc<ClientLimits>,
     /// The hyper builder made from `limits` (see [`limits::http_builder`]).
     pub http: Arc<HttpBuilder>,
@@ -123,7 +123,8 @@ pub async fn serve(
         let gateway = current.load_full();
         let current = current.clone();
         let builder = gateway.http.clone();
-        let clock = ConnClock::new(&gateway.limits);
+        let limits = gateway.limits.clone();
+        let clock = ConnClock::new(&limits);
         let watcher = graceful.watcher();
         let acceptor = if tls {
             match &gateway.tls {
@@ -145,7 +146,7 @@ pub async fn serve(
                 match acceptor {
                     None => {
                         let info = Arc::new(ConnectionInfo::new(remote, local, None));
-                        let service = service(current, info, clock.clone());
+                        let service = service(current, info, limits, clock.clone());
                         let conn = builder.serve_connection(TokioIo::new(stream), service);
                         let _ = watcher.watch(conn.into_owned()).await;
                     }
@@ -164,7 +165,7 @@ pub async fn serve(
                             local,
                             Some(tls::tls_info(stream.get_ref().1)),
                         ));
-                        let service = service(current, info, clock.clone());
+                        let service = service(current, info, limits, clock.clone());
                         let conn = builder.serve_connection(TokioIo::new(stream), service);
                         let _ = watcher.watch(conn.into_owned()).await;
                     }
@@ -198,6 +199,7 @@ pub async fn serve(
 fn service(
     current: CurrentGateway,
     info: Arc<ConnectionInfo>,
+    limits: Arc<ClientLimits>,
     clock: Arc<ConnClock>,
 ) -> impl hyper::service::Service<
     Request<hyper::body::Incoming>,
@@ -208,7 +210,7 @@ fn service(
     hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
         let request = clock.request_started();
         let req = req.map(|incoming| ClientBody::new(incoming, &clock));
-        let answer = handle(current.load_full(), info.clone(), req);
+        let answer = handle(current.load_full(), info.clone(), limits.clone(), req);
         async move {
             let response = answer.await?;
             Ok(response.map(|body| ServedBody::new(body, Some(request))))
@@ -216,10 +218,13 @@ fn service(
     })
 }
 
-/// Handles one request: check the client limits, map, relay, answer.
+/// Handles one request: check the client limits, map, relay, answer. `limits` are the
+/// connection's (those of the gateway current when it was accepted), so a reload never
+/// changes the rules half way through a keep-alive connection.
 pub async fn handle(
     gateway: Arc<Gateway>,
     info: Arc<ConnectionInfo>,
+    limits: Arc<ClientLimits>,
     req: Request<ClientBody>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = Instant::now();
@@ -233,7 +238,7 @@ pub async fn handle(
         host: parts.headers.get(http::header::HOST).cloned(),
         started,
     };
-    if let Some(refused) = over_limits(&gateway.limits, &parts, &incoming) {
+    if let Some(refused) = over_limits(&limits, &parts, &incoming) {
         tracing::info!(
             client = %String::from_utf8_lossy(&info.remote_ip),
             status = refused.status,
@@ -248,14 +253,14 @@ pub async fn handle(
         Ok(path) => path,
         Err(rejected) => {
             log.write(rejected.status, 0, "-", None, None, None);
-            discard_request_body(incoming, &parts, &gateway.limits);
+            discard_request_body(incoming, &parts, &limits);
             return Ok(error_response(rejected.status));
         }
     };
     let mounts = gateway.mounts.load();
     let Some(mount) = mounts.find(&path) else {
         log.write(404, 0, "-", None, None, None);
-        discard_request_body(incoming, &parts, &gateway.limits);
+        discard_request_body(incoming, &parts, &limits);
         return Ok(error_response(404));
     };
     let worker_name: Arc<str> = Arc::from(mount.worker.as_str());
@@ -269,7 +274,7 @@ pub async fn handle(
     let Some(target) = gateway.workers.get(&worker_name).cloned() else {
         tracing::error!(worker = %worker_name, "mapped worker is not defined");
         log.write(500, 0, &worker_name, None, None, None);
-        discard_request_body(incoming, &parts, &gateway.limits);
+        discard_request_body(incoming, &parts, &limits);
         return Ok(error_response(500));
     };
     let (mut ctx, kind) = match mapping::build_context(
@@ -282,7 +287,7 @@ pub async fn handle(
         Err(rejected) => {
             tracing::info!(worker = %worker_name, reason = %rejected.reason, "request rejected");
             log.write(rejected.status, 0, &worker_name, None, None, None);
-            discard_request_body(incoming, &parts, &gateway.limits);
+            discard_request_body(incoming, &parts, &limits);
             return Ok(error_response(rejected.status));
         }
     };
@@ -298,7 +303,7 @@ pub async fn handle(
     };
     drop(mounts);
     let mut body = RequestBody::new(incoming.map_err(BodyError::from_display).boxed(), kind);
-    apply_body_limits(&mut body, &parts, &gateway.limits);
+    apply_body_limits(&mut body, &parts, &limits);
     let (sink, mut head_rx) = ResponseSink::new();
     let mut relay = Box::pin(relay(target, worker_name, ctx, facts, body, sink, log));
     tokio::select! {
