@@ -9,6 +9,7 @@ use crate::backend::registry::{PreparedWorkers, RegistryError, WorkerOptions, pr
 use crate::config::error::At;
 use crate::config::{Origin, RunSettings};
 use crate::server::Gateway;
+use crate::server::limits::{ConnectionCap, http_builder};
 use crate::server::mapping::MappingOptions;
 use crate::server::tls::{self, TlsError};
 use crate::status::{Generation, StatusWorkers};
@@ -40,6 +41,7 @@ pub struct PreparedGateway {
     generation: Generation,
     status: StatusWorkers,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    connections: Arc<ConnectionCap>,
 }
 
 impl std::fmt::Debug for PreparedGateway {
@@ -52,9 +54,11 @@ impl std::fmt::Debug for PreparedGateway {
 }
 
 impl PreparedGateway {
-    /// The gateway to serve with.
+    /// The gateway to serve with. The connection cap is the previous gateway's, resized
+    /// now (connections open under it stay counted).
     pub fn commit(self) -> Gateway {
         let settings = &self.settings;
+        self.connections.resize(settings.limits.max_connections);
         Gateway {
             mounts: ArcSwap::from_pointee(settings.mounts.clone()),
             workers: self.workers.commit(),
@@ -63,6 +67,9 @@ impl PreparedGateway {
             access_format: settings.request_log_format.clone(),
             shutdown_grace: settings.shutdown_grace,
             tls: self.tls,
+            limits: Arc::new(settings.limits.clone()),
+            http: Arc::new(http_builder(&settings.limits)),
+            connections: self.connections,
         }
     }
 
@@ -103,7 +110,13 @@ pub fn assemble(
         generation.clone(),
         previous.map(|g| &g.status),
     );
+    // One cap for the process: a reload keeps the count of open connections.
+    let connections = match previous {
+        Some(previous) => previous.connections.clone(),
+        None => ConnectionCap::new(settings.limits.max_connections),
+    };
     Ok(PreparedGateway {
+        connections,
         workers,
         settings: Arc::new(settings.clone()),
         generation,

@@ -25,13 +25,27 @@ pub type BoxedBody = http_body_util::combinators::BoxBody<Bytes, BodyError>;
 
 /// An error reading the client's body.
 #[derive(Debug, thiserror::Error)]
-#[error("client body: {0}")]
-pub struct BodyError(pub String);
+pub enum BodyError {
+    /// The client's body could not be read (it broke off, or was cut short).
+    #[error("client body: {0}")]
+    Read(String),
+    /// The body went over `LimitRequestBody`: jkgate stops reading it (httpd answers 413).
+    #[error("client body: more than LimitRequestBody ({limit} bytes)")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+}
 
 impl BodyError {
     /// Wraps any displayable error.
     pub fn from_display(err: impl std::fmt::Display) -> Self {
-        BodyError(err.to_string())
+        BodyError::Read(err.to_string())
+    }
+
+    /// True when the body went over `LimitRequestBody`.
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, BodyError::TooLarge { .. })
     }
 }
 
@@ -67,6 +81,8 @@ pub struct RequestBody {
     discard_limit: u64,
     /// Discard only a body that was already started (the client expects `100 Continue`).
     discard_only_started: bool,
+    /// `LimitRequestBody`: reading more than this fails (`None`: unlimited).
+    limit: Option<u64>,
 }
 
 impl std::fmt::Debug for RequestBody {
@@ -95,6 +111,7 @@ impl RequestBody {
             started: false,
             discard_limit: 0,
             discard_only_started: false,
+            limit: None,
         }
     }
 
@@ -112,6 +129,7 @@ impl RequestBody {
             started: false,
             discard_limit: 0,
             discard_only_started: false,
+            limit: None,
         }
     }
 
@@ -174,6 +192,12 @@ impl RequestBody {
         !self.source_done
     }
 
+    /// Holds the body to `limit` bytes (`LimitRequestBody`): once more arrived, every read
+    /// fails with [`BodyError::TooLarge`] and the rest is never read.
+    pub fn set_limit(&mut self, limit: Option<u64>) {
+        self.limit = limit;
+    }
+
     /// Allows [`RequestBody::discard_rest`] to read up to `limit` bytes of an unread rest.
     /// With `only_if_started` (the client sent `Expect: 100-continue`), a body nobody asked
     /// for stays unread: the client was never told to send it.
@@ -212,7 +236,7 @@ impl RequestBody {
         if let BodyKind::Length(expected) = self.kind
             && self.received < expected
         {
-            return Err(BodyError(format!(
+            return Err(BodyError::Read(format!(
                 "client sent {} of {expected} body bytes",
                 self.received
             )));
@@ -236,6 +260,11 @@ impl RequestBody {
     }
 
     async fn pull(&mut self) -> Result<(), BodyError> {
+        if let Some(limit) = self.limit
+            && self.received > limit
+        {
+            return Err(BodyError::TooLarge { limit });
+        }
         self.started = true;
         let Some(source) = self.source.as_mut() else {
             self.source_done = true;
@@ -256,6 +285,12 @@ impl RequestBody {
                     && !data.is_empty()
                 {
                     self.received += data.len() as u64;
+                    if let Some(limit) = self.limit
+                        && self.received > limit
+                    {
+                        // Nothing of it goes on: the member sees at most `limit` bytes.
+                        return Err(BodyError::TooLarge { limit });
+                    }
                     self.chunks.push_back(data);
                 }
             }

@@ -303,6 +303,16 @@ fn fail(kind: FailureKind, phase: Phase, cause: impl Into<String>, reached: bool
     err
 }
 
+/// What a failed read of the client's body counts as: over `LimitRequestBody` is a request
+/// refused (413, as httpd answers), anything else a client that went away (400).
+fn body_failure(err: &super::body::BodyError) -> FailureKind {
+    if err.is_too_large() {
+        FailureKind::RequestRejected
+    } else {
+        FailureKind::ClientAborted
+    }
+}
+
 /// The request/response cycle on one connection (ajp13.md §3). Returns the
 /// END_RESPONSE reuse flag.
 async fn exchange(
@@ -338,12 +348,7 @@ async fn exchange(
         let data = body.next_data(max_body).await.map_err(|e| {
             // The member waits for this packet: tell it the body ended, then fail.
             conn.queue_body(&[]);
-            fail(
-                FailureKind::ClientAborted,
-                Phase::SendBody,
-                e.to_string(),
-                true,
-            )
+            fail(body_failure(&e), Phase::SendBody, e.to_string(), true)
         });
         let data = match data {
             Ok(data) => data,
@@ -499,12 +504,7 @@ async fn exchange(
                     Err(e) => {
                         conn.queue_body(&[]);
                         let _ = conn.flush(write_limit).await;
-                        return Err(fail(
-                            FailureKind::ClientAborted,
-                            Phase::SendBody,
-                            e.to_string(),
-                            true,
-                        ));
+                        return Err(fail(body_failure(&e), Phase::SendBody, e.to_string(), true));
                     }
                 };
                 conn.queue_body(&data);

@@ -111,6 +111,35 @@ pub fn describe(settings: &RunSettings) -> String {
             if listener.tls { "https" } else { "http" }
         );
     }
+    let limits = &settings.limits;
+    let phase = |phase: Option<super::limits::RateTimeout>| match phase {
+        None => "0".to_owned(),
+        Some(p) => format!(
+            "{}{}{}",
+            p.initial.as_secs(),
+            p.max
+                .map(|m| format!("-{}", m.as_secs()))
+                .unwrap_or_default(),
+            p.min_rate
+                .map(|r| format!(",MinRate={r}"))
+                .unwrap_or_default()
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "client limits: RequestReadTimeout header={} body={} KeepAliveTimeout={} LimitRequestLine={} \
+         LimitRequestFieldSize={} LimitRequestFields={} LimitRequestBody={} MaxConnections={}",
+        phase(limits.read_timeout.header),
+        phase(limits.read_timeout.body),
+        ms(limits.keep_alive_timeout),
+        limits.request_line,
+        limits.field_size,
+        limits.fields,
+        limits
+            .body
+            .map_or_else(|| "0 (unlimited)".to_owned(), |b| b.to_string()),
+        limits.max_connections,
+    );
     let _ = writeln!(out, "worker.list: {}", settings.workers.list.join(","));
     let _ = writeln!(out, "worker.maintain: {}", secs(settings.workers.maintain));
     for worker in &settings.workers.workers {

@@ -94,6 +94,27 @@ pub struct IniFile {
     /// HEAD/GET) or `mod_jk` (mod_jk's own `recovery_options` rules, replays included).
     #[serde(rename = "Replay")]
     pub replay: Option<String>,
+    /// `RequestReadTimeout` (mod_reqtimeout): `header=20-40,MinRate=500 body=20,MinRate=500`.
+    #[serde(rename = "RequestReadTimeout")]
+    pub request_read_timeout: Option<String>,
+    /// `KeepAliveTimeout` (seconds or `Nms`, default 5; 0 turns keep-alive off).
+    #[serde(rename = "KeepAliveTimeout")]
+    pub keep_alive_timeout: Option<String>,
+    /// `LimitRequestLine` (bytes, default 8190).
+    #[serde(rename = "LimitRequestLine")]
+    pub limit_request_line: Option<String>,
+    /// `LimitRequestFieldSize` (bytes, default 8190).
+    #[serde(rename = "LimitRequestFieldSize")]
+    pub limit_request_field_size: Option<String>,
+    /// `LimitRequestFields` (default 100).
+    #[serde(rename = "LimitRequestFields")]
+    pub limit_request_fields: Option<String>,
+    /// `LimitRequestBody` (bytes, default 1 GiB; 0 = unlimited).
+    #[serde(rename = "LimitRequestBody")]
+    pub limit_request_body: Option<String>,
+    /// `MaxConnections` (jkgate's): open client connections at once (default 10000).
+    #[serde(rename = "MaxConnections")]
+    pub max_connections: Option<String>,
     /// `[tls]` section.
     pub tls: Option<IniTls>,
     /// `[mounts]` section: `pattern = worker[;ext...]`, one per line (`JkMount`).
@@ -124,6 +145,13 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "JkWatchdogInterval",
     "GracefulShutdownTimeout",
     "Replay",
+    "RequestReadTimeout",
+    "KeepAliveTimeout",
+    "LimitRequestLine",
+    "LimitRequestFieldSize",
+    "LimitRequestFields",
+    "LimitRequestBody",
+    "MaxConnections",
 ];
 
 /// Keys of the `[tls]` section; the fields of [`IniTls`].
@@ -1135,6 +1163,13 @@ mod tests {
             watchdog_interval,
             graceful_shutdown_timeout,
             replay,
+            request_read_timeout,
+            keep_alive_timeout,
+            limit_request_line,
+            limit_request_field_size,
+            limit_request_fields,
+            limit_request_body,
+            max_connections,
             tls,
             mounts,
             env,
@@ -1156,6 +1191,13 @@ mod tests {
             watchdog_interval,
             graceful_shutdown_timeout,
             replay,
+            request_read_timeout,
+            keep_alive_timeout,
+            limit_request_line,
+            limit_request_field_size,
+            limit_request_fields,
+            limit_request_body,
+            max_connections,
         ];
         assert_eq!(top.len(), TOP_LEVEL_KEYS.len());
         assert!(top.iter().all(|v| v.as_deref() == Some("v")));

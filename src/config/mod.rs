@@ -10,6 +10,7 @@ pub mod describe;
 pub mod error;
 pub mod fuzzing;
 pub mod ini;
+pub mod limits;
 pub mod properties;
 pub mod reader;
 pub mod settings;

@@ -12,6 +12,7 @@ use super::ini::{
     self, IniFile, JkOptions, LogLevel, ReplayPolicy, RequestLogFormat, parse_replay,
     parse_seconds, parse_strip_session, resolve_path, split_setting_list,
 };
+use super::limits::{ClientLimits, LimitValues, resolve_limits};
 use super::load_workers_properties_seeded;
 use super::properties::{self, PropertyMap};
 use super::uriworkermap::{MountTable, command_line_origin};
@@ -116,6 +117,9 @@ pub struct RunSettings {
     pub watchdog_interval: Duration,
     /// Status worker users and passwords (basic auth), in order.
     pub status_users: Vec<(String, String)>,
+    /// Client limits (`RequestReadTimeout`, `KeepAliveTimeout`, `LimitRequest*`,
+    /// `MaxConnections`).
+    pub limits: ClientLimits,
     /// Non-fatal findings from every file read.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -395,6 +399,19 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
         .log_file
         .clone()
         .or_else(|| ini.log_file.as_deref().map(log_path));
+    let limits = resolve_limits(
+        &LimitValues {
+            request_read_timeout: ini.request_read_timeout.as_deref(),
+            keep_alive_timeout: ini.keep_alive_timeout.as_deref(),
+            request_line: ini.limit_request_line.as_deref(),
+            field_size: ini.limit_request_field_size.as_deref(),
+            fields: ini.limit_request_fields.as_deref(),
+            body: ini.limit_request_body.as_deref(),
+            max_connections: ini.max_connections.as_deref(),
+        },
+        |key| ini.origins.of(None, key),
+        &mut errors,
+    );
     let env_vars = ini.env.clone().unwrap_or_default().0;
     let status_users = ini.status_users.clone().unwrap_or_default().0;
 
@@ -481,6 +498,7 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
         watchdog_interval,
         shutdown_grace,
         status_users,
+        limits,
         warnings: all_warnings,
     })
 }
@@ -578,6 +596,7 @@ impl RunSettings {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             watchdog_interval: Duration::ZERO,
             status_users: Vec::new(),
+            limits: ClientLimits::default(),
             warnings: checked.warnings,
         })
     }

@@ -6,6 +6,7 @@
 //! gateway current when it arrives, and keeps it until it is answered. A reload swaps the
 //! gateway; what is in flight finishes on the one it started with.
 
+pub mod limits;
 pub mod mapping;
 pub(crate) mod status_page;
 pub mod tls;
@@ -19,8 +20,8 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::{Body as _, Incoming};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper::body::Body as _;
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
@@ -32,8 +33,10 @@ use crate::backend::dispatch::{Target, Workers};
 use crate::backend::{RequestBody, ResponseSink};
 use crate::balancer::RequestFacts;
 use crate::config::ini::{RequestLogFields, RequestLogFormat};
+use crate::config::limits::ClientLimits;
 use crate::config::uriworkermap::MountTable;
 use crate::status::StatusWorkers;
+use limits::{ClientBody, ConnClock, ConnectionCap, HttpBuilder, Metered, ServedBody};
 use mapping::{ConnectionInfo, MappingOptions};
 
 /// Everything a request needs: mounts, workers and mapping options, as one configuration
@@ -53,6 +56,14 @@ pub struct Gateway {
     pub shutdown_grace: std::time::Duration,
     /// The TLS acceptor of the HTTPS listeners (`None` without TLS settings).
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Client limits: connections accepted under this gateway keep its timeouts, hyper
+    /// settings and size checks until they close.
+    pub limits: Arc<ClientLimits>,
+    /// The hyper builder made from `limits` (see [`limits::http_builder`]).
+    pub http: Arc<HttpBuilder>,
+    /// `MaxConnections`, shared by every listener and by every gateway of a reload chain
+    /// (a reload resizes it).
+    pub connections: Arc<ConnectionCap>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -65,7 +76,9 @@ impl std::fmt::Debug for Gateway {
             .field("access_format", &self.access_format)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("tls", &self.tls.is_some())
-            .finish()
+            .field("limits", &self.limits)
+            .field("connections", &self.connections)
+            .finish_non_exhaustive()
     }
 }
 
@@ -74,6 +87,11 @@ pub type CurrentGateway = Arc<ArcSwap<Gateway>>;
 
 /// Serves HTTP (and, when `tls`, HTTPS with the current gateway's acceptor) on `listener`
 /// until `shutdown` resolves; then stops accepting and lets open connections finish.
+///
+/// Each connection is served with the hyper builder and limits of the gateway current when
+/// it was accepted, under a [`ConnClock`] that closes it when it is too slow to send a
+/// request head or body, or idle longer than `KeepAliveTimeout`. At `MaxConnections` open
+/// connections the loop waits before `accept`, leaving new clients in the listen backlog.
 pub async fn serve(
     listener: TcpListener,
     current: CurrentGateway,
@@ -81,35 +99,35 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    // A client that shuts down its write side after the request (`Connection: close`
-    // clients such as `nc -N`) still gets its response, as httpd gives it.
-    builder
-        .http1()
-        .keep_alive(true)
-        .half_close(true)
-        .timer(hyper_util::rt::TokioTimer::new());
-    let builder = Arc::new(builder);
     tokio::pin!(shutdown);
     loop {
-        let (stream, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(err) => {
-                    tracing::warn!(%err, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    continue;
+        let cap = current.load().connections.clone();
+        let next = async {
+            let permit = cap.acquire().await;
+            loop {
+                match listener.accept().await {
+                    Ok(pair) => return (pair, permit),
+                    Err(err) => {
+                        tracing::warn!(%err, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
                 }
-            },
+            }
+        };
+        let ((stream, remote), permit) = tokio::select! {
+            next = next => next,
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(remote);
+        let gateway = current.load_full();
         let current = current.clone();
-        let builder = builder.clone();
+        let builder = gateway.http.clone();
+        let limits = gateway.limits.clone();
+        let clock = ConnClock::new(&limits);
         let watcher = graceful.watcher();
         let acceptor = if tls {
-            match &current.load().tls {
+            match &gateway.tls {
                 Some(acceptor) => Some(acceptor.clone()),
                 None => {
                     tracing::error!(%local, "HTTPS listener without a certificate; connection closed");
@@ -119,30 +137,45 @@ pub async fn serve(
         } else {
             None
         };
+        drop(gateway);
         tokio::spawn(async move {
-            match acceptor {
-                None => {
-                    let info = Arc::new(ConnectionInfo::new(remote, local, None));
-                    let service = service(current, info);
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    let _ = watcher.watch(conn.into_owned()).await;
+            // Room for another connection once this one is gone.
+            let _permit = permit;
+            let stream = Metered::new(stream, clock.clone());
+            let serving = async {
+                match acceptor {
+                    None => {
+                        let info = Arc::new(ConnectionInfo::new(remote, local, None));
+                        let service = service(current, info, limits, clock.clone());
+                        let conn = builder.serve_connection(TokioIo::new(stream), service);
+                        let _ = watcher.watch(conn.into_owned()).await;
+                    }
+                    Some(acceptor) => {
+                        // The handshake runs under the header timeout, as in httpd before
+                        // mod_reqtimeout had `handshake=`.
+                        let stream = match acceptor.accept(stream).await {
+                            Ok(stream) => stream,
+                            Err(err) => {
+                                tracing::debug!(%remote, %err, "TLS handshake failed");
+                                return;
+                            }
+                        };
+                        let info = Arc::new(ConnectionInfo::new(
+                            remote,
+                            local,
+                            Some(tls::tls_info(stream.get_ref().1)),
+                        ));
+                        let service = service(current, info, limits, clock.clone());
+                        let conn = builder.serve_connection(TokioIo::new(stream), service);
+                        let _ = watcher.watch(conn.into_owned()).await;
+                    }
                 }
-                Some(acceptor) => {
-                    let stream = match acceptor.accept(stream).await {
-                        Ok(stream) => stream,
-                        Err(err) => {
-                            tracing::debug!(%remote, %err, "TLS handshake failed");
-                            return;
-                        }
-                    };
-                    let info = Arc::new(ConnectionInfo::new(
-                        remote,
-                        local,
-                        Some(tls::tls_info(stream.get_ref().1)),
-                    ));
-                    let service = service(current, info);
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    let _ = watcher.watch(conn.into_owned()).await;
+            };
+            tokio::select! {
+                () = serving => {}
+                why = clock.expired() => {
+                    // Dropping the connection closes the socket.
+                    tracing::debug!(%remote, "connection closed: {why}");
                 }
             }
         });
@@ -166,20 +199,33 @@ pub async fn serve(
 fn service(
     current: CurrentGateway,
     info: Arc<ConnectionInfo>,
+    limits: Arc<ClientLimits>,
+    clock: Arc<ConnClock>,
 ) -> impl hyper::service::Service<
-    Request<Incoming>,
-    Response = Response<ResponseBody>,
+    Request<hyper::body::Incoming>,
+    Response = Response<ServedBody>,
     Error = Infallible,
-    Future = impl Future<Output = Result<Response<ResponseBody>, Infallible>> + Send,
+    Future = impl Future<Output = Result<Response<ServedBody>, Infallible>> + Send,
 > + Clone {
-    hyper::service::service_fn(move |req| handle(current.load_full(), info.clone(), req))
+    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+        let request = clock.request_started();
+        let req = req.map(|incoming| ClientBody::new(incoming, &clock));
+        let answer = handle(current.load_full(), info.clone(), limits.clone(), req);
+        async move {
+            let response = answer.await?;
+            Ok(response.map(|body| ServedBody::new(body, Some(request))))
+        }
+    })
 }
 
-/// Handles one request: map, relay, answer.
+/// Handles one request: check the client limits, map, relay, answer. `limits` are the
+/// connection's (those of the gateway current when it was accepted), so a reload never
+/// changes the rules half way through a keep-alive connection.
 pub async fn handle(
     gateway: Arc<Gateway>,
     info: Arc<ConnectionInfo>,
-    req: Request<Incoming>,
+    limits: Arc<ClientLimits>,
+    req: Request<ClientBody>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = Instant::now();
     let (parts, incoming) = req.into_parts();
@@ -192,18 +238,29 @@ pub async fn handle(
         host: parts.headers.get(http::header::HOST).cloned(),
         started,
     };
+    if let Some(refused) = over_limits(&limits, &parts, &incoming) {
+        tracing::info!(
+            client = %String::from_utf8_lossy(&info.remote_ip),
+            status = refused.status,
+            "request refused: {}",
+            refused.reason
+        );
+        log.write(refused.status, 0, "-", None, None, None);
+        // The body (if any) stays unread: the connection closes after the answer.
+        return Ok(closing(error_response(refused.status), parts.version));
+    }
     let path = match mapping::matching_path(parts.uri.path()) {
         Ok(path) => path,
         Err(rejected) => {
             log.write(rejected.status, 0, "-", None, None, None);
-            discard_request_body(incoming, &parts);
+            discard_request_body(incoming, &parts, &limits);
             return Ok(error_response(rejected.status));
         }
     };
     let mounts = gateway.mounts.load();
     let Some(mount) = mounts.find(&path) else {
         log.write(404, 0, "-", None, None, None);
-        discard_request_body(incoming, &parts);
+        discard_request_body(incoming, &parts, &limits);
         return Ok(error_response(404));
     };
     let worker_name: Arc<str> = Arc::from(mount.worker.as_str());
@@ -217,7 +274,7 @@ pub async fn handle(
     let Some(target) = gateway.workers.get(&worker_name).cloned() else {
         tracing::error!(worker = %worker_name, "mapped worker is not defined");
         log.write(500, 0, &worker_name, None, None, None);
-        discard_request_body(incoming, &parts);
+        discard_request_body(incoming, &parts, &limits);
         return Ok(error_response(500));
     };
     let (mut ctx, kind) = match mapping::build_context(
@@ -230,7 +287,7 @@ pub async fn handle(
         Err(rejected) => {
             tracing::info!(worker = %worker_name, reason = %rejected.reason, "request rejected");
             log.write(rejected.status, 0, &worker_name, None, None, None);
-            discard_request_body(incoming, &parts);
+            discard_request_body(incoming, &parts, &limits);
             return Ok(error_response(rejected.status));
         }
     };
@@ -246,7 +303,7 @@ pub async fn handle(
     };
     drop(mounts);
     let mut body = RequestBody::new(incoming.map_err(BodyError::from_display).boxed(), kind);
-    allow_discard(&mut body, &parts);
+    apply_body_limits(&mut body, &parts, &limits);
     let (sink, mut head_rx) = ResponseSink::new();
     let mut relay = Box::pin(relay(target, worker_name, ctx, facts, body, sink, log));
     tokio::select! {
@@ -254,7 +311,7 @@ pub async fn handle(
         failed = &mut relay => {
             match head_rx.try_recv() {
                 Ok(head) => Ok(into_response(head)),
-                Err(_) => Ok(error_response(failed.unwrap_or(502))),
+                Err(_) => Ok(relay_error_response(failed.unwrap_or(502), parts.version)),
             }
         }
         head = &mut head_rx => match head {
@@ -264,22 +321,108 @@ pub async fn handle(
             }
             Err(_) => {
                 let failed = relay.await;
-                Ok(error_response(failed.unwrap_or(502)))
+                Ok(relay_error_response(failed.unwrap_or(502), parts.version))
             }
         },
     }
 }
 
-/// At most this much of a request body nobody read is read and dropped after its response
-/// (httpd's default `LimitRequestBody`); beyond it the client connection is closed.
-const DISCARD_LIMIT: u64 = 1 << 30;
+/// A request refused by the client limits before anything else looks at it.
+struct Refusal {
+    status: u16,
+    reason: String,
+}
 
-/// Lets the relay read and drop what the member leaves unread of an HTTP/1.x body, as
-/// mod_jk does. Dropping it instead makes hyper close the connection under a client that
-/// is still sending: the client gets a broken pipe or a reset that can destroy the response
-/// before it reads it, and loses its keep-alive connection. (HTTP/2 needs none of this: h2
-/// ends the stream with RST_STREAM(NO_ERROR) once the response is out.)
-fn allow_discard(body: &mut RequestBody, parts: &http::request::Parts) {
+/// Checks the request head against `LimitRequestLine`, `LimitRequestFieldSize`,
+/// `LimitRequestFields` and a declared body length against `LimitRequestBody`, with the
+/// statuses httpd answers: 414, 400, 431 (hyper's answer for HTTP/1, which refuses a head
+/// over the count before jkgate sees it; this catches HTTP/2) and 413. A body without a
+/// length is held to `LimitRequestBody` while it is read (see [`apply_body_limits`]).
+fn over_limits(
+    limits: &ClientLimits,
+    parts: &http::request::Parts,
+    body: &ClientBody,
+) -> Option<Refusal> {
+    // `METHOD SP target SP HTTP/x.y`, the target as the client wrote it.
+    let target = parts.uri.path_and_query().map_or(1, |p| p.as_str().len())
+        + parts.uri.authority().map_or(0, |a| {
+            a.as_str().len() + parts.uri.scheme_str().map_or(0, str::len) + 3
+        });
+    let line = parts.method.as_str().len() + 1 + target + 1 + "HTTP/1.1".len();
+    if line > limits.request_line {
+        return Some(Refusal {
+            status: 414,
+            reason: format!(
+                "request line of {line} bytes is over LimitRequestLine {}",
+                limits.request_line
+            ),
+        });
+    }
+    if parts.headers.len() > limits.fields {
+        return Some(Refusal {
+            status: 431,
+            reason: format!(
+                "{} header fields are over LimitRequestFields {}",
+                parts.headers.len(),
+                limits.fields
+            ),
+        });
+    }
+    for (name, value) in &parts.headers {
+        let size = name.as_str().len() + 2 + value.len();
+        if size > limits.field_size {
+            return Some(Refusal {
+                status: 400,
+                reason: format!(
+                    "header field `{name}` of {size} bytes is over LimitRequestFieldSize {}",
+                    limits.field_size
+                ),
+            });
+        }
+    }
+    if let (Some(limit), Some(length)) = (limits.body, body.size_hint().exact())
+        && length > limit
+    {
+        return Some(Refusal {
+            status: 413,
+            reason: format!("Content-Length {length} is over LimitRequestBody {limit}"),
+        });
+    }
+    None
+}
+
+/// `response` with `Connection: close` on HTTP/1.x (HTTP/2 has no such header; hyper ends
+/// the stream there).
+fn closing(mut response: Response<ResponseBody>, version: http::Version) -> Response<ResponseBody> {
+    if version < http::Version::HTTP_2 {
+        response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
+/// jkgate's page for a relay that failed before a response head went out. A 413 means the
+/// body went over `LimitRequestBody` (or the head did not fit an AJP packet): what the client
+/// still sends is not read, so the connection closes after the answer.
+fn relay_error_response(status: u16, version: http::Version) -> Response<ResponseBody> {
+    let response = error_response(status);
+    if status == 413 {
+        closing(response, version)
+    } else {
+        response
+    }
+}
+
+/// Holds the body to `LimitRequestBody` while it is read, and lets the relay read and drop
+/// what the member leaves unread of an HTTP/1.x body (up to the same limit), as mod_jk does.
+/// Dropping it instead makes hyper close the connection under a client that is still
+/// sending: the client gets a broken pipe or a reset that can destroy the response before it
+/// reads it, and loses its keep-alive connection. (HTTP/2 needs no discard: h2 ends the
+/// stream with RST_STREAM(NO_ERROR) once the response is out.)
+fn apply_body_limits(body: &mut RequestBody, parts: &http::request::Parts, limits: &ClientLimits) {
+    body.set_limit(limits.body);
     if parts.version >= http::Version::HTTP_2 {
         return;
     }
@@ -287,10 +430,10 @@ fn allow_discard(body: &mut RequestBody, parts: &http::request::Parts) {
         .headers
         .get(http::header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    body.set_discard(DISCARD_LIMIT, expects_continue);
+    body.set_discard(limits.body.unwrap_or(u64::MAX), expects_continue);
 }
 
-/// Reads and drops the unread rest of a request body (see [`allow_discard`]).
+/// Reads and drops the unread rest of a request body (see [`apply_body_limits`]).
 async fn discard_unread(mut body: RequestBody) {
     match body.discard_rest().await {
         Ok(true) => {}
@@ -300,13 +443,13 @@ async fn discard_unread(mut body: RequestBody) {
 }
 
 /// The body of a request jkgate answers itself goes the same way as a relayed one's.
-fn discard_request_body(incoming: Incoming, parts: &http::request::Parts) {
+fn discard_request_body(incoming: ClientBody, parts: &http::request::Parts, limits: &ClientLimits) {
     if incoming.is_end_stream() || parts.version >= http::Version::HTTP_2 {
         return;
     }
     let source = incoming.map_err(BodyError::from_display).boxed();
     let mut body = RequestBody::new(source, crate::backend::BodyKind::Chunked);
-    allow_discard(&mut body, parts);
+    apply_body_limits(&mut body, parts, limits);
     tokio::spawn(discard_unread(body));
 }
 
