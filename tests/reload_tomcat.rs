@@ -297,6 +297,7 @@ fn sighup_reloads_members_mounts_and_certificate_without_failing_a_request() {
             tls: None,
             keep_alive: true,
             target: format!("/app/echo?load=ka{i}"),
+            ..LoadSpec::default()
         });
     }
     specs.push(LoadSpec {
@@ -305,6 +306,7 @@ fn sighup_reloads_members_mounts_and_certificate_without_failing_a_request() {
         tls: None,
         keep_alive: false,
         target: "/app/echo?load=new".into(),
+        ..LoadSpec::default()
     });
     specs.push(LoadSpec {
         name: "https-keepalive".into(),
@@ -312,6 +314,7 @@ fn sighup_reloads_members_mounts_and_certificate_without_failing_a_request() {
         tls: Some(client_tls.clone()),
         keep_alive: true,
         target: "/app/echo?load=tls-ka".into(),
+        ..LoadSpec::default()
     });
     specs.push(LoadSpec {
         name: "https-new-connection".into(),
@@ -319,6 +322,7 @@ fn sighup_reloads_members_mounts_and_certificate_without_failing_a_request() {
         tls: Some(client_tls.clone()),
         keep_alive: false,
         target: "/app/echo?load=tls-new".into(),
+        ..LoadSpec::default()
     });
     let load = Load::start(specs);
     let load_start = Instant::now();

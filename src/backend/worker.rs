@@ -188,9 +188,12 @@ impl AjpWorker {
     /// request and its body, relays the response into `sink`.
     ///
     /// A connection from the pool that turns out dead before any byte of the
-    /// request was accepted by the member (write failure, or a close with no
-    /// answer on a request that is safe to repeat) is replaced by a fresh
-    /// connection once; every other failure is returned.
+    /// request was accepted by the member (write failure), or that the member closed
+    /// without a word after the request went out while the request may be sent again
+    /// ([`crate::balancer::replay_allowed`] at `RequestSent`: with `Replay = safe` an
+    /// idempotent method without a body), is replaced by a fresh connection once; every
+    /// other failure is returned. A failure after such a retry still says the request
+    /// may have reached the member, so the lb does not take it for a request never sent.
     pub async fn attempt(
         &self,
         ctx: &mut ForwardContext,
@@ -210,8 +213,16 @@ impl AjpWorker {
             ));
         }
         let mut fresh = false;
+        // The stale connection the fresh one replaces may have delivered the request.
+        let mut maybe_received = false;
         loop {
-            let checkout = self.pool.checkout(&slot, fresh).await?;
+            let checkout = match self.pool.checkout(&slot, fresh).await {
+                Ok(checkout) => checkout,
+                Err(mut err) => {
+                    err.request_reached_member |= maybe_received;
+                    return Err(err);
+                }
+            };
             let reused = checkout.reused;
             let mut conn = checkout.conn;
             let mut progress = Progress::default();
@@ -239,14 +250,25 @@ impl AjpWorker {
                 Err(mut err) => {
                     drop(conn);
                     err.reused_connection = reused;
+                    err.request_reached_member |= maybe_received;
+                    let resendable = || {
+                        err.kind == FailureKind::ConnectionLost
+                            && crate::balancer::replay_allowed(
+                                cfg.replay,
+                                cfg.recovery_options,
+                                ctx.method_name(),
+                                body.kind() != BodyKind::Empty,
+                                crate::balancer::Progress::RequestSent,
+                            )
+                    };
                     let stale = reused
                         && !fresh
                         && !progress.response_seen
                         && !sink.reached_client()
-                        && (progress.write_failed
-                            || (err.kind == FailureKind::ConnectionLost && ctx_is_idempotent(ctx)))
+                        && (progress.write_failed || resendable())
                         && body.rewind();
                     if stale {
+                        maybe_received |= !progress.write_failed;
                         tracing::debug!(worker = %self.name(), phase = %err.phase, cause = %err.cause,
                             "pooled connection was stale; retrying on a fresh connection");
                         sink.discard_pending();
@@ -272,16 +294,6 @@ enum Alternatives {
     None,
     /// An lb member: the lb tries the other members.
     OtherMembers,
-}
-
-fn ctx_is_idempotent(ctx: &ForwardContext) -> bool {
-    if ctx.stored_method.is_some() {
-        return false;
-    }
-    matches!(
-        ctx.request.method.name(),
-        Some("GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE" | "PROPFIND")
-    )
 }
 
 /// How far one exchange got.

@@ -573,6 +573,21 @@ impl HttpConn {
         headers: &[(&str, &str)],
         close: bool,
     ) -> io::Result<Response> {
+        self.request("GET", target, headers, b"", close)
+    }
+
+    /// Sends `method target` with `body` (and a `Content-Length` when the body is not
+    /// empty or the method is POST, PUT or PATCH), with `Connection: close` when `close`,
+    /// and reads the whole response. An error when the connection ends before a complete
+    /// response. (A response to HEAD is read as if it had a body: not for HEAD.)
+    pub fn request(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        close: bool,
+    ) -> io::Result<Response> {
         if self.closed {
             return Err(io::Error::new(
                 io::ErrorKind::NotConnected,
@@ -580,7 +595,7 @@ impl HttpConn {
             ));
         }
         let mut head = format!(
-            "GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUser-Agent: jkgate-reload-test\r\n",
+            "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUser-Agent: jkgate-reload-test\r\n",
             self.port
         );
         if close {
@@ -589,9 +604,14 @@ impl HttpConn {
         for (k, v) in headers {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
+        if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
         head.push_str("\r\n");
         let io = self.io.get_mut();
-        io.write_all(head.as_bytes())?;
+        let mut message = head.into_bytes();
+        message.extend_from_slice(body);
+        io.write_all(&message)?;
         io.flush()?;
         let response = self.read_response()?;
         self.requests += 1;
@@ -712,6 +732,52 @@ pub struct LoadSpec {
     pub keep_alive: bool,
     /// The request target; it must answer 2xx with the webapp's `node=` line.
     pub target: String,
+    /// The method (`GET` by default).
+    pub method: String,
+    /// Extra request header fields (a `Cookie` for sticky requests, ...).
+    pub headers: Vec<(String, String)>,
+    /// The request body, sent with a `Content-Length` (empty by default: none).
+    pub body: Vec<u8>,
+    /// `Some(prefix)`: every request gets its own mark, `mark=PREFIX-N` (N = 1, 2, ...)
+    /// appended to the target's query, and its outcome is kept ([`Load::marked`]), so a
+    /// test can tell which requests reached which node (`/app/marks`).
+    pub mark: Option<String>,
+}
+
+impl Default for LoadSpec {
+    /// `GET /app/echo` on a keep-alive plain connection to port 0 (set `port`).
+    fn default() -> Self {
+        LoadSpec {
+            name: "load".to_owned(),
+            port: 0,
+            tls: None,
+            keep_alive: true,
+            target: "/app/echo".to_owned(),
+            method: "GET".to_owned(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            mark: None,
+        }
+    }
+}
+
+/// The outcome of one request of a [`LoadSpec`] with a `mark`.
+#[derive(Clone, Debug)]
+pub struct MarkedRequest {
+    /// The mark (`PREFIX-N`).
+    pub mark: String,
+    /// The load thread's name.
+    pub thread: String,
+    /// When it was sent.
+    pub sent: Instant,
+    /// When its answer (or the error) came.
+    pub answered: Instant,
+    /// The status of the answer, `None` when no complete answer arrived.
+    pub status: Option<u16>,
+    /// The webapp's `node=` line of the answer, if any.
+    pub node: Option<String>,
+    /// The I/O error, when no complete answer arrived.
+    pub error: Option<String>,
 }
 
 /// Which member answered: counts and when the requests it answered were sent.
@@ -745,6 +811,21 @@ struct LoadStats {
     nodes: Mutex<HashMap<String, NodeTally>>,
     certs: Mutex<HashMap<Vec<u8>, CertTally>>,
     per_thread: Mutex<HashMap<String, u64>>,
+    marked: Mutex<Vec<MarkedRequest>>,
+    slowest: Mutex<HashMap<String, Slowest>>,
+}
+
+/// The answered request of one load thread that took longest ([`Load::slowest`]).
+#[derive(Clone, Debug)]
+pub struct Slowest {
+    /// Time from sending the request to the end of its answer.
+    pub latency: Duration,
+    /// When it was sent.
+    pub sent: Instant,
+    /// The load thread.
+    pub thread: String,
+    /// The member that answered it.
+    pub node: String,
 }
 
 const KEPT_FAILURES: usize = 30;
@@ -762,7 +843,22 @@ impl LoadStats {
         }
     }
 
-    fn served(&self, node: &str, sent: Instant) {
+    fn served(&self, node: &str, sent: Instant, thread: &str) {
+        let latency = sent.elapsed();
+        {
+            let mut slowest = self.slowest.lock().unwrap_or_else(|p| p.into_inner());
+            if slowest.get(thread).is_none_or(|s| s.latency < latency) {
+                slowest.insert(
+                    thread.to_owned(),
+                    Slowest {
+                        latency,
+                        sent,
+                        thread: thread.to_owned(),
+                        node: node.to_owned(),
+                    },
+                );
+            }
+        }
         let mut nodes = self.nodes.lock().unwrap_or_else(|p| p.into_inner());
         let tally = nodes.entry(node.to_owned()).or_insert(NodeTally {
             count: 0,
@@ -814,6 +910,10 @@ pub struct LoadReport {
     pub nodes: Vec<(String, u64)>,
     /// Successful requests per thread.
     pub per_thread: Vec<(String, u64)>,
+    /// The requests with a mark and their outcomes.
+    pub marked: Vec<MarkedRequest>,
+    /// Per load thread, the successful request that took longest.
+    pub slowest: Vec<Slowest>,
 }
 
 impl Load {
@@ -851,6 +951,23 @@ impl Load {
     /// Failed requests so far.
     pub fn failed(&self) -> u64 {
         self.stats.failed.load(Ordering::SeqCst)
+    }
+
+    /// Per load thread, the successful request that took longest so far (by thread name).
+    pub fn slowest(&self) -> Vec<Slowest> {
+        let slowest = self.stats.slowest.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<Slowest> = slowest.values().cloned().collect();
+        all.sort_by(|a, b| a.thread.cmp(&b.thread));
+        all
+    }
+
+    /// Every request with a mark sent so far, with its outcome, in completion order.
+    pub fn marked(&self) -> Vec<MarkedRequest> {
+        self.stats
+            .marked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The first failures (at most 30).
@@ -970,6 +1087,8 @@ impl Load {
             failures: self.failures(),
             nodes: self.nodes(),
             per_thread,
+            marked: self.marked(),
+            slowest: self.slowest(),
         }
     }
 }
@@ -986,6 +1105,12 @@ impl Drop for Load {
 fn load_thread(spec: LoadSpec, stats: &LoadStats, stop: &AtomicBool, epoch: Instant) {
     let mut conn: Option<HttpConn> = None;
     let mut done = 0u64;
+    let mut sequence = 0u64;
+    let headers: Vec<(&str, &str)> = spec
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     while !stop.load(Ordering::SeqCst) {
         let sent = Instant::now();
         if conn.is_none() {
@@ -1004,14 +1129,51 @@ fn load_thread(spec: LoadSpec, stats: &LoadStats, stop: &AtomicBool, epoch: Inst
             }
         }
         let c = conn.as_mut().expect("connected");
+        let mark = spec.mark.as_ref().map(|prefix| {
+            sequence += 1;
+            format!("{prefix}-{sequence}")
+        });
+        let target = match &mark {
+            None => spec.target.clone(),
+            Some(mark) => {
+                let sep = if spec.target.contains('?') { '&' } else { '?' };
+                format!("{}{sep}mark={mark}", spec.target)
+            }
+        };
         let sent = Instant::now();
         let reused = c.requests;
-        match c.get(&spec.target, &[], !spec.keep_alive) {
+        let result = c.request(
+            &spec.method,
+            &target,
+            &headers,
+            &spec.body,
+            !spec.keep_alive,
+        );
+        if let Some(mark) = mark {
+            let (status, node, error) = match &result {
+                Ok(r) => (Some(r.status), r.kv().get("node").map(str::to_owned), None),
+                Err(e) => (None, None, Some(e.to_string())),
+            };
+            stats
+                .marked
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(MarkedRequest {
+                    mark,
+                    thread: spec.name.clone(),
+                    sent,
+                    answered: Instant::now(),
+                    status,
+                    node,
+                    error,
+                });
+        }
+        match result {
             Ok(response) if (200..300).contains(&response.status) => {
                 match response.kv().get("node") {
                     Some(node) => {
                         stats.ok.fetch_add(1, Ordering::SeqCst);
-                        stats.served(node, sent);
+                        stats.served(node, sent, &spec.name);
                         done += 1;
                     }
                     None => stats.fail(
@@ -1037,7 +1199,12 @@ fn load_thread(spec: LoadSpec, stats: &LoadStats, stop: &AtomicBool, epoch: Inst
                     epoch,
                     &spec,
                     sent,
-                    format!("status {}: {:?}", response.status, response.text()),
+                    format!(
+                        "{} {target}: status {}: {:?}",
+                        spec.method,
+                        response.status,
+                        response.text()
+                    ),
                 );
                 conn = None;
             }
@@ -1046,7 +1213,10 @@ fn load_thread(spec: LoadSpec, stats: &LoadStats, stop: &AtomicBool, epoch: Inst
                     epoch,
                     &spec,
                     sent,
-                    format!("{e} (after {reused} requests on this connection)"),
+                    format!(
+                        "{} {target}: {e} (after {reused} requests on this connection)",
+                        spec.method
+                    ),
                 );
                 conn = None;
                 std::thread::sleep(Duration::from_millis(20));
