@@ -481,6 +481,52 @@ fn take(count: usize) -> impl Fn(&[u8]) -> PResult<'_, &[u8]> {
     move |input| nom::bytes::complete::take(count).parse(input)
 }
 
+/// nom's error for input that ends too early.
+fn eof(input: &[u8]) -> nom::Err<PayloadError<'_>> {
+    nom::Err::Error(nom::error::Error::new(input, nom::error::ErrorKind::Eof))
+}
+
+/// What follows a string's length: `len` bytes and the terminator byte (returned, not
+/// judged: the policy is the caller's).
+///
+/// Every string field goes through this parser, so it splits the slice directly rather
+/// than composing nom's generic `take` and `be_u8`, whose complete forms compute a
+/// `Needed` size that is then thrown away; the signature is nom's all the same.
+#[inline(always)]
+fn ajp_string_body(len: u16) -> impl Fn(&[u8]) -> PResult<'_, (&[u8], u8)> {
+    move |input| {
+        let Some((value, rest)) = input.split_at_checked(usize::from(len)) else {
+            return Err(eof(input));
+        };
+        match rest.split_first() {
+            Some((&terminator, rest)) => Ok((rest, (value, terminator))),
+            None => Err(eof(rest)),
+        }
+    }
+}
+
+/// A big-endian u16 by slice split (see [`ajp_string_body`] for why not `be_u16`).
+#[inline(always)]
+fn wire_u16(input: &[u8]) -> PResult<'_, u16> {
+    match input.split_first_chunk::<2>() {
+        Some((bytes, rest)) => Ok((rest, u16::from_be_bytes(*bytes))),
+        None => Err(eof(input)),
+    }
+}
+
+/// An AJP string: u16 length, then its bytes and a terminator byte; `None` for the
+/// null string (length 0xFFFF, nothing after it). One parser per field, so the cursor
+/// moves once per string (see [`PayloadParser::string`]).
+#[inline(always)]
+fn ajp_string(input: &[u8]) -> PResult<'_, Option<(&[u8], u8)>> {
+    let (rest, len) = wire_u16(input)?;
+    if len == NULL_STRING {
+        return Ok((rest, None));
+    }
+    let (rest, body) = ajp_string_body(len)(rest)?;
+    Ok((rest, Some(body)))
+}
+
 /// A cursor over one payload: runs the complete nom parsers field by field and turns
 /// their failures into [`DecodeError`]s that name the field and its offset. Also the
 /// iterator state of the lazy header and attribute lists of the views.
@@ -526,18 +572,34 @@ impl<'p> PayloadParser<'p> {
     }
 
     /// Offset of the next byte, counted from the first magic byte of the frame.
+    #[inline(always)]
     fn offset(&self) -> usize {
         HEADER_LEN + (self.payload.len() - self.remaining.len())
     }
 
     /// The bytes consumed since `start` (an earlier value of `remaining`).
+    #[inline(always)]
     fn consumed_since(&self, start: &'p [u8]) -> &'p [u8] {
         start
             .get(..start.len() - self.remaining.len())
             .unwrap_or_default()
     }
 
+    /// The error for a field that runs past the payload; out of line so the inlined
+    /// success paths stay small.
+    #[cold]
+    #[inline(never)]
+    fn truncated(&self, field: &'static str, needed: usize) -> DecodeError {
+        DecodeError::Truncated {
+            field,
+            offset: self.offset(),
+            needed,
+            available: self.remaining.len(),
+        }
+    }
+
     /// Runs one nom parser; on failure reports `field` as truncated, needing `needed`.
+    #[inline(always)]
     fn run<T>(
         &mut self,
         field: &'static str,
@@ -549,41 +611,27 @@ impl<'p> PayloadParser<'p> {
                 self.remaining = rest;
                 Ok(value)
             }
-            Err(_) => Err(DecodeError::Truncated {
-                field,
-                offset: self.offset(),
-                needed,
-                available: self.remaining.len(),
-            }),
+            Err(_) => Err(self.truncated(field, needed)),
         }
     }
 
+    #[inline(always)]
     fn byte(&mut self, field: &'static str) -> Result<u8, DecodeError> {
         self.run(field, 1, be_u8)
     }
 
+    #[inline(always)]
     fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
         self.run(field, 2, be_u16)
     }
 
-    /// Peeks a u16 without consuming it.
-    fn peek_u16(&self, field: &'static str) -> Result<u16, DecodeError> {
-        match be_u16(self.remaining) {
-            Ok((_, value)) => Ok(value),
-            Err(_) => Err(DecodeError::Truncated {
-                field,
-                offset: self.offset(),
-                needed: 2,
-                available: self.remaining.len(),
-            }),
-        }
-    }
-
+    #[inline(always)]
     fn bytes(&mut self, field: &'static str, count: usize) -> Result<&'p [u8], DecodeError> {
         self.run(field, count, take(count))
     }
 
     /// The 0x00 after a string (or after SEND_BODY_CHUNK data), checked per policy.
+    #[inline(always)]
     fn terminator(&mut self, field: &'static str) -> Result<(), DecodeError> {
         let offset = self.offset();
         let found = self.run(field, 1, be_u8)?;
@@ -598,17 +646,63 @@ impl<'p> PayloadParser<'p> {
     }
 
     /// An AJP string: u16 length (0xFFFF = null), bytes, 0x00 terminator.
+    #[inline(always)]
     fn string(&mut self, field: &'static str) -> Result<Option<&'p [u8]>, DecodeError> {
-        let len = self.u16(field)?;
-        if len == NULL_STRING {
-            return Ok(None);
+        match ajp_string(self.remaining) {
+            Ok((rest, None)) => {
+                self.remaining = rest;
+                Ok(None)
+            }
+            Ok((rest, Some((value, terminator)))) => {
+                self.accept_string(field, rest, value, terminator)
+            }
+            Err(_) => Err(self.string_error(field)),
         }
-        let value = self.bytes(field, usize::from(len))?;
-        self.terminator(field)?;
+    }
+
+    /// Moves past a string whose terminator is `terminator`, or rejects it per policy.
+    #[inline(always)]
+    fn accept_string(
+        &mut self,
+        field: &'static str,
+        rest: &'p [u8],
+        value: &'p [u8],
+        terminator: u8,
+    ) -> Result<Option<&'p [u8]>, DecodeError> {
+        if terminator != 0 && self.terminators == Terminators::Strict {
+            return Err(DecodeError::BadTerminator {
+                field,
+                // The terminator is the byte just before `rest`.
+                offset: HEADER_LEN + (self.payload.len() - rest.len()) - 1,
+                found: terminator,
+            });
+        }
+        self.remaining = rest;
         Ok(Some(value))
     }
 
+    /// The error for a string at the cursor that [`ajp_string`] could not read: which
+    /// of length, bytes and terminator runs past the payload, found by reading them one
+    /// at a time. Out of line: only broken packets get here.
+    #[cold]
+    #[inline(never)]
+    fn string_error(&self, field: &'static str) -> DecodeError {
+        let mut parser = self.clone();
+        let error = (|| {
+            let len = parser.u16(field)?;
+            parser.bytes(field, usize::from(len))?;
+            parser.terminator(field)
+        })();
+        error.err().unwrap_or(DecodeError::Truncated {
+            field,
+            offset: self.offset(),
+            needed: 2,
+            available: self.remaining.len(),
+        })
+    }
+
     /// An AJP string that must not be null.
+    #[inline(always)]
     fn required_string(&mut self, field: &'static str) -> Result<&'p [u8], DecodeError> {
         let offset = self.offset();
         self.string(field)?
@@ -628,24 +722,35 @@ impl<'p> PayloadParser<'p> {
         Ok(count)
     }
 
-    /// A header name: a length with high byte 0xA0 is a code, anything else a string.
+    /// A header name: a length with high byte 0xA0 is a code, anything else a string
+    /// (which must not be null).
+    #[inline(always)]
     fn header_name(&mut self, field: &'static str) -> Result<WireHeaderName<'p>, DecodeError> {
         let offset = self.offset();
-        let peeked = self.peek_u16(field)?;
-        if peeked >> 8 == 0xA0 {
-            self.u16(field)?;
-            Ok(WireHeaderName::Code {
-                code: peeked,
-                offset,
-            })
-        } else {
-            Ok(WireHeaderName::Named(self.required_string(field)?))
+        let (rest, len) = match wire_u16(self.remaining) {
+            Ok(parsed) => parsed,
+            Err(_) => return Err(self.truncated(field, 2)),
+        };
+        if len >> 8 == 0xA0 {
+            self.remaining = rest;
+            return Ok(WireHeaderName::Code { code: len, offset });
+        }
+        if len == NULL_STRING {
+            return Err(DecodeError::NullString { field, offset });
+        }
+        match ajp_string_body(len)(rest) {
+            Ok((rest, (name, terminator))) => {
+                self.accept_string(field, rest, name, terminator)?;
+                Ok(WireHeaderName::Named(name))
+            }
+            Err(_) => Err(self.string_error(field)),
         }
     }
 
     /// One request header (name, value). Always `Some`: the `Option` only lets the lazy
     /// lists share one iterator shape with attributes.
     #[allow(clippy::type_complexity)]
+    #[inline(always)]
     pub(crate) fn next_request_header(
         &mut self,
     ) -> Result<Option<(RequestHeaderNameRef<'p>, Option<&'p [u8]>)>, DecodeError> {
@@ -662,6 +767,7 @@ impl<'p> PayloadParser<'p> {
 
     /// One response header (name, value); always `Some`, see `next_request_header`.
     #[allow(clippy::type_complexity)]
+    #[inline(always)]
     pub(crate) fn next_response_header(
         &mut self,
     ) -> Result<Option<(ResponseHeaderNameRef<'p>, Option<&'p [u8]>)>, DecodeError> {
@@ -676,39 +782,40 @@ impl<'p> PayloadParser<'p> {
         Ok(Some((name, value)))
     }
 
-    /// One attribute, or `None` at the `FF` terminator (consumed).
+    /// One attribute, or `None` at the `FF` terminator (consumed). The single-string
+    /// attributes share one string read (field named by [`Attribute::code_name`]), which
+    /// keeps this small enough to inline into the list loops.
+    #[inline]
     pub(crate) fn next_attribute(&mut self) -> Result<Option<AttributeRef<'p>>, DecodeError> {
         let offset = self.offset();
         let code = self.byte("attribute code or 0xFF terminator")?;
+        let unknown = || DecodeError::UnknownAttribute { code, offset };
         Ok(Some(match code {
             ATTRIBUTE_TERMINATOR => return Ok(None),
-            Attribute::CONTEXT => AttributeRef::Context(self.required_string("context")?),
-            Attribute::SERVLET_PATH => {
-                AttributeRef::ServletPath(self.required_string("servlet_path")?)
-            }
-            Attribute::REMOTE_USER => {
-                AttributeRef::RemoteUser(self.required_string("remote_user")?)
-            }
-            Attribute::AUTH_TYPE => AttributeRef::AuthType(self.required_string("auth_type")?),
-            Attribute::QUERY_STRING => {
-                AttributeRef::QueryString(self.required_string("query_string")?)
-            }
-            Attribute::ROUTE => AttributeRef::Route(self.required_string("route")?),
-            Attribute::SSL_CERT => AttributeRef::SslCert(self.required_string("ssl_cert")?),
-            Attribute::SSL_CIPHER => AttributeRef::SslCipher(self.required_string("ssl_cipher")?),
-            Attribute::SSL_SESSION => {
-                AttributeRef::SslSession(self.required_string("ssl_session")?)
-            }
+            Attribute::SSL_KEY_SIZE => AttributeRef::SslKeySize(self.u16("ssl_key_size")?),
             Attribute::REQ_ATTRIBUTE => AttributeRef::ReqAttribute {
                 name: self.required_string("req_attribute name")?,
                 value: self.required_string("req_attribute value")?,
             },
-            Attribute::SSL_KEY_SIZE => AttributeRef::SslKeySize(self.u16("ssl_key_size")?),
-            Attribute::SECRET => AttributeRef::Secret(self.required_string("secret")?),
-            Attribute::STORED_METHOD => {
-                AttributeRef::StoredMethod(self.required_string("stored_method")?)
+            _ => {
+                let field = Attribute::code_name(code).ok_or_else(unknown)?;
+                let value = self.required_string(field)?;
+                match code {
+                    Attribute::CONTEXT => AttributeRef::Context(value),
+                    Attribute::SERVLET_PATH => AttributeRef::ServletPath(value),
+                    Attribute::REMOTE_USER => AttributeRef::RemoteUser(value),
+                    Attribute::AUTH_TYPE => AttributeRef::AuthType(value),
+                    Attribute::QUERY_STRING => AttributeRef::QueryString(value),
+                    Attribute::ROUTE => AttributeRef::Route(value),
+                    Attribute::SSL_CERT => AttributeRef::SslCert(value),
+                    Attribute::SSL_CIPHER => AttributeRef::SslCipher(value),
+                    Attribute::SSL_SESSION => AttributeRef::SslSession(value),
+                    Attribute::SECRET => AttributeRef::Secret(value),
+                    Attribute::STORED_METHOD => AttributeRef::StoredMethod(value),
+                    // `code_name` knows exactly the codes handled here and above.
+                    _ => return Err(unknown()),
+                }
             }
-            _ => return Err(DecodeError::UnknownAttribute { code, offset }),
         }))
     }
 
@@ -732,6 +839,7 @@ impl<'p> PayloadParser<'p> {
 
     /// SEND_BODY_CHUNK after its prefix: length, data, then Tomcat's 0x00 (optional:
     /// the NUL-less form `03 len data` is accepted too, as mod_jk does).
+    #[inline]
     fn send_body_chunk(&mut self) -> Result<&'p [u8], DecodeError> {
         let len = self.u16("chunk_length")?;
         let data = self.bytes("chunk data", usize::from(len))?;
@@ -742,6 +850,7 @@ impl<'p> PayloadParser<'p> {
     }
 
     /// A request-body packet: length then data (length 0 = end of body).
+    #[inline]
     fn request_body(&mut self) -> Result<&'p [u8], DecodeError> {
         let len = self.u16("body chunk_length")?;
         self.bytes("body data", usize::from(len))

@@ -354,6 +354,7 @@ macro_rules! lazy_list {
         impl<'a> Iterator for $iter<'a> {
             type Item = $item;
 
+            #[inline]
             fn next(&mut self) -> Option<$item> {
                 if self.left == 0 {
                     return None;
