@@ -794,3 +794,350 @@ impl PartialEq<ContainerMessage> for ContainerMessageRef<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ajp::{
+        ContainerState, DecodeError, DecodeOptions, DecodeStatus, Terminators,
+        decode_container_message, decode_container_message_ref, decode_proxy_message,
+        decode_proxy_message_ref,
+    };
+
+    fn string(value: &[u8]) -> Vec<u8> {
+        let mut wire = u16::try_from(value.len())
+            .expect("short")
+            .to_be_bytes()
+            .to_vec();
+        wire.extend_from_slice(value);
+        wire.push(0);
+        wire
+    }
+
+    fn frame(magic: [u8; 2], payload: &[u8]) -> Vec<u8> {
+        let mut wire = magic.to_vec();
+        wire.extend(u16::try_from(payload.len()).expect("short").to_be_bytes());
+        wire.extend_from_slice(payload);
+        wire
+    }
+
+    /// Every coded request header (value `v<code>`), then a string-named one.
+    fn request_header_table() -> Vec<(Vec<u8>, RequestHeaderNameRef<'static>, Vec<u8>)> {
+        let mut table: Vec<_> = RequestHeaderCode::ALL
+            .iter()
+            .map(|&code| {
+                let value = format!("v{:04X}", code.code()).into_bytes();
+                (
+                    code.code().to_be_bytes().to_vec(),
+                    RequestHeaderNameRef::Coded(code),
+                    value,
+                )
+            })
+            .collect();
+        table.push((
+            string(b"X-Request-Id"),
+            RequestHeaderNameRef::Named(b"X-Request-Id"),
+            b"42".to_vec(),
+        ));
+        table
+    }
+
+    /// Every attribute code, its wire form after the code byte, and the expected view.
+    fn attribute_table() -> Vec<(u8, Vec<u8>, AttributeRef<'static>)> {
+        let single: [(
+            u8,
+            fn(&'static [u8]) -> AttributeRef<'static>,
+            &'static [u8],
+        ); 11] = [
+            (Attribute::CONTEXT, AttributeRef::Context, b"/ctx"),
+            (Attribute::SERVLET_PATH, AttributeRef::ServletPath, b"/s"),
+            (Attribute::REMOTE_USER, AttributeRef::RemoteUser, b"alice"),
+            (Attribute::AUTH_TYPE, AttributeRef::AuthType, b"Basic"),
+            (
+                Attribute::QUERY_STRING,
+                AttributeRef::QueryString,
+                b"a=1&b=2",
+            ),
+            (Attribute::ROUTE, AttributeRef::Route, b"node1"),
+            (
+                Attribute::SSL_CERT,
+                AttributeRef::SslCert,
+                b"-----BEGIN\r\nX\n",
+            ),
+            (
+                Attribute::SSL_CIPHER,
+                AttributeRef::SslCipher,
+                b"TLS_AES_128",
+            ),
+            (Attribute::SSL_SESSION, AttributeRef::SslSession, b"abcd"),
+            (Attribute::SECRET, AttributeRef::Secret, b"s3cr3t"),
+            (
+                Attribute::STORED_METHOD,
+                AttributeRef::StoredMethod,
+                b"PATCH",
+            ),
+        ];
+        let mut table: Vec<_> = single
+            .into_iter()
+            .map(|(code, make, value)| (code, string(value), make(value)))
+            .collect();
+        let mut req_attribute = string(b"AJP_REMOTE_PORT");
+        req_attribute.extend(string(b"51234"));
+        table.push((
+            Attribute::REQ_ATTRIBUTE,
+            req_attribute,
+            AttributeRef::ReqAttribute {
+                name: b"AJP_REMOTE_PORT",
+                value: b"51234",
+            },
+        ));
+        table.push((
+            Attribute::SSL_KEY_SIZE,
+            vec![0x01, 0x00],
+            AttributeRef::SslKeySize(256),
+        ));
+        table
+    }
+
+    fn forward_request_wire() -> Vec<u8> {
+        let mut payload = vec![CODE_FORWARD_REQUEST, Method::STORED_CODE];
+        payload.extend(string(b"HTTP/1.1"));
+        payload.extend(string(b"/app/x"));
+        payload.extend(string(b"192.0.2.1"));
+        payload.extend([0xFF, 0xFF]); // remote_host: null
+        payload.extend(string(b"")); // server_name: empty
+        payload.extend([0x01, 0xBB, 0x01]); // port 443, is_ssl
+        let headers = request_header_table();
+        payload.extend(u16::try_from(headers.len()).expect("few").to_be_bytes());
+        for (name, _, value) in &headers {
+            payload.extend(name);
+            payload.extend(string(value));
+        }
+        for (code, body, _) in attribute_table() {
+            payload.push(code);
+            payload.extend(body);
+        }
+        payload.push(ATTRIBUTE_TERMINATOR);
+        frame([0x12, 0x34], &payload)
+    }
+
+    fn decode_request(wire: &[u8]) -> ForwardRequestRef<'_> {
+        let options = DecodeOptions::default();
+        match decode_proxy_message_ref(wire, ContainerState::AwaitingRequest, &options) {
+            Ok(DecodeStatus::Complete(decoded)) => {
+                assert_eq!(decoded.frame_len, wire.len());
+                match decoded.message {
+                    ProxyMessageRef::ForwardRequest(request) => request,
+                    other => panic!("not a request: {other:?}"),
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_coded_request_header_and_attribute_decodes_borrowed() {
+        let wire = forward_request_wire();
+        let request = decode_request(&wire);
+        assert_eq!(request.method, Method::Stored);
+        assert_eq!(request.protocol, Some(&b"HTTP/1.1"[..]));
+        assert_eq!(request.req_uri, Some(&b"/app/x"[..]));
+        assert_eq!(request.remote_addr, Some(&b"192.0.2.1"[..]));
+        assert_eq!(request.remote_host, None);
+        assert_eq!(request.server_name, Some(&b""[..]));
+        assert_eq!((request.server_port, request.is_ssl), (443, true));
+
+        let table = request_header_table();
+        assert_eq!(request.headers.len(), table.len());
+        assert_eq!(request.headers.iter().len(), table.len());
+        for ((name, value), (_, expected_name, expected_value)) in
+            request.headers.iter().zip(&table)
+        {
+            assert_eq!(name, *expected_name);
+            assert_eq!(value, Some(&expected_value[..]));
+        }
+        let attributes = attribute_table();
+        assert_eq!(request.attributes.len(), attributes.len());
+        for (attribute, (code, _, expected)) in request.attributes.iter().zip(&attributes) {
+            assert_eq!(attribute, *expected);
+            assert_eq!(attribute.code(), *code);
+        }
+        // The helpers read the lazy lists as the owned ones do.
+        assert_eq!(request.method_name(), Some(&b"PATCH"[..]));
+        assert_eq!(request.query_string(), Some(&b"a=1&b=2"[..]));
+        assert_eq!(request.content_length(), ContentLength::Invalid); // "vA008"
+        let hosts: Vec<_> = request.header_values(b"HOST").collect();
+        assert_eq!(hosts, [Some(&b"vA00B"[..])]);
+
+        // Owned decode, conversion and field-wise comparison all agree.
+        let owned = match decode_proxy_message(
+            &wire,
+            ContainerState::AwaitingRequest,
+            &DecodeOptions::default(),
+        ) {
+            Ok(DecodeStatus::Complete(decoded)) => decoded.message,
+            other => panic!("{other:?}"),
+        };
+        let ProxyMessage::ForwardRequest(owned) = owned else {
+            panic!("{owned:?}")
+        };
+        assert_eq!(request, owned);
+        assert_eq!(request.into_owned(), owned);
+        assert_eq!(ForwardRequest::from(request), owned);
+        assert_eq!(owned.content_length(), request.content_length());
+        assert_eq!(owned.method_name(), request.method_name());
+    }
+
+    #[test]
+    fn every_coded_response_header_decodes_borrowed() {
+        let mut payload = vec![CODE_SEND_HEADERS, 0x00, 0xC8];
+        payload.extend(string(b"OK"));
+        let count = ResponseHeaderCode::ALL.len() + 1;
+        payload.extend(u16::try_from(count).expect("few").to_be_bytes());
+        for code in ResponseHeaderCode::ALL {
+            payload.extend(code.code().to_be_bytes());
+            payload.extend(string(code.name().as_bytes()));
+        }
+        payload.extend(string(b"Vary"));
+        payload.extend([0xFF, 0xFF]); // a null value: decodable
+        let wire = frame([0x41, 0x42], &payload);
+
+        let options = DecodeOptions::default();
+        let Ok(DecodeStatus::Complete(decoded)) = decode_container_message_ref(&wire, &options)
+        else {
+            panic!("whole frame")
+        };
+        let ContainerMessageRef::SendHeaders(headers) = decoded.message else {
+            panic!("{:?}", decoded.message)
+        };
+        assert_eq!(
+            (headers.status, headers.status_msg),
+            (200, Some(&b"OK"[..]))
+        );
+        assert_eq!(headers.headers.len(), count);
+        let items: Vec<_> = headers.headers.iter().collect();
+        for (item, code) in items.iter().zip(ResponseHeaderCode::ALL) {
+            assert_eq!(
+                *item,
+                (
+                    ResponseHeaderNameRef::Coded(*code),
+                    Some(code.name().as_bytes())
+                )
+            );
+            assert_eq!(item.0.as_bytes(), code.name().as_bytes());
+        }
+        assert_eq!(
+            items[count - 1],
+            (ResponseHeaderNameRef::Named(b"Vary"), None)
+        );
+        let cookies: Vec<_> = headers.header_values(b"set-cookie").collect();
+        assert_eq!(cookies, [Some(&b"Set-Cookie"[..])]);
+
+        let Ok(DecodeStatus::Complete(owned)) = decode_container_message(&wire, &options) else {
+            panic!("whole frame")
+        };
+        assert_eq!(decoded.message, owned.message);
+        assert_eq!(decoded.message.into_owned(), owned.message);
+        assert_eq!(
+            (decoded.frame_len, decoded.trailing_bytes),
+            (owned.frame_len, owned.trailing_bytes)
+        );
+    }
+
+    #[test]
+    fn borrowed_and_owned_decoders_refuse_the_same_way() {
+        let wire = forward_request_wire();
+        // magic+length, prefix+method, protocol, req_uri, remote_addr, null remote_host,
+        // empty server_name, port+is_ssl, num_headers.
+        let header_start = 4 + 2 + 11 + 9 + 12 + 2 + 3 + 3 + 2;
+        let mut cases: Vec<(&str, Vec<u8>, Terminators)> = Vec::new();
+        // An undefined request header code in place of the first one.
+        let mut bad_code = wire.clone();
+        bad_code[header_start..header_start + 2].copy_from_slice(&[0xA0, 0x0F]);
+        cases.push(("header code", bad_code, Terminators::Strict));
+        // A bad terminator after the protocol: refused strictly, skipped leniently.
+        let mut bad_nul = wire.clone();
+        bad_nul[4 + 2 + 10] = b'!';
+        cases.push(("terminator", bad_nul.clone(), Terminators::Strict));
+        cases.push(("lenient terminator", bad_nul, Terminators::Lenient));
+        // An unknown attribute code, and a null attribute string.
+        let attributes_end = wire.len() - 1;
+        let mut unknown = wire.clone();
+        unknown.insert(attributes_end, 0x0E);
+        let declared = u16::try_from(unknown.len() - 4).expect("small");
+        unknown[2..4].copy_from_slice(&declared.to_be_bytes());
+        cases.push(("unknown attribute", unknown, Terminators::Strict));
+        let mut null = wire.clone();
+        null.splice(
+            attributes_end..attributes_end,
+            [Attribute::ROUTE, 0xFF, 0xFF],
+        );
+        let declared = u16::try_from(null.len() - 4).expect("small");
+        null[2..4].copy_from_slice(&declared.to_be_bytes());
+        cases.push(("null attribute", null, Terminators::Strict));
+        // The frame cut short inside the header list (declared length shortened).
+        let mut cut = wire[..header_start + 7].to_vec();
+        let declared = u16::try_from(cut.len() - 4).expect("small");
+        cut[2..4].copy_from_slice(&declared.to_be_bytes());
+        cases.push(("cut", cut, Terminators::Strict));
+
+        for (name, wire, terminators) in cases {
+            let options = DecodeOptions {
+                terminators,
+                ..DecodeOptions::default()
+            };
+            let state = ContainerState::AwaitingRequest;
+            let borrowed = decode_proxy_message_ref(&wire, state, &options);
+            let owned = decode_proxy_message(&wire, state, &options);
+            match (borrowed, owned) {
+                (Err(a), Err(b)) => {
+                    assert_eq!(a, b, "{name}");
+                    let expected = match name {
+                        "header code" => {
+                            matches!(
+                                a,
+                                DecodeError::InvalidRequestHeaderCode { code: 0xA00F, .. }
+                            )
+                        }
+                        "terminator" => matches!(
+                            a,
+                            DecodeError::BadTerminator {
+                                field: "protocol",
+                                offset: 16,
+                                found: b'!'
+                            }
+                        ),
+                        "unknown attribute" => {
+                            matches!(a, DecodeError::UnknownAttribute { code: 0x0E, .. })
+                        }
+                        "null attribute" => {
+                            matches!(a, DecodeError::NullString { field: "route", .. })
+                        }
+                        _ => matches!(a, DecodeError::Truncated { .. }),
+                    };
+                    assert!(expected, "{name}: {a:?}");
+                }
+                (Ok(DecodeStatus::Complete(a)), Ok(DecodeStatus::Complete(b))) => {
+                    assert_eq!(name, "lenient terminator");
+                    assert_eq!(a.message, b.message);
+                    assert_eq!(a.message.into_owned(), b.message);
+                }
+                (a, b) => panic!("{name}: {a:?} vs {b:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn backing_shares_inside_and_copies_outside() {
+        let payload = Bytes::from_static(b"hello world");
+        let backing = Backing::new(&payload, &payload);
+        let inside = backing.share(&payload[6..]);
+        assert_eq!(&inside[..], b"world");
+        assert_eq!(inside.as_ptr(), payload[6..].as_ptr(), "shared, not copied");
+        let elsewhere = b"world".to_vec();
+        let copied = backing.share(&elsewhere);
+        assert_eq!(&copied[..], b"world");
+        assert_ne!(copied.as_ptr(), elsewhere.as_ptr());
+        assert!(backing.share(&[]).is_empty());
+    }
+}
