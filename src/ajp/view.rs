@@ -842,13 +842,16 @@ mod tests {
         table
     }
 
+    /// A single-string attribute: code, view constructor, value.
+    type SingleAttribute = (
+        u8,
+        fn(&'static [u8]) -> AttributeRef<'static>,
+        &'static [u8],
+    );
+
     /// Every attribute code, its wire form after the code byte, and the expected view.
     fn attribute_table() -> Vec<(u8, Vec<u8>, AttributeRef<'static>)> {
-        let single: [(
-            u8,
-            fn(&'static [u8]) -> AttributeRef<'static>,
-            &'static [u8],
-        ); 11] = [
+        let single: [SingleAttribute; 11] = [
             (Attribute::CONTEXT, AttributeRef::Context, b"/ctx"),
             (Attribute::SERVLET_PATH, AttributeRef::ServletPath, b"/s"),
             (Attribute::REMOTE_USER, AttributeRef::RemoteUser, b"alice"),
