@@ -1,6 +1,9 @@
 //! Codec throughput: decode and encode a typical browser FORWARD_REQUEST (12 headers, a
 //! 300-byte cookie, a query string), a SEND_HEADERS with 8 headers, and an 8 KiB body
-//! chunk. Run: `cargo bench --bench codec -- --warm-up-time 1 --measurement-time 3`.
+//! chunk; the owned decode (`decode`) and the borrowed one (`decode_ref`, which also
+//! walks every header and attribute, as a reader would), and encode + borrowed decode
+//! of the browser request in one iteration (`browser_request/encode_decode_ref`).
+//! Run: `cargo bench --bench codec -- --warm-up-time 1 --measurement-time 3`.
 
 use std::hint::black_box;
 
@@ -89,11 +92,53 @@ fn response_headers() -> ContainerMessage {
     })
 }
 
+/// Everything a reader of a borrowed FORWARD_REQUEST looks at: every field, header and
+/// attribute (the lists are lazy, so a decode that skipped them would flatter itself).
+fn read_request(wire: &[u8], options: &DecodeOptions) -> usize {
+    let decoded = decode_proxy_message_ref(wire, ContainerState::AwaitingRequest, options);
+    let Ok(DecodeStatus::Complete(Decoded {
+        message: ProxyMessageRef::ForwardRequest(request),
+        ..
+    })) = decoded
+    else {
+        panic!("not a whole FORWARD_REQUEST: {decoded:?}")
+    };
+    black_box(&request);
+    let mut seen = 0;
+    for header in request.headers {
+        black_box(header);
+        seen += 1;
+    }
+    for attribute in request.attributes {
+        black_box(attribute);
+        seen += 1;
+    }
+    seen
+}
+
+/// Everything a reader of a borrowed SEND_HEADERS looks at.
+fn read_response_headers(wire: &[u8], options: &DecodeOptions) -> usize {
+    let decoded = decode_container_message_ref(wire, options);
+    let Ok(DecodeStatus::Complete(Decoded {
+        message: ContainerMessageRef::SendHeaders(headers),
+        ..
+    })) = decoded
+    else {
+        panic!("not a whole SEND_HEADERS: {decoded:?}")
+    };
+    black_box(&headers);
+    headers.headers.iter().map(black_box).count()
+}
+
+/// A borrowed decode that reads the whole message and returns how many items it saw.
+type ReadRef<'r> = &'r dyn Fn(&[u8]) -> usize;
+
 fn bench_message<M: PartialEq + std::fmt::Debug>(
     c: &mut Criterion,
     name: &str,
     encode: impl Fn(&mut BytesMut),
     decode: impl Fn(&[u8]) -> M,
+    decode_ref: Option<ReadRef<'_>>,
 ) {
     let mut wire = BytesMut::new();
     encode(&mut wire);
@@ -109,6 +154,11 @@ fn bench_message<M: PartialEq + std::fmt::Debug>(
         })
     });
     group.bench_function("decode", |b| b.iter(|| black_box(decode(black_box(&wire)))));
+    if let Some(decode_ref) = decode_ref {
+        group.bench_function("decode_ref", |b| {
+            b.iter(|| black_box(decode_ref(black_box(&wire))))
+        });
+    }
     group.finish();
 }
 
@@ -124,7 +174,19 @@ fn codec(c: &mut Criterion) {
         |wire| {
             decode_proxy_message(wire, ContainerState::AwaitingRequest, &options).expect("valid")
         },
+        Some(&|wire| read_request(wire, &options)),
     );
+
+    // The FORWARD_REQUEST's life in one iteration: the proxy encodes it, the container
+    // reads it with the borrowed decoder (the path that allocates nothing).
+    c.bench_function("browser_request/encode_decode_ref", |b| {
+        let mut buffer = BytesMut::with_capacity(2048);
+        b.iter(|| {
+            buffer.clear();
+            encode_forward_request(black_box(&request), size, &mut buffer).expect("valid");
+            black_box(read_request(black_box(&buffer), &options))
+        })
+    });
 
     let headers = response_headers();
     bench_message(
@@ -132,6 +194,7 @@ fn codec(c: &mut Criterion) {
         "send_headers",
         |dst| encode_container_message(&headers, size, dst).expect("valid"),
         |wire| decode_container_message(wire, &options).expect("valid"),
+        Some(&|wire| read_response_headers(wire, &options)),
     );
 
     // A full 8 KiB packet: the largest body chunk P = 8192 allows (8186 data bytes).
@@ -141,6 +204,7 @@ fn codec(c: &mut Criterion) {
         "body_chunk_8k",
         |dst| encode_body(&body, size, dst).expect("valid"),
         |wire| decode_proxy_message(wire, ContainerState::AwaitingBody, &options).expect("valid"),
+        None,
     );
 
     // Zero-copy path the tokio decoder uses: split the frame off a buffer.

@@ -173,6 +173,51 @@ proptest! {
     }
 
     #[test]
+    fn borrowed_proxy_decode_equals_the_owned_one(message in proxy_message(), size in packet_size()) {
+        let mut encoded = BytesMut::new();
+        encode_proxy_message(&message, size, &mut encoded).expect("generated messages are valid and small");
+        let options = DecodeOptions::new(size);
+        let state = state_for(&message);
+        let Ok(DecodeStatus::Complete(view)) = decode_proxy_message_ref(&encoded, state, &options) else {
+            panic!("borrowed decode failed")
+        };
+        let Ok(DecodeStatus::Complete(owned)) = decode_proxy_message(&encoded, state, &options) else {
+            panic!("owned decode failed")
+        };
+        // Field by field against what was encoded, and against the owned decode.
+        prop_assert_eq!(view.message, message.clone());
+        prop_assert_eq!(view.message, owned.message.clone());
+        prop_assert_eq!(view.message.into_owned(), owned.message.clone());
+        prop_assert_eq!((view.frame_len, view.trailing_bytes), (owned.frame_len, owned.trailing_bytes));
+        prop_assert_eq!(state.after_ref(&view.message), state.after(&owned.message));
+        if let ProxyMessageRef::ForwardRequest(request) = view.message {
+            let ProxyMessage::ForwardRequest(original) = &message else { panic!("{message:?}") };
+            prop_assert_eq!(request.headers.iter().count(), original.headers.len());
+            prop_assert_eq!(request.attributes.len(), original.attributes.len());
+            prop_assert_eq!(request.content_length(), original.content_length());
+            prop_assert_eq!(request.method_name(), original.method_name());
+            prop_assert_eq!(request.query_string(), original.query_string().map(|q| &q[..]));
+        }
+    }
+
+    #[test]
+    fn borrowed_container_decode_equals_the_owned_one(message in container_message(), size in packet_size()) {
+        let mut encoded = BytesMut::new();
+        encode_container_message(&message, size, &mut encoded).expect("generated messages are valid and small");
+        let options = DecodeOptions::new(size);
+        let Ok(DecodeStatus::Complete(view)) = decode_container_message_ref(&encoded, &options) else {
+            panic!("borrowed decode failed")
+        };
+        let Ok(DecodeStatus::Complete(owned)) = decode_container_message(&encoded, &options) else {
+            panic!("owned decode failed")
+        };
+        prop_assert_eq!(view.message, message.clone());
+        prop_assert_eq!(view.message, owned.message.clone());
+        prop_assert_eq!(view.message.into_owned(), owned.message);
+        prop_assert_eq!((view.frame_len, view.trailing_bytes), (owned.frame_len, owned.trailing_bytes));
+    }
+
+    #[test]
     fn body_packets_up_to_the_limit_round_trip(len in 0usize..=8186) {
         let data = Bytes::from(vec![0xA5u8; len]);
         let mut encoded = BytesMut::new();
@@ -187,6 +232,7 @@ proptest! {
         jkgate::ajp::fuzzing::proxy_messages_awaiting_request(&data);
         jkgate::ajp::fuzzing::proxy_messages_awaiting_body(&data);
         jkgate::ajp::fuzzing::body_payload(&data);
+        jkgate::ajp::fuzzing::borrowed_messages(&data);
     }
 
     #[test]
@@ -202,6 +248,7 @@ proptest! {
             jkgate::ajp::fuzzing::container_messages(&frame);
             jkgate::ajp::fuzzing::proxy_messages_awaiting_request(&frame);
             jkgate::ajp::fuzzing::proxy_messages_awaiting_body(&frame);
+            jkgate::ajp::fuzzing::borrowed_messages(&frame);
         }
     }
 }

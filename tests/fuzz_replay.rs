@@ -27,6 +27,7 @@ const TARGETS: &[(&str, FuzzLogic)] = &[
         jkgate::ajp::fuzzing::proxy_messages_awaiting_body,
     ),
     ("body_payload", jkgate::ajp::fuzzing::body_payload),
+    ("borrowed_messages", jkgate::ajp::fuzzing::borrowed_messages),
     ("round_trip", structured::round_trip),
     #[cfg(feature = "proxy")]
     (

@@ -6,13 +6,16 @@
 use bytes::BytesMut;
 
 use super::decode::{
-    ContainerState, DecodeStatus, decode_container_message, decode_container_message_from,
-    decode_proxy_message, decode_proxy_message_from, parse_proxy_payload,
+    ContainerState, DecodeStatus, Decoded, decode_container_message, decode_container_message_from,
+    decode_container_message_ref, decode_proxy_message, decode_proxy_message_from,
+    decode_proxy_message_ref, parse_proxy_payload,
 };
 use super::encode::{encode_container_message, encode_proxy_message};
+use super::error::DecodeError;
 use super::message::{ContainerMessage, ProxyMessage};
 use super::options::{DecodeOptions, Terminators, TrailingBytes};
 use super::packet_size::PacketSize;
+use super::view::{ContainerMessageRef, ProxyMessageRef};
 
 /// The decoder configurations every raw-bytes target runs each input through.
 fn option_sets() -> [DecodeOptions; 2] {
@@ -168,6 +171,98 @@ pub fn body_payload(data: &[u8]) {
                 assert_eq!(2 + body.len() + trailing, data.len(), "body accounting");
             }
             assert_proxy_round_trip(&message, options.packet_size);
+        }
+    }
+}
+
+/// Asserts a borrowed decode and an owned decode of the same bytes agree: both the same
+/// error, both incomplete by the same count, or both complete with the same frame
+/// accounting, the view equal to the owned message field by field and converting to
+/// it. Returns the frame length when both decoded a message.
+fn assert_agree<R, O>(
+    borrowed: Result<DecodeStatus<R>, DecodeError>,
+    owned: Result<DecodeStatus<O>, DecodeError>,
+    into_owned: impl Fn(R) -> O,
+    check_lists: impl Fn(&R),
+) -> Option<(usize, R, O)>
+where
+    R: PartialEq<O> + Copy + std::fmt::Debug,
+    O: PartialEq + std::fmt::Debug,
+{
+    match (borrowed, owned) {
+        (Err(a), Err(b)) => {
+            assert_eq!(a, b, "borrowed and owned decoders refuse differently");
+            None
+        }
+        (
+            Ok(DecodeStatus::Incomplete { needed: a }),
+            Ok(DecodeStatus::Incomplete { needed: b }),
+        ) => {
+            assert_eq!(a, b);
+            None
+        }
+        (Ok(DecodeStatus::Complete(a)), Ok(DecodeStatus::Complete(b))) => {
+            let Decoded {
+                message,
+                frame_len,
+                trailing_bytes,
+            } = a;
+            assert_eq!(message, b.message, "view differs from the owned message");
+            assert_eq!((frame_len, trailing_bytes), (b.frame_len, b.trailing_bytes));
+            check_lists(&message);
+            assert_eq!(into_owned(message), b.message, "conversion differs");
+            Some((frame_len, message, b.message))
+        }
+        (a, b) => panic!("borrowed and owned decoders disagree: {a:?} vs {b:?}"),
+    }
+}
+
+/// The lazy lists of a view yield exactly as many items as they say.
+fn assert_list_lengths_proxy(message: &ProxyMessageRef<'_>) {
+    if let ProxyMessageRef::ForwardRequest(request) = message {
+        assert_eq!(request.headers.iter().count(), request.headers.len());
+        assert_eq!(request.attributes.iter().count(), request.attributes.len());
+    }
+}
+
+fn assert_list_lengths_container(message: &ContainerMessageRef<'_>) {
+    if let ContainerMessageRef::SendHeaders(headers) = message {
+        assert_eq!(headers.headers.iter().count(), headers.headers.len());
+    }
+}
+
+/// Target `borrowed_messages`: the borrowed decoders ([`decode_proxy_message_ref`],
+/// [`decode_container_message_ref`]) against the owned ones on the same raw bytes, frame
+/// by frame, as a proxy (container → proxy frames) and as a container starting in
+/// either state: they must accept and refuse exactly the same input, and agree on
+/// every field.
+pub fn borrowed_messages(data: &[u8]) {
+    for options in option_sets() {
+        let mut rest = data;
+        while let Some((frame_len, _, _)) = assert_agree(
+            decode_container_message_ref(rest, &options),
+            decode_container_message(rest, &options),
+            ContainerMessageRef::into_owned,
+            assert_list_lengths_container,
+        ) {
+            rest = rest.get(frame_len..).unwrap_or_default();
+        }
+        for initial in [
+            ContainerState::AwaitingRequest,
+            ContainerState::AwaitingBody,
+        ] {
+            let mut rest = data;
+            let mut state = initial;
+            while let Some((frame_len, view, message)) = assert_agree(
+                decode_proxy_message_ref(rest, state, &options),
+                decode_proxy_message(rest, state, &options),
+                ProxyMessageRef::into_owned,
+                assert_list_lengths_proxy,
+            ) {
+                assert_eq!(state.after_ref(&view), state.after(&message));
+                state = state.after(&message);
+                rest = rest.get(frame_len..).unwrap_or_default();
+            }
         }
     }
 }

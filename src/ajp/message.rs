@@ -478,6 +478,23 @@ pub enum ContentLength {
     Invalid,
 }
 
+impl ContentLength {
+    /// Judges the values of every Content-Length header of a request as Tomcat does
+    /// (digits only, more than one is invalid); shared by the owned and borrowed views.
+    pub(crate) fn judge<'v>(mut values: impl Iterator<Item = Option<&'v [u8]>>) -> Self {
+        let Some(first) = values.next() else {
+            return ContentLength::Absent;
+        };
+        if values.next().is_some() {
+            return ContentLength::Invalid;
+        }
+        match first.and_then(parse_decimal) {
+            Some(length) => ContentLength::Length(length),
+            None => ContentLength::Invalid,
+        }
+    }
+}
+
 /// A FORWARD_REQUEST (prefix `02`): request line, connection facts, headers, attributes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ForwardRequest {
@@ -572,17 +589,10 @@ impl ForwardRequest {
     /// What the Content-Length header(s) say, judged as Tomcat does (digits only,
     /// more than one is invalid).
     pub fn content_length(&self) -> ContentLength {
-        let mut values = self.header_values(b"content-length");
-        let Some(first) = values.next() else {
-            return ContentLength::Absent;
-        };
-        if values.next().is_some() {
-            return ContentLength::Invalid;
-        }
-        match first.and_then(|value| parse_decimal(value)) {
-            Some(length) => ContentLength::Length(length),
-            None => ContentLength::Invalid,
-        }
+        ContentLength::judge(
+            self.header_values(b"content-length")
+                .map(|value| value.map(|value| &value[..])),
+        )
     }
 
     /// The query string attribute (the last one wins, as in Tomcat).

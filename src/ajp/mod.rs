@@ -13,6 +13,11 @@
 //!   read the exact payload. A partial packet is "need more bytes"
 //!   ([`DecodeStatus::Incomplete`]); everything else wrong is a [`DecodeError`] naming
 //!   the field and its offset. No input panics (fuzzed; see `fuzz/`).
+//! * **Borrowed decoding** — [`decode_proxy_message_ref`] and
+//!   [`decode_container_message_ref`] give views ([`ForwardRequestRef`],
+//!   [`SendHeadersRef`], …) whose strings are `&[u8]` into the input: no allocation, no
+//!   reference counting; header and attribute lists are validated up front and parsed
+//!   again lazily on iteration. The owned decoders are these plus `into_owned`.
 //! * **Policies** ([`DecodeOptions`]) — string terminators are checked strictly by
 //!   default ([`Terminators`]); bytes left inside a frame after its message are ignored
 //!   by default, as Tomcat and mod_jk do, and counted in [`Decoded::trailing_bytes`]
@@ -78,13 +83,15 @@ pub mod fuzzing;
 mod message;
 mod options;
 mod packet_size;
+mod view;
 
 #[cfg(feature = "tokio-codec")]
 pub use codec::{CodecError, ContainerCodec, ProxyCodec};
 pub use decode::{
     ContainerState, DecodeStatus, Decoded, FrameStatus, check_frame, decode_container_message,
-    decode_container_message_from, decode_proxy_message, decode_proxy_message_from,
-    parse_container_payload, parse_proxy_payload,
+    decode_container_message_from, decode_container_message_ref, decode_proxy_message,
+    decode_proxy_message_from, decode_proxy_message_ref, parse_container_payload,
+    parse_container_payload_ref, parse_proxy_payload, parse_proxy_payload_ref,
 };
 pub use encode::{
     encode_body, encode_container_message, encode_forward_request, encode_proxy_message,
@@ -93,3 +100,8 @@ pub use error::{DecodeError, Direction, EncodeError};
 pub use message::*;
 pub use options::{DecodeOptions, Terminators, TrailingBytes};
 pub use packet_size::{HEADER_LEN, InvalidPacketSize, PacketSize};
+pub use view::{
+    AttributeRef, AttributesIter, AttributesRef, ContainerMessageRef, ForwardRequestRef,
+    ProxyMessageRef, RequestHeaderNameRef, RequestHeadersIter, RequestHeadersRef,
+    ResponseHeaderNameRef, ResponseHeadersIter, ResponseHeadersRef, SendHeadersRef,
+};
