@@ -457,3 +457,84 @@ fn sd_notify_ready_then_reloading_and_ready_on_sighup_then_stopping() {
     let exit = gate.wait_exit(Duration::from_secs(15));
     assert!(exit.success(), "{exit}\n{}", gate.stderr());
 }
+
+/// A jkgate serving `lb` on `addr` with `AccessLog = {access}`, its error log on standard
+/// error.
+fn start_with_access_log(dir: &TestDir, backend: &Backend, access: &str) -> (Process, SocketAddr) {
+    dir.write("workers.properties", &backend.workers_properties());
+    let addr = free_addr();
+    let ini = dir.write(
+        "jkgate.ini",
+        &format!(
+            "Listen = {addr}\nJkWorkersFile = workers.properties\nAccessLog = {access}\n\
+             [mounts]\n/app/* = lb\n"
+        ),
+    );
+    let mut gate = Process::start(
+        "accesslog",
+        &dir.path,
+        [OsStr::new("run"), "--config".as_ref(), ini.as_os_str()],
+        &[],
+    );
+    gate.wait_listening(addr);
+    (gate, addr)
+}
+
+#[test]
+fn sigterm_right_after_a_burst_loses_no_access_line() {
+    let backend = Backend::start();
+    let dir = TestDir::new("burst");
+    let (mut gate, addr) = start_with_access_log(&dir, &backend, "access.log");
+    // Four clients at once, then SIGTERM the moment the last answer is in: the lines
+    // still queued for the writer thread must reach the file before jkgate exits.
+    const PER_CLIENT: usize = 250;
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            std::thread::spawn(move || {
+                for i in 0..PER_CLIENT {
+                    get_ok(addr, &format!("/app/echo/c{c}/{i}"));
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().unwrap();
+    }
+    gate.signal("TERM");
+    assert!(gate.wait_exit(Duration::from_secs(15)).success());
+    let log = read(&dir.join("access.log"));
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("uri=/app/echo/c"))
+        .collect();
+    assert_eq!(lines.len(), 4 * PER_CLIENT, "{}", gate.stderr());
+    for c in 0..4 {
+        for i in [0, PER_CLIENT / 2, PER_CLIENT - 1] {
+            let uri = format!("uri=/app/echo/c{c}/{i} ");
+            assert!(lines.iter().any(|l| l.contains(&uri)), "no line for {uri}");
+        }
+    }
+    assert!(!gate.stderr().contains("lost"), "{}", gate.stderr());
+}
+
+#[test]
+fn access_lines_a_full_disk_refuses_are_counted_and_reported() {
+    // /dev/full takes the open and fails every write with ENOSPC, as a full disk does.
+    let backend = Backend::start();
+    let dir = TestDir::new("fulldisk");
+    let (mut gate, addr) = start_with_access_log(&dir, &backend, "/dev/full");
+    for i in 0..20 {
+        get_ok(addr, &format!("/app/echo/{i}"));
+    }
+    // The first loss is reported at once (later ones at most every 10 s).
+    poll_until(Duration::from_secs(5), "a lost-lines report", || {
+        gate.stderr().contains("access log: ")
+    });
+    gate.signal("TERM");
+    assert!(gate.wait_exit(Duration::from_secs(15)).success());
+    let stderr = gate.stderr();
+    assert!(
+        stderr.contains("access log closed; 20 line(s) were lost in all (0 with the buffer full, 20 in failed writes)"),
+        "{stderr}"
+    );
+}

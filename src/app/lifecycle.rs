@@ -151,6 +151,7 @@ async fn answer_signals(mut jkgate: Jkgate, logs: &Logs) -> std::io::Result<()> 
     tracing::info!("shutting down: no new connections, open ones finish");
     notify::stopping();
     jkgate.shutdown().await;
+    logs.close();
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! The error log (standard error by default, or the `JkLogFile`) and the access log
-//! (standard output by default, a file, or off), as tracing layers. A log file is opened in
+//! (standard output by default, a file, or off): the error log as a tracing layer, the access
+//! log through its own writer thread (`server::access_log`). A log file is opened in
 //! append mode and can be reopened on SIGUSR1, so that rotation by rename (logrotate's
 //! default) works: after the rename jkgate still writes to the old file until it reopens
 //! the path.
@@ -13,8 +14,7 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::config::ini::LogLevel;
 
-/// The tracing target of access log lines.
-pub use crate::server::ACCESS_TARGET;
+use crate::server::access_log::{self, Destination};
 
 /// Why a log could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -152,37 +152,71 @@ impl<'a> MakeWriter<'a> for LogFile {
     }
 }
 
-/// The log files jkgate has open, for SIGUSR1.
+/// The log files jkgate has open, for SIGUSR1, and the access log, for the exit.
 #[derive(Debug, Default, Clone)]
 pub struct Logs {
     files: Vec<LogFile>,
+    /// The access log file's path (`None` on standard output or off).
+    access_path: Option<PathBuf>,
+    access: Option<access_log::AccessLog>,
 }
 
 impl Logs {
     /// Reopens every log file (the access log and the `JkLogFile`), then says in the error
     /// log which were reopened and which could not be. Every file is reopened before
-    /// anything is logged, so these lines already go to the new error log.
+    /// anything is logged, so these lines already go to the new error log. The access
+    /// lines queued before the reopen still go to the old file.
     pub fn reopen(&self) {
         let outcomes: Vec<_> = self.files.iter().map(|f| (f, f.reopen())).collect();
+        let access = match (&self.access, &self.access_path) {
+            (Some(log), Some(path)) => Some((
+                path,
+                append("access log", path).map(|file| {
+                    log.reopen(Destination::File(file));
+                }),
+            )),
+            _ => None,
+        };
         for (file, outcome) in outcomes {
             match outcome {
                 Ok(()) => tracing::info!(file = %file.path.display(), "{} reopened", file.what),
                 Err(e) => tracing::error!("{e}; still writing to the old file"),
             }
         }
+        match access {
+            Some((path, Ok(()))) => tracing::info!(file = %path.display(), "access log reopened"),
+            Some((_, Err(e))) => tracing::error!("{e}; still writing to the old file"),
+            None => {}
+        }
+    }
+
+    /// Writes out the access lines still queued and stops the access log's thread; says in
+    /// the error log how many lines were lost, if any. For the process's exit.
+    pub fn close(&self) {
+        if let Some(log) = &self.access {
+            let lost = log.close();
+            if lost != access_log::LostLines::default() {
+                tracing::warn!(
+                    "access log closed; {} line(s) were lost in all ({} with the buffer full, {} in failed writes)",
+                    lost.full_buffer + lost.write_error,
+                    lost.full_buffer,
+                    lost.write_error
+                );
+            }
+        }
     }
 }
 
-/// Installs the log subscriber: the error log at `level` on its destination, and the
-/// access log (target [`ACCESS_TARGET`], one line per request) on its own. Both files are
+/// Installs the log subscriber (the error log at `level` on its destination) and starts the
+/// access log's writer ([`crate::server::access_log`], one line per request). Both files are
 /// opened here, before anything listens, so that a log jkgate cannot write stops the start
 /// instead of losing lines.
 pub fn init(level: LogLevel, error: &ErrorLog, access: &AccessLog) -> Result<Logs, LogError> {
     use std::io::IsTerminal as _;
-    use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
+    use tracing_subscriber::filter::EnvFilter;
     use tracing_subscriber::prelude::*;
     let mut logs = Logs::default();
-    let error_filter = || EnvFilter::new(format!("{},{ACCESS_TARGET}=off", level.as_filter()));
+    let error_filter = || EnvFilter::new(level.as_filter());
     let errors = match error {
         ErrorLog::Stderr => tracing_subscriber::fmt::layer()
             // Colour codes only on a terminal, never into a file or pipe.
@@ -200,35 +234,32 @@ pub fn init(level: LogLevel, error: &ErrorLog, access: &AccessLog) -> Result<Log
                 .boxed()
         }
     };
-    let access_filter = Targets::new().with_target(ACCESS_TARGET, LevelFilter::INFO);
-    let access_line = || {
-        tracing_subscriber::fmt::layer()
-            .with_ansi(false)
-            .with_target(false)
-            .with_level(false)
-    };
-    let access_layer = match access {
+    let destination = match access {
         AccessLog::Off => None,
-        AccessLog::Stdout => Some(
-            access_line()
-                .with_writer(io::stdout)
-                .with_filter(access_filter)
-                .boxed(),
-        ),
+        AccessLog::Stdout => Some(Destination::Stdout),
         AccessLog::File(path) => {
-            let file = LogFile::open("access log", path)?;
-            logs.files.push(file.clone());
-            Some(
-                access_line()
-                    .with_writer(file)
-                    .with_filter(access_filter)
-                    .boxed(),
-            )
+            logs.access_path = Some(path.clone());
+            Some(Destination::File(append("access log", path)?))
         }
     };
-    let _ = tracing_subscriber::registry()
-        .with(errors)
-        .with(access_layer)
-        .try_init();
+    if let Some(destination) = destination {
+        let log = access_log::AccessLog::start(destination).map_err(|source| LogError {
+            what: "access log",
+            path: logs
+                .access_path
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("-")),
+            source,
+        })?;
+        // Installed once per process, as the subscriber below; a second init (tests)
+        // keeps the first.
+        match access_log::install(log.clone()) {
+            Ok(()) => logs.access = Some(log),
+            Err(unused) => {
+                unused.close();
+            }
+        }
+    }
+    let _ = tracing_subscriber::registry().with(errors).try_init();
     Ok(logs)
 }

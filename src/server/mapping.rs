@@ -391,8 +391,7 @@ pub fn build_context(
         route: None,
         activation: "ACT",
         // Only the access log reads it (lb workers extract it with their own names).
-        session_id: if tracing::enabled!(target: crate::server::ACCESS_TARGET, tracing::Level::INFO)
-        {
+        session_id: if crate::server::access_log::enabled() {
             request_session_id(raw_path, &parts.headers)
         } else {
             None

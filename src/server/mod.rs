@@ -6,6 +6,7 @@
 //! gateway current when it arrives, and keeps it until it is answered. A reload swaps the
 //! gateway; what is in flight finishes on the one it started with.
 
+pub mod access_log;
 pub mod limits;
 pub mod mapping;
 pub(crate) mod status_page;
@@ -526,9 +527,9 @@ impl AccessLine {
         route: Option<&Bytes>,
         session: Option<&Bytes>,
     ) {
-        if !tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO) {
+        let Some(access_log) = access_log::current() else {
             return;
-        }
+        };
         let session = session.map(|s| String::from_utf8_lossy(s).into_owned());
         // The route sent to the member (lb), else the one the session id names.
         let route = route
@@ -567,28 +568,25 @@ impl AccessLine {
                 session: session.as_deref(),
                 member,
             });
-            tracing::info!(target: ACCESS_TARGET, "{line}");
+            access_log.write_line(&format!("{} {line}", access_log::timestamp()));
             return;
         }
-        tracing::info!(
-            target: ACCESS_TARGET,
-            client = %String::from_utf8_lossy(&self.info.remote_ip),
-            method = %self.method,
-            uri = %self.uri,
-            status,
-            bytes,
-            duration_us = duration.as_micros() as u64,
-            worker,
-            member = member.unwrap_or("-"),
-            route = route.as_deref().unwrap_or("-"),
-            session = session.as_deref().unwrap_or("-"),
-            "access"
-        );
+        // jkgate's own line: key=value fields, text values quoted as Rust's Debug quotes
+        // them (the layout of the tracing line it replaced, so parsers keep working).
+        access_log.write_line(&format!(
+            "{} access client={} method={} uri={} status={status} bytes={bytes} \
+             duration_us={} worker={worker:?} member={:?} route={:?} session={:?}",
+            access_log::timestamp(),
+            String::from_utf8_lossy(&self.info.remote_ip),
+            self.method,
+            self.uri,
+            duration.as_micros() as u64,
+            member.unwrap_or("-"),
+            route.as_deref().unwrap_or("-"),
+            session.as_deref().unwrap_or("-"),
+        ));
     }
 }
-
-/// The tracing target of access log lines.
-pub const ACCESS_TARGET: &str = "jkgate::access";
 
 fn into_response(head: ResponseHead) -> Response<ResponseBody> {
     let mut response = Response::new(head.body);
