@@ -14,6 +14,7 @@
 
 MODS=/usr/lib/apache2/modules
 HTTPD_PID="" JKGATE_PID="" MODJK_URL="" JKGATE_URL="" JKGATE=""
+HAPROXY_PID="" HAPROXY_URL="" NGINX_PID="" NGINX_URL=""
 TOMCAT_PIDS=() NODE_HTTP=() NODE_AJP=()
 BG_PIDS=() # helpers run in the background (samplers, wrk): stopped on exit
 
@@ -50,6 +51,8 @@ bench_cleanup() {
     for pid in "${BG_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     stop_pid "$JKGATE_PID" "$WORK/"
     stop_pid "$HTTPD_PID" "$WORK/"
+    stop_pid "$HAPROXY_PID" "$WORK/"
+    stop_pid "$NGINX_PID" "$WORK/"
     for ((k = 1; k <= NODES; k++)); do node_stop "$k" 2>/dev/null || true; done
     if [[ ${KEEP:-0} == 1 || $rc != 0 ]]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
     exit "$rc"
@@ -198,6 +201,58 @@ EOF2
 }
 
 stop_modjk() { stop_pid "$HTTPD_PID" "$WORK/"; HTTPD_PID=""; }
+
+# --- HAProxy and nginx over HTTP (the peers operators move to) ----------------------------
+# As their users configure them for Tomcat: HTTP to each node's HTTP connector, 2 threads or
+# workers (one per core here), upstream keep-alive, no access log; sticky by the session:
+# HAProxy with a stick table on JSESSIONID learned from responses, nginx with a map from the
+# session id's jvmRoute suffix (.nodeK) to a one-node upstream.
+start_haproxy() { # sets HAPROXY_PID, HAPROXY_URL
+    local port k cfg=$WORK/haproxy.cfg
+    port=$(free_port)
+    {
+        printf 'global\n    maxconn 4096\n    nbthread 2\n'
+        printf 'defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n    option http-keep-alive\n'
+        printf 'frontend fe\n    bind 127.0.0.1:%s\n    default_backend tomcats\n' "$port"
+        printf 'backend tomcats\n    balance roundrobin\n    http-reuse always\n'
+        printf '    stick-table type string len 64 size 200k expire 30m\n'
+        printf '    stick on req.cook(JSESSIONID)\n    stick store-response res.cook(JSESSIONID)\n'
+        for ((k = 1; k <= NODES; k++)); do printf '    server node%s 127.0.0.1:%s\n' "$k" "${NODE_HTTP[k]}"; done
+    } >"$cfg"
+    (daemon /usr/sbin/haproxy -db -f "$cfg") </dev/null >>"$WORK/haproxy.log" 2>&1 &
+    HAPROXY_PID=$!
+    HAPROXY_URL="http://127.0.0.1:$port"
+    wait_http "$HAPROXY_URL$URLPATH" 30 || { tail -n 20 "$WORK/haproxy.log" >&2; die "haproxy does not answer $URLPATH"; }
+    log "haproxy: $HAPROXY_URL, pid $HAPROXY_PID ($(/usr/sbin/haproxy -v | head -1))"
+}
+stop_haproxy() { stop_pid "$HAPROXY_PID" "$WORK/"; HAPROXY_PID=""; }
+
+start_nginx() { # sets NGINX_PID, NGINX_URL
+    local port k conf=$WORK/nginx/nginx.conf
+    port=$(free_port)
+    mkdir -p "$WORK/nginx"
+    {
+        printf 'worker_processes 2;\npid %s/nginx/nginx.pid;\nerror_log %s/nginx/error.log;\n' "$WORK" "$WORK"
+        printf 'events { worker_connections 4096; }\nhttp {\n    access_log off;\n'
+        printf '    client_body_temp_path %s/nginx/body; proxy_temp_path %s/nginx/proxy;\n' "$WORK" "$WORK"
+        printf '    map $cookie_JSESSIONID $pool {'
+        for ((k = 1; k <= NODES; k++)); do printf ' ~\\.node%s$ node%s;' "$k" "$k"; done
+        printf ' default all; }\n    upstream all {'
+        for ((k = 1; k <= NODES; k++)); do printf ' server 127.0.0.1:%s;' "${NODE_HTTP[k]}"; done
+        printf ' keepalive 64; }\n'
+        for ((k = 1; k <= NODES; k++)); do
+            printf '    upstream node%s { server 127.0.0.1:%s; keepalive 32; }\n' "$k" "${NODE_HTTP[k]}"
+        done
+        printf '    server {\n        listen 127.0.0.1:%s;\n' "$port"
+        printf '        location / { proxy_pass http://$pool; proxy_http_version 1.1; proxy_set_header Connection ""; }\n    }\n}\n'
+    } >"$conf"
+    (daemon /usr/sbin/nginx -c "$conf" -p "$WORK/nginx" -g 'daemon off;') </dev/null >>"$WORK/nginx.log" 2>&1 &
+    NGINX_PID=$!
+    NGINX_URL="http://127.0.0.1:$port"
+    wait_http "$NGINX_URL$URLPATH" 30 || { tail -n 20 "$WORK/nginx.log" "$WORK/nginx/error.log" >&2; die "nginx does not answer $URLPATH"; }
+    log "nginx: $NGINX_URL, pid $NGINX_PID ($(/usr/sbin/nginx -v 2>&1))"
+}
+stop_nginx() { stop_pid "$NGINX_PID" "$WORK/"; NGINX_PID=""; }
 
 # --- jkgate -------------------------------------------------------------------------------
 build_jkgate() { # sets JKGATE; `cargo build --release` unless JKGATE_BIN is set
