@@ -199,6 +199,9 @@ pub fn normalize_path(decoded: &[u8]) -> Result<Vec<u8>, NormalizeError> {
     if decoded.first() != Some(&b'/') {
         return Err(NormalizeError::NotAbsolute);
     }
+    if !decoded.contains(&b';') {
+        return resolve_dot_segments(decoded);
+    }
     // 1. strip path parameters: from each `;` up to the next `/`.
     let mut stripped = Vec::with_capacity(decoded.len());
     let mut in_param = false;
@@ -223,6 +226,14 @@ pub fn resolve_dot_segments(path: &[u8]) -> Result<Vec<u8>, NormalizeError> {
     if path.first() != Some(&b'/') {
         return Err(NormalizeError::NotAbsolute);
     }
+    if already_resolved(path) {
+        return Ok(path.to_vec());
+    }
+    resolve_segments(path)
+}
+
+/// The general case of [`resolve_dot_segments`], for an absolute path.
+fn resolve_segments(path: &[u8]) -> Result<Vec<u8>, NormalizeError> {
     let segments: Vec<&[u8]> = path[1..].split(|&b| b == b'/').collect();
     let count = segments.len();
     let mut kept: Vec<&[u8]> = Vec::with_capacity(count);
@@ -249,6 +260,22 @@ pub fn resolve_dot_segments(path: &[u8]) -> Result<Vec<u8>, NormalizeError> {
         out.push(b'/');
     }
     Ok(out)
+}
+
+/// True when [`resolve_dot_segments`] would give `path` back unchanged (the common case,
+/// checked without allocating): no `.` or `..` segment, and no empty segment but the last
+/// (a trailing `/`).
+fn already_resolved(path: &[u8]) -> bool {
+    let mut segments = path[1..].split(|&b| b == b'/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        match segment {
+            b"." | b".." => return false,
+            b"" if !last => return false,
+            _ => {}
+        }
+    }
+    true
 }
 
 /// `JkOptions +RejectUnsafeURI`: a decoded, normalised path containing `%` or `\` is not
@@ -643,4 +670,55 @@ pub fn command_line_origin(index: usize) -> Origin {
         Arc::<str>::from("<command line --mount>"),
         (index + 1) as u32,
     )
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The shortcut never changes an answer: a path it passes through unchanged is one
+        /// the general algorithm gives back unchanged too.
+        #[test]
+        fn already_resolved_paths_are_those_resolution_keeps(tail in "[/.a;]{0,12}") {
+            let path = format!("/{tail}");
+            if already_resolved(path.as_bytes()) {
+                prop_assert_eq!(resolve_segments(path.as_bytes()).ok(), Some(path.clone().into_bytes()));
+            }
+            prop_assert_eq!(resolve_dot_segments(path.as_bytes()), resolve_segments(path.as_bytes()));
+            let stripped: Vec<u8> = {
+                let mut out = Vec::new();
+                let mut in_param = false;
+                for b in path.bytes() {
+                    match b {
+                        b';' => in_param = true,
+                        b'/' => { in_param = false; out.push(b) }
+                        _ if !in_param => out.push(b),
+                        _ => {}
+                    }
+                }
+                out
+            };
+            prop_assert_eq!(normalize_path(path.as_bytes()), resolve_segments(&stripped));
+        }
+    }
+
+    #[test]
+    fn common_paths_take_the_shortcut_and_dot_segments_do_not() {
+        for (path, shortcut) in [
+            ("/", true),
+            ("/app/static/1k.bin", true),
+            ("/app/", true),
+            ("/app//x", false),
+            ("/app/./x", false),
+            ("/app/../x", false),
+            ("/app/.", false),
+            ("/app/..", false),
+            ("//", false),
+            ("/.hidden/x", true),
+        ] {
+            assert_eq!(already_resolved(path.as_bytes()), shortcut, "{path}");
+        }
+    }
 }

@@ -73,7 +73,16 @@ pub fn percent_decode(raw: &[u8]) -> Option<Vec<u8>> {
             .get(..2)
             .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
     });
-    well_formed.then(|| percent_encoding::percent_decode(raw).collect())
+    if !well_formed {
+        return None;
+    }
+    // Most paths have no escape at all: one copy, without decoding byte by byte.
+    if !raw.contains(&b'%') {
+        return Some(raw.to_vec());
+    }
+    let mut decoded = Vec::with_capacity(raw.len());
+    decoded.extend(percent_encoding::percent_decode(raw));
+    Some(decoded)
 }
 
 /// What mod_jk's ForwardURIProxy escapes: all but ASCII letters, digits and
