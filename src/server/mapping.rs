@@ -389,6 +389,8 @@ pub fn build_context(
         env_vars: options.env_vars.clone(),
         is_head: parts.method == http::Method::HEAD,
         route: None,
+        used_route: None,
+        first_route: None,
         activation: "ACT",
         // Only the access log reads it (lb workers extract it with their own names).
         session_id: if tracing::enabled!(target: crate::server::ACCESS_TARGET, tracing::Level::INFO)
