@@ -28,13 +28,29 @@ fn workers(cluster: &TomcatCluster) -> String {
         + "worker.jkstatus.type=status\nworker.lb.retry_interval=100\n"
 }
 
-/// `GET /metrics` on `port`, 200 with the OpenMetrics content type.
+/// `GET /metrics` on `port`: 200 in Prometheus' text format (what promtool reads); the
+/// same numbers in OpenMetrics for a scraper that asks for it (as Prometheus does).
 fn scrape(port: u16) -> String {
     let reply = http_request(port, "GET", "/metrics", &[], b"").expect("metrics answer");
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(
         reply.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let accept = [(
+        "Accept",
+        "application/openmetrics-text;version=1.0.0,text/plain;q=0.5",
+    )];
+    let open = http_request(port, "GET", "/metrics", &accept, b"").expect("metrics answer");
+    assert_eq!(
+        open.header("content-type"),
         Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    let open = open.text();
+    assert!(open.ends_with("# EOF\n"), "{open}");
+    assert!(
+        open.contains("# TYPE jkgate_member_requests counter"),
+        "{open}"
     );
     reply.text()
 }

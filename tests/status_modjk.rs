@@ -313,7 +313,7 @@ async fn errors_and_dump_match_mod_jk() {
     let both = start_both().await;
     for query in [
         "mime=txt&cmd=bogus",
-        "mime=json",
+        "mime=yaml",
         "mime=txt&cmd=show",
         "mime=txt&cmd=show&w=nope",
         "mime=txt&cmd=show&w=node1",

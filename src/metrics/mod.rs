@@ -1,5 +1,7 @@
-//! Prometheus metrics (jkgate.ini `MetricsPath` / `MetricsListen`), in the OpenMetrics text
-//! format that Prometheus scrapes, made with the `prometheus-client` crate.
+//! Prometheus metrics (jkgate.ini `MetricsPath` / `MetricsListen`), made with the
+//! `prometheus-client` crate: in the OpenMetrics text format for a scraper that asks for it
+//! (`Accept: application/openmetrics-text`, as Prometheus does), else in Prometheus' classic
+//! text exposition format (what `curl` and `promtool check metrics` read).
 //!
 //! Nothing is collected for the metrics on the request path: the numbers are those the
 //! status worker shows (the balancer's member counters, each pool's atomics) plus a few
@@ -24,8 +26,34 @@ use crate::backend::dispatch::{Target, Workers};
 use crate::backend::lb::LoadBalancer;
 use crate::balancer::{Activation, Health, LbStatus, MemberState, MemberStatus};
 
-/// The `Content-Type` of the answer.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The two text formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposition {
+    /// OpenMetrics 1.0 text (counter families named without `_total`, `# EOF` at the end).
+    OpenMetrics,
+    /// Prometheus' text exposition format 0.0.4 (families named as their samples).
+    Text,
+}
+
+impl Exposition {
+    /// The format a scraper's `Accept` header asks for: OpenMetrics when it names it.
+    pub fn from_accept(accept: Option<&str>) -> Exposition {
+        match accept {
+            Some(accept) if accept.contains("application/openmetrics-text") => {
+                Exposition::OpenMetrics
+            }
+            _ => Exposition::Text,
+        }
+    }
+
+    /// The `Content-Type` of the answer.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Exposition::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Exposition::Text => "text/plain; version=0.0.4; charset=utf-8",
+        }
+    }
+}
 
 /// Every mod_jk state, for the state set.
 const STATES: [MemberState; 7] = [
@@ -93,13 +121,68 @@ fn read_lb(name: &str, lb: &LoadBalancer) -> LbReading {
     }
 }
 
-/// The text of the metrics of `workers`, now.
-pub fn render(workers: &Workers) -> String {
+/// The text of the metrics of `workers`, now, in `format`.
+pub fn render(workers: &Workers, format: Exposition) -> String {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(GatewayCollector::new(workers)));
     let mut out = String::new();
     // Writing into a String cannot fail.
     let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+    match format {
+        Exposition::OpenMetrics => out,
+        Exposition::Text => classic_text(&out),
+    }
+}
+
+/// OpenMetrics text as Prometheus' classic text format: a counter family `x` is named by its
+/// samples, `x_total`, in its `# HELP` and `# TYPE` lines (the classic format has no family
+/// name apart from the samples'), and the `# EOF` marker goes. Everything else (gauges,
+/// histograms, labels, values) is written the same in both.
+fn classic_text(open_metrics: &str) -> String {
+    let mut out = String::with_capacity(open_metrics.len() + 512);
+    let mut help: Option<&str> = None;
+    for line in open_metrics.lines() {
+        if line == "# EOF" {
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            // Held until the TYPE line says whether the family is a counter.
+            if let Some(previous) = help.replace(line) {
+                out.push_str(previous);
+                out.push('\n');
+            }
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let counter = rest
+                .split_once(' ')
+                .filter(|(_, kind)| *kind == "counter")
+                .map(|(name, _)| name);
+            if let Some(held) = help.take() {
+                match counter {
+                    Some(name) => {
+                        let text = held.strip_prefix("# HELP ").unwrap_or(held);
+                        let text = text.strip_prefix(name).unwrap_or(text);
+                        out.push_str(&format!("# HELP {name}_total{text}\n"));
+                    }
+                    None => {
+                        out.push_str(held);
+                        out.push('\n');
+                    }
+                }
+            }
+            match counter {
+                Some(name) => out.push_str(&format!("# TYPE {name}_total counter\n")),
+                None => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
     out
 }
 
@@ -356,5 +439,34 @@ impl Collector for GatewayCollector {
                 )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classic_text_names_counter_families_by_their_samples() {
+        let open = "# HELP a_requests Requests.\n# TYPE a_requests counter\na_requests_total{m=\"x\"} 3\n\
+                    # HELP a_busy Busy.\n# TYPE a_busy gauge\na_busy 1.0\n\
+                    # HELP a_seconds Times.\n# TYPE a_seconds histogram\na_seconds_sum 0.5\n# EOF\n";
+        assert_eq!(
+            classic_text(open),
+            "# HELP a_requests_total Requests.\n# TYPE a_requests_total counter\na_requests_total{m=\"x\"} 3\n\
+             # HELP a_busy Busy.\n# TYPE a_busy gauge\na_busy 1.0\n\
+             # HELP a_seconds Times.\n# TYPE a_seconds histogram\na_seconds_sum 0.5\n"
+        );
+    }
+
+    #[test]
+    fn accept_picks_the_format() {
+        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(
+            Exposition::from_accept(Some(prometheus)),
+            Exposition::OpenMetrics
+        );
+        assert_eq!(Exposition::from_accept(Some("*/*")), Exposition::Text);
+        assert_eq!(Exposition::from_accept(None), Exposition::Text);
     }
 }

@@ -299,7 +299,7 @@ pub async fn handle(
         && (metrics_only || route.on_every_listener)
         && parts.uri.path() == route.path
     {
-        let response = metrics_page::respond(&gateway);
+        let response = metrics_page::respond(&gateway, &parts);
         let bytes = response.body().size_hint().exact().unwrap_or(0);
         log.write(200, bytes, "-", Routing::default());
         discard_request_body(incoming, &parts, &limits);
