@@ -422,7 +422,7 @@ impl Collector for GatewayCollector {
 
         let mut histogram = encoder.encode_descriptor(
             "jkgate_member_response_seconds",
-            "Response times of the requests the member served (each attempt, from its start to the end of the response).",
+            "Response times of the requests the member served (each attempt, from its start, a wait for a connection included, to the end of the response).",
             None,
             MetricType::Histogram,
         )?;
