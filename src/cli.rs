@@ -53,6 +53,9 @@ pub struct RouteArgs {
     /// Only this lb worker (default: every lb).
     #[arg(long, value_name = "LB")]
     pub worker: Option<String>,
+    /// A request path: the lb its mount rule maps it to answers, with the rule's extensions.
+    #[arg(long, value_name = "PATH")]
+    pub uri: Option<String>,
     /// USER:PASSWORD for a status worker with a `user` list.
     #[arg(long, value_name = "USER:PASSWORD")]
     pub user: Option<String>,
@@ -146,6 +149,7 @@ pub fn main() -> ExitCode {
                 status_url: args.status_url.clone(),
                 session_id: args.session_id.clone(),
                 worker: args.worker.clone(),
+                uri: args.uri.clone(),
                 user: args.user.clone(),
                 json: args.json,
             })

@@ -319,8 +319,32 @@ async fn route_says_where_a_session_goes_in_every_format_and_changes_nothing() {
     assert_eq!(answer["member"], "node2");
     assert_eq!(answer["reason"], "redirect");
 
+    // With `uri`, the mount's extensions apply as to a request for it: `/sticky/*` ignores
+    // the session and stops node2; `/app/*` has none.
+    status(addr, "cmd=update&w=lb&sw=node1&vwa=0").await;
+    let answer = route(addr, &format!("sid={sid}&uri=/sticky/x")).await;
+    assert_eq!(answer["lb"], "lb");
+    assert_eq!(answer["session_id"], "");
+    assert_eq!(answer["member"], "node1");
+    assert_eq!(answer["reason"], "balanced");
+    let answer = route(addr, &format!("sid={sid}&uri=/app/x&w=lb")).await;
+    assert_eq!(answer["member"], "node2");
+    assert_eq!(answer["reason"], "session_route");
+
     // Errors.
     for (query, message) in [
+        (
+            "cmd=route&sid=X&uri=/nothing",
+            "No mount rule maps /nothing",
+        ),
+        (
+            "cmd=route&sid=X&uri=/solo&w=lb",
+            "/solo is mapped to solo, not to lb",
+        ),
+        (
+            "cmd=route&sid=X&uri=/solo",
+            "Worker solo is not a load balancer",
+        ),
         ("cmd=route", "NULL or EMPTY session id param (sid)"),
         (
             "cmd=route&sid=X&w=solo",
@@ -392,6 +416,21 @@ async fn jkgate_route_asks_the_live_status_worker() {
         .await
         .unwrap();
     assert!(!out.status.success());
+    let out = run(vec![
+        "--status-url".into(),
+        url.clone(),
+        "--uri".into(),
+        "/sticky/x".into(),
+        sid.clone(),
+    ])
+    .await
+    .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    // node1 stopped at run time, node2 by the mount: nobody.
+    assert!(
+        said.starts_with("lb: session - (route -) -> no member (the request would get 503 now)"),
+        "{said}"
+    );
     let out = run(vec![
         "--status-url".into(),
         url,

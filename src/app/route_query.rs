@@ -21,6 +21,8 @@ pub struct RouteQuery {
     pub session_id: String,
     /// One lb (default: every lb).
     pub worker: Option<String>,
+    /// A request path whose mount rule decides the lb and its extensions.
+    pub uri: Option<String>,
     /// `user:password` for a status worker with a `user` list.
     pub user: Option<String>,
     /// Print the status worker's JSON as it came.
@@ -87,6 +89,10 @@ fn question_url(query: &RouteQuery) -> Result<http::Uri, RouteQueryError> {
     if let Some(worker) = &query.worker {
         target.push_str("&w=");
         target.push_str(&encode(worker));
+    }
+    if let Some(uri) = &query.uri {
+        target.push_str("&uri=");
+        target.push_str(&encode(uri));
     }
     let authority = base.authority().map(|a| a.as_str()).unwrap_or_default();
     format!("http://{authority}{target}")

@@ -197,6 +197,30 @@ pub struct RequestFacts {
     pub set_session_cookie: bool,
 }
 
+impl RequestFacts {
+    /// The facts a mount rule's extensions set (`sticky_ignore`, `stateless`, the
+    /// `active`/`disabled`/`stopped` overrides, session cookie and path names,
+    /// `set_session_cookie`); the request's own facts (method, URI, cookies) are left empty.
+    pub fn for_mount(ext: &crate::config::MountExtensions) -> RequestFacts {
+        let activation_overrides = ext
+            .active
+            .iter()
+            .chain(&ext.disabled)
+            .chain(&ext.stopped)
+            .filter_map(|name| Some((name.clone(), ext.activation_override(name)?)))
+            .collect();
+        RequestFacts {
+            sticky_ignore: ext.sticky_ignore,
+            stateless: ext.stateless,
+            activation_overrides,
+            session_cookie: ext.session_cookie.clone(),
+            session_path: ext.session_path.clone(),
+            set_session_cookie: ext.set_session_cookie,
+            ..RequestFacts::default()
+        }
+    }
+}
+
 /// The per-request part of the lb loop: the local copy of member states, the session id
 /// candidates, the attempt and round counters, and the failures so far.
 #[derive(Debug)]

@@ -141,13 +141,6 @@ pub fn request_facts(
     body: BodyKind,
     ext: &MountExtensions,
 ) -> RequestFacts {
-    let activation_overrides = ext
-        .active
-        .iter()
-        .chain(&ext.disabled)
-        .chain(&ext.stopped)
-        .filter_map(|name| Some((name.clone(), ext.activation_override(name)?)))
-        .collect();
     RequestFacts {
         method: ctx.method_name().to_owned(),
         has_body: body != BodyKind::Empty,
@@ -160,13 +153,7 @@ pub fn request_facts(
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .collect(),
         secure: ctx.tls.is_some(),
-        route_override: None,
-        sticky_ignore: ext.sticky_ignore,
-        stateless: ext.stateless,
-        activation_overrides,
-        session_cookie: ext.session_cookie.clone(),
-        session_path: ext.session_path.clone(),
-        set_session_cookie: ext.set_session_cookie,
+        ..RequestFacts::for_mount(ext)
     }
 }
 

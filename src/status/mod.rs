@@ -360,21 +360,37 @@ impl Job<'_> {
     }
 
     /// `cmd=route`: the dry run of lb `w` (or of every lb of `worker.list`, in order) for
-    /// session id `sid`.
+    /// session id `sid`; with `uri`, of the lb the mounts map it to, with the mount's
+    /// extensions (`sticky_ignore`, `stopped=...`, its session cookie name, ...).
     fn routes(&self) -> Result<Vec<RouteView>, String> {
         let sid = self
             .params
             .get("sid")
             .filter(|s| !s.is_empty())
             .ok_or_else(|| "NULL or EMPTY session id param (sid)".to_owned())?;
-        let wanted = self.params.get("w").filter(|w| !w.is_empty());
+        let uri = self.params.get("uri").filter(|u| !u.is_empty());
+        let mount = match uri {
+            Some(uri) => match self.sources.mounts.find(uri.as_bytes()) {
+                Some(rule) => Some((uri, rule)),
+                None => return Err(format!("No mount rule maps {uri}")),
+            },
+            None => None,
+        };
+        let wanted = match (self.params.get("w").filter(|w| !w.is_empty()), mount) {
+            (Some(w), Some((uri, rule))) if w != rule.worker => {
+                return Err(format!("{uri} is mapped to {}, not to {w}", rule.worker));
+            }
+            (w, rule) => w.or(rule.map(|(_, r)| r.worker.as_str())),
+        };
         let mut routes = Vec::new();
         for worker in &self.worker.shared.config.workers {
             if wanted.is_some_and(|w| w != worker.name) {
                 continue;
             }
             match self.workers.get(&worker.name) {
-                Some(Target::Balanced(lb)) => routes.push(model::route_view(&worker.name, lb, sid)),
+                Some(Target::Balanced(lb)) => {
+                    routes.push(model::route_view(&worker.name, lb, sid, mount));
+                }
                 _ if wanted.is_some() => {
                     return Err(format!("Worker {} is not a load balancer", worker.name));
                 }

@@ -542,13 +542,25 @@ pub struct RouteView {
 }
 
 /// The dry run of lb `name` for session id `sid` (several candidates `;`-separated, as
-/// several cookies), with the members' current saturation, as `service` asks it.
-pub fn route_view(name: &str, lb: &LoadBalancer, sid: &str) -> RouteView {
+/// several cookies), with the members' current saturation, as `service` asks it. `mount`:
+/// a request for `uri` mapped by that rule (its extensions apply, as for a real request).
+pub fn route_view(
+    name: &str,
+    lb: &LoadBalancer,
+    sid: &str,
+    mount: Option<(&str, &Mount)>,
+) -> RouteView {
     let balancer = lb.balancer();
-    let cookie_name = balancer.topology().settings.session_cookie.clone();
+    let base = mount.map_or_else(RequestFacts::default, |(_, rule)| {
+        RequestFacts::for_mount(&rule.extensions)
+    });
+    let cookie_name = base
+        .session_cookie
+        .clone()
+        .unwrap_or_else(|| balancer.topology().settings.session_cookie.clone());
     let facts = RequestFacts {
         method: "GET".to_owned(),
-        uri: "/".to_owned(),
+        uri: mount.map_or("/", |(uri, _)| uri).to_owned(),
         cookies: vec![
             sid.split(';')
                 .filter(|id| !id.is_empty())
@@ -556,7 +568,7 @@ pub fn route_view(name: &str, lb: &LoadBalancer, sid: &str) -> RouteView {
                 .collect::<Vec<_>>()
                 .join("; "),
         ],
-        ..RequestFacts::default()
+        ..base
     };
     let run = balancer.dry_run(&facts, lb.members().iter().map(|m| m.pool().saturated()));
     let status = balancer.status();
