@@ -88,6 +88,7 @@ fn a_member_whose_application_fails_leaves_the_rotation_and_returns() {
     let took = wait_health(&gate, "node2", "DOWN");
     // Fall = 2 at Interval = 1 s.
     assert!(took <= Duration::from_secs(5), "DOWN after {took:?}");
+    eprintln!("node2 DOWN {took:?} after its page started answering 500");
     let log = gate.error_log();
     assert!(
         log.contains("health check: member DOWN") && log.contains("status 500"),
@@ -157,7 +158,8 @@ fn a_member_whose_application_fails_leaves_the_rotation_and_returns() {
 
     // The application recovers: back after Rise passes, sticky again.
     cluster.node("node2").http_get("/app/health?set=200");
-    wait_health(&gate, "node2", "UP");
+    let took = wait_health(&gate, "node2", "UP");
+    eprintln!("node2 UP {took:?} after its page answered 200 again");
     let kv = gate.get_ok("/app/echo?mark=back", &[("Cookie", &cookie2)]);
     assert_eq!(kv.req("node"), "node2");
     assert!(gate.error_log().contains("member UP again"));
