@@ -38,6 +38,33 @@ pub enum Command {
     /// Read jkgate.ini, workers.properties and the mounts; print the resolved workers (each
     /// lb with its members and their effective settings) or the errors. Exit 0 or 1.
     Check(SettingsArgs),
+    /// Ask a running jkgate where a session id would go now (member, route, state, why),
+    /// without sending a request: its status worker answers from the live state with the
+    /// balancer's own routing code (`cmd=route`). Exit 0, or 1 with the error.
+    Route(RouteArgs),
+}
+
+/// Flags of `jkgate route`.
+#[derive(Clone, Debug, Args)]
+pub struct RouteArgs {
+    /// The status worker's URL (a plain-HTTP listener), e.g. http://127.0.0.1:8080/jkstatus.
+    #[arg(long, value_name = "URL")]
+    pub status_url: String,
+    /// Only this lb worker (default: every lb).
+    #[arg(long, value_name = "LB")]
+    pub worker: Option<String>,
+    /// A request path: the lb its mount rule maps it to answers, with the rule's extensions.
+    #[arg(long, value_name = "PATH")]
+    pub uri: Option<String>,
+    /// USER:PASSWORD for a status worker with a `user` list.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub user: Option<String>,
+    /// Print the status worker's JSON answer as it came.
+    #[arg(long)]
+    pub json: bool,
+    /// The session id (e.g. the JSESSIONID cookie's value, `ABC123.node1`).
+    #[arg(value_name = "SESSIONID")]
+    pub session_id: String,
 }
 
 /// Flags of `jkgate demo`.
@@ -117,5 +144,15 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => crate::app::lifecycle::run(Sources::from(args)),
         Some(Command::Check(args)) => crate::app::check::check(&Sources::from(args)),
         Some(Command::Demo(args)) => crate::app::lifecycle::demo(&args.listen),
+        Some(Command::Route(args)) => {
+            crate::app::route_query::route(&crate::app::route_query::RouteQuery {
+                status_url: args.status_url.clone(),
+                session_id: args.session_id.clone(),
+                worker: args.worker.clone(),
+                uri: args.uri.clone(),
+                user: args.user.clone(),
+                json: args.json,
+            })
+        }
     }
 }

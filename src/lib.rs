@@ -35,6 +35,8 @@ pub mod config;
 #[cfg(feature = "proxy")]
 pub mod demo;
 #[cfg(feature = "proxy")]
+pub mod metrics;
+#[cfg(feature = "proxy")]
 pub mod server;
 #[cfg(feature = "proxy")]
 pub mod status;

@@ -1405,3 +1405,116 @@ fn reconfigure_refuses_what_new_refuses_and_changes_nothing() {
     let names: Vec<String> = lb.status().members.into_iter().map(|m| m.name).collect();
     assert_eq!(names, ["node1", "node2", "node3"]);
 }
+
+// === dry runs (cmd=route) and health verdicts ===
+
+fn no_saturation() -> std::iter::Empty<bool> {
+    std::iter::empty()
+}
+
+#[test]
+fn a_dry_run_predicts_the_next_request_and_changes_nothing() {
+    use jkgate::balancer::Decision;
+    let (lb, _) = lb3();
+    for _ in 0..4 {
+        let before = lb.status();
+        let run = lb.dry_run(&get("/app"), no_saturation());
+        let again = lb.dry_run(&get("/app"), no_saturation());
+        assert_eq!(lb.status(), before, "a dry run moved something");
+        let predicted = run.choice.expect("a member").member;
+        assert_eq!(again.choice.expect("a member").member, predicted);
+        assert_eq!(run.decision, Decision::Balanced);
+        assert_eq!(serve_ok(&lb, &get("/app")), predicted);
+    }
+    let run = lb.dry_run(&with_cookie("/", "JSESSIONID=S.node3"), no_saturation());
+    let choice = run.choice.expect("a member");
+    assert_eq!((choice.member.as_str(), choice.sticky), ("node3", true));
+    assert_eq!(run.decision, Decision::SessionRoute);
+    assert_eq!(run.session_id.as_deref(), Some("S.node3"));
+}
+
+#[test]
+fn a_dry_run_with_every_member_in_error_forces_recovery_only_in_its_own_plan() {
+    let (lb, _) = lb3();
+    for name in ["node1", "node2", "node3"] {
+        fail_member(&lb, name);
+    }
+    let run = lb.dry_run(&get("/"), no_saturation());
+    assert!(run.forced_recovery);
+    assert!(run.choice.is_some());
+    for name in ["node1", "node2", "node3"] {
+        assert_eq!(state(&lb, name), MemberState::Error, "{name}");
+    }
+    // A real request forces recovery for everyone.
+    let mut plan = lb.begin(&get("/"));
+    expect_attempt(&lb, &mut plan);
+    assert_eq!(state(&lb, "node1"), MemberState::ForcedRecovery);
+}
+
+#[test]
+fn redirect_and_domain_decisions_name_the_session_owner() {
+    use jkgate::balancer::Decision;
+    let mut a1 = MemberSettings::new("a1").with_route("a1");
+    a1.domain = "dcA".into();
+    let mut a2 = MemberSettings::new("a2").with_route("a2");
+    a2.domain = "dcA".into();
+    let mut b1 = MemberSettings::new("b1").with_route("b1");
+    b1.redirect = "a2".into();
+    let (lb, _) = lb_with(LbSettings::new("lb"), vec![a1, a2, b1]);
+    lb.update_member("a1", |m| m.activation = Activation::Stopped)
+        .unwrap();
+    lb.update_member("b1", |m| m.activation = Activation::Stopped)
+        .unwrap();
+    let run = lb.dry_run(&with_cookie("/", "JSESSIONID=S.a1"), no_saturation());
+    assert_eq!(run.choice.as_ref().map(|c| c.member.as_str()), Some("a2"));
+    assert_eq!(run.decision, Decision::DomainFailover { owner: 0 });
+    assert_eq!(run.sticky_miss, Some(0));
+    let run = lb.dry_run(&with_cookie("/", "JSESSIONID=S.b1"), no_saturation());
+    assert_eq!(run.choice.as_ref().map(|c| c.member.as_str()), Some("a2"));
+    assert_eq!(run.decision, Decision::Redirect { owner: 2 });
+    let run = lb.dry_run(&with_cookie("/", "JSESSIONID=S.dcA"), no_saturation());
+    assert_eq!(run.decision, Decision::SessionDomain);
+}
+
+#[test]
+fn a_member_whose_health_is_down_takes_nothing_until_it_is_up() {
+    use jkgate::balancer::Health;
+    let mut a1 = MemberSettings::new("a1").with_route("a1");
+    a1.domain = "dcA".into();
+    let mut a2 = MemberSettings::new("a2").with_route("a2");
+    a2.domain = "dcA".into();
+    let (lb, _) = lb_with(LbSettings::new("lb"), vec![a1, a2]);
+    assert_eq!(
+        lb.set_health("a1", Health::Down).unwrap(),
+        Health::Unchecked
+    );
+    let sticky = with_cookie("/", "JSESSIONID=S.a1");
+    for _ in 0..3 {
+        assert_eq!(serve_ok(&lb, &get("/")), "a2");
+        assert_eq!(
+            serve_ok(&lb, &sticky),
+            "a2",
+            "its sessions go to its domain"
+        );
+    }
+    // Its mod_jk state is its own; the verdict survives a counter reset.
+    assert_ne!(state(&lb, "a1"), MemberState::Error);
+    lb.reset(None).unwrap();
+    assert_eq!(member_status(&lb, "a1").health, Health::Down);
+    // Nobody up: no forced recovery for a failing application, 503.
+    lb.set_health("a2", Health::Down).unwrap();
+    let mut plan = lb.begin(&get("/"));
+    loop {
+        match lb.next_step(&mut plan) {
+            Step::Wait(_) => continue,
+            Step::GiveUp(error) => {
+                assert_eq!(error.status, 503);
+                break;
+            }
+            Step::Attempt(choice) => panic!("{} chosen while DOWN", choice.member),
+        }
+    }
+    lb.set_health("a1", Health::Up).unwrap();
+    lb.set_health("a2", Health::Unchecked).unwrap();
+    assert_eq!(serve_ok(&lb, &sticky), "a1");
+}

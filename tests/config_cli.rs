@@ -267,6 +267,68 @@ fn check_exits_0_and_prints_members_with_effective_settings() {
 }
 
 #[test]
+fn check_prints_the_metrics_and_health_checks_and_refuses_bad_ones() {
+    let dir = temp_dir();
+    write(&dir, "workers.properties", WORKERS);
+    let ini = write(
+        &dir,
+        "jkgate.ini",
+        "MetricsListen = 127.0.0.1:9100\n[mounts]\n/app/* = lb\n\
+         [healthcheck lb]\nUri = /app/health\nExpectBody = UP\n\
+         [healthcheck n2]\nUri = /n2/health\nInterval = 2\nTimeout = 300ms\nExpectStatus = 204\nRise = 1\nFall = 4\n",
+    );
+    let out = jkgate()
+        .arg("check")
+        .arg("--config")
+        .arg(&ini)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("metrics: /metrics on 127.0.0.1:9100 only"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "health check lb: GET /app/health every 10 s timeout 5000 ms expect status 2xx,3xx body containing `UP` rise 2 fall 3"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("health check n2: GET /n2/health every 2 s timeout 300 ms expect status 204 rise 1 fall 4"),
+        "{stdout}"
+    );
+    let bad = write(
+        &dir,
+        "bad.ini",
+        "MetricsPath = metrics\n[mounts]\n/app/* = lb\n[healthcheck jkstatus]\nUri = /x\n",
+    );
+    let out = jkgate()
+        .arg("check")
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("bad.ini:1: MetricsPath: `metrics` is not a path"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad.ini:4: [healthcheck jkstatus]: `jkstatus` is neither an lb worker"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn check_exits_1_with_file_line_and_key_on_errors() {
     let dir = temp_dir();
     let workers = write(

@@ -83,14 +83,18 @@ fn workers_properties(ports: [u16; 4]) -> String {
     )
 }
 
-/// jkgate's own keys, which mod_jk has no counterpart for: the configuration generation and
-/// the outcome of the last reload.
+/// jkgate's own keys, which mod_jk has no counterpart for: the configuration generation,
+/// the outcome of the last reload and a member's application health check.
 fn jkgate_only(key: &str) -> bool {
     let last = key.rsplit_once('.').map_or(key, |(_, last)| last);
     key.starts_with("Config Generation.")
         || matches!(
             last,
-            "config_generation" | "config_loaded" | "config_reload" | "config_reload_error"
+            "config_generation"
+                | "config_loaded"
+                | "config_reload"
+                | "config_reload_error"
+                | "health"
         )
 }
 
@@ -309,7 +313,7 @@ async fn errors_and_dump_match_mod_jk() {
     let both = start_both().await;
     for query in [
         "mime=txt&cmd=bogus",
-        "mime=json",
+        "mime=yaml",
         "mime=txt&cmd=show",
         "mime=txt&cmd=show&w=nope",
         "mime=txt&cmd=show&w=node1",

@@ -233,7 +233,8 @@ async fn list_in_txt_has_every_record_in_mod_jk_order() {
             " source=undefined connection_pool_timeout=0 ping_timeout=10000 connect_timeout=0 \
              prepost_timeout=0 reply_timeout=0 retries=2 connection_ping_interval=0 \
              recovery_options=0 busy_limit=0 max_packet_size=8192 activation=ACT lbfactor=1 \
-             route=\"node1\" redirect=\"\" domain=\"\" distance=0 state=OK/IDLE lbmult=1 lbvalue=0 \
+             route=\"node1\" redirect=\"\" domain=\"\" distance=0 state=OK/IDLE health=N/A lbmult=1 \
+             lbvalue=0 \
              elected=0 sessions=0 errors=0 client_errors=0 reply_timeouts=0 transferred=0 read=0 \
              busy=0 max_busy=0 connected=0 max_connected=0 time_to_recover_min=0 \
              time_to_recover_max=0 last_reset_at="
@@ -1477,7 +1478,7 @@ async fn bad_parameters_give_mod_jk_errors() {
         assert_eq!(reply.text(), format!("{}\n", error(expected)), "{query}");
     }
     // An unknown mime type is answered in the prop format.
-    let reply = status(server.addr, "mime=json").await;
+    let reply = status(server.addr, "mime=yaml").await;
     assert_eq!(reply.header("content-type"), Some("text/plain"));
     assert_eq!(
         reply.text(),

@@ -8,10 +8,10 @@ use bytes::Bytes;
 use crate::backend::registry::{PreparedWorkers, RegistryError, WorkerOptions, prepare_workers};
 use crate::config::error::At;
 use crate::config::{Origin, RunSettings};
-use crate::server::Gateway;
 use crate::server::limits::{ConnectionCap, http_builder};
 use crate::server::mapping::MappingOptions;
 use crate::server::tls::{self, TlsError};
+use crate::server::{Gateway, MetricsRoute};
 use crate::status::{Generation, StatusWorkers};
 
 /// Why settings could not become a running configuration. Nothing was changed; the same
@@ -70,6 +70,10 @@ impl PreparedGateway {
             limits: Arc::new(settings.limits.clone()),
             http: Arc::new(http_builder(&settings.limits)),
             connections: self.connections,
+            metrics: settings.metrics.as_ref().map(|m| MetricsRoute {
+                path: m.path.clone(),
+                on_every_listener: m.listen.is_none(),
+            }),
         }
     }
 

@@ -8,9 +8,9 @@ use arc_swap::ArcSwap;
 use tokio::task::JoinHandle;
 
 use super::assemble::{AssembleError, assemble};
-use super::mount_file;
+use super::{health_checks, mount_file};
 use crate::config::{ConfigError, Listener, RunSettings};
-use crate::server::{self, CurrentGateway, Gateway, RunningServer};
+use crate::server::{self, CurrentGateway, Gateway, Role, RunningServer};
 use crate::status::Generation;
 
 /// Reads the configuration again (jkgate.ini, workers.properties, the mount file), as on
@@ -59,6 +59,18 @@ async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, BindError> {
         .map_err(|source| BindError { addr, source })
 }
 
+/// Binds and serves the dedicated metrics listener.
+async fn spawn_metrics(
+    addr: SocketAddr,
+    current: &CurrentGateway,
+) -> Result<RunningServer, BindError> {
+    let bound = bind(addr).await?;
+    let running = server::spawn_as(bound, current.clone(), Role::Metrics)
+        .map_err(|source| BindError { addr, source })?;
+    tracing::info!(listen = %running.addr, "metrics listening");
+    Ok(running)
+}
+
 /// A running jkgate.
 pub struct Jkgate {
     current: CurrentGateway,
@@ -67,7 +79,11 @@ pub struct Jkgate {
     source: SettingsSource,
     /// Each configured listener (as configured: port 0 stays 0) with its server.
     listeners: Vec<(Listener, RunningServer)>,
+    /// The dedicated metrics listener (`MetricsListen`), as configured, with its server.
+    metrics_listener: Option<(SocketAddr, RunningServer)>,
     mount_file: Option<JoinHandle<()>>,
+    /// The application health checks' driver.
+    health_checks: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Jkgate {
@@ -102,14 +118,21 @@ impl Jkgate {
             tracing::info!(listen = %running.addr, tls = listener.tls, "listening");
             listeners.push((*listener, running));
         }
+        let metrics_listener = match settings.metrics.as_ref().and_then(|m| m.listen) {
+            Some(addr) => Some((addr, spawn_metrics(addr, &current).await?)),
+            None => None,
+        };
         let mount_file = mount_file::watch(&settings, &current);
+        let health_checks = health_checks::start(&settings, &current.load());
         Ok(Jkgate {
             current,
             generation,
             settings,
             source,
             listeners,
+            metrics_listener,
             mount_file,
+            health_checks,
         })
     }
 
@@ -141,6 +164,13 @@ impl Jkgate {
             .iter()
             .map(|(listener, server)| (server.addr, listener.tls))
             .collect()
+    }
+
+    /// The bound address of the dedicated metrics listener (`MetricsListen`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .map(|(_, server)| server.addr)
     }
 
     /// The first listener's bound address.
@@ -183,6 +213,12 @@ impl Jkgate {
             }
             opened.push((*listener, bind(listener.addr).await?));
         }
+        let wanted_metrics = settings.metrics.as_ref().and_then(|m| m.listen);
+        let kept_metrics = self.metrics_listener.as_ref().map(|(addr, _)| *addr);
+        let new_metrics = match wanted_metrics {
+            Some(addr) if Some(addr) != kept_metrics => Some((addr, bind(addr).await?)),
+            _ => None,
+        };
         // Everything that can fail has been built: from here on the reload takes effect.
         for warning in &settings.warnings {
             tracing::warn!("{warning}");
@@ -206,10 +242,30 @@ impl Jkgate {
                 Err(e) => tracing::error!(listen = %listener.addr, "listener not started: {e}"),
             }
         }
+        if wanted_metrics != kept_metrics
+            && let Some((_, mut running)) = self.metrics_listener.take()
+        {
+            tracing::info!(listen = %running.addr, "metrics listener closed by reload");
+            running.stop_accepting();
+            tokio::spawn(running.shutdown());
+        }
+        if let Some((addr, bound)) = new_metrics {
+            match server::spawn_as(bound, self.current.clone(), Role::Metrics) {
+                Ok(running) => {
+                    tracing::info!(listen = %running.addr, "metrics listening");
+                    self.metrics_listener = Some((addr, running));
+                }
+                Err(e) => tracing::error!(listen = %addr, "metrics listener not started: {e}"),
+            }
+        }
         if let Some(task) = self.mount_file.take() {
             task.abort();
         }
         self.mount_file = mount_file::watch(&settings, &self.current);
+        if let Some(task) = self.health_checks.take() {
+            task.abort();
+        }
+        self.health_checks = health_checks::start(&settings, &self.current.load());
         self.settings = settings;
         self.generation = generation;
         Ok(self.generation.number)
@@ -220,6 +276,18 @@ impl Jkgate {
     pub async fn shutdown(mut self) {
         if let Some(task) = self.mount_file.take() {
             task.abort();
+        }
+        if let Some(task) = self.health_checks.take() {
+            task.abort();
+        }
+        if let Some((_, running)) = self.metrics_listener.take() {
+            self.listeners.push((
+                Listener {
+                    addr: running.addr,
+                    tls: false,
+                },
+                running,
+            ));
         }
         for (_, server) in &mut self.listeners {
             server.stop_accepting();

@@ -15,11 +15,13 @@
 mod assemble;
 pub mod check;
 pub mod fuzzing;
+mod health_checks;
 mod instance;
 pub mod lifecycle;
 pub mod logging;
 mod mount_file;
 pub mod notify;
+pub mod route_query;
 
 pub use assemble::{AssembleError, PreparedGateway, assemble};
 pub use instance::{BindError, Jkgate, ReloadError, SettingsSource, StartError};

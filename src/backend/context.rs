@@ -60,6 +60,12 @@ pub struct ForwardContext {
     pub is_head: bool,
     /// Route sent as attribute 0x06 (set by the lb on its first attempt).
     pub route: Option<Bytes>,
+    /// The route of the member of the latest attempt (lb only): the route actually used,
+    /// for the access log's `%R`.
+    pub used_route: Option<Bytes>,
+    /// The route of the first attempt's member (lb only): the session's sticky route, or
+    /// the first member balanced to; the access log's `%F`.
+    pub first_route: Option<Bytes>,
     /// `JK_LB_ACTIVATION` of the chosen member (`ACT` for direct workers).
     pub activation: &'static str,
     /// Session id the client sent (cookie or `;jsessionid=`), for the access log.

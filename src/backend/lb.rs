@@ -45,6 +45,11 @@ impl<'a> LbMember<Exchange<'a>> for AjpWorker {
         if !context.route.is_empty() {
             ctx.route = Some(Bytes::copy_from_slice(context.route.as_bytes()));
         }
+        let member_route = Bytes::copy_from_slice(context.member_route.as_bytes());
+        if ctx.first_route.is_none() {
+            ctx.first_route = Some(member_route.clone());
+        }
+        ctx.used_route = Some(member_route);
         ctx.activation = context.activation.status_name();
         sink.set_extra_headers(
             context

@@ -8,6 +8,8 @@ pub mod body;
 pub mod conn;
 pub mod context;
 pub mod dispatch;
+pub mod health;
+pub mod latency;
 pub mod lb;
 pub mod outcome;
 pub mod pool;

@@ -49,6 +49,44 @@ pub struct PoolStats {
     pub last_error_at: AtomicU64,
     /// How the last request ended: 0 none since the last reset, 1 success, 2 failure.
     pub last_outcome: AtomicU8,
+    /// Requests that found every connection slot taken and waited for one (never reset:
+    /// read by the metrics, which want counters that only grow).
+    pub waits: AtomicU64,
+    /// Total time those requests waited, microseconds.
+    pub wait_micros: AtomicU64,
+    /// Waits that ended without a slot (`connection_acquire_timeout`).
+    pub wait_timeouts: AtomicU64,
+    /// Requests waiting for a slot now.
+    pub waiting: AtomicUsize,
+    /// Response times of the requests this worker served (after its own retries).
+    pub latency: super::latency::LatencyHistogram,
+}
+
+/// A request waiting for a pool slot: counted while it waits, its wait added when it stops
+/// waiting (also when it is cancelled).
+struct Waiting<'a> {
+    stats: &'a PoolStats,
+    since: Instant,
+}
+
+impl<'a> Waiting<'a> {
+    fn new(stats: &'a PoolStats) -> Self {
+        stats.waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting {
+            stats,
+            since: Instant::now(),
+        }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let stats = self.stats;
+        stats.waiting.fetch_sub(1, Ordering::Relaxed);
+        stats.waits.fetch_add(1, Ordering::Relaxed);
+        let waited = u64::try_from(self.since.elapsed().as_micros()).unwrap_or(u64::MAX);
+        stats.wait_micros.fetch_add(waited, Ordering::Relaxed);
+    }
 }
 
 impl PoolStats {
@@ -216,9 +254,14 @@ impl Pool {
             Ok(permit) => permit,
             Err(_) => {
                 let limit = self.cfg.load().acquire_timeout;
-                match tokio::time::timeout(limit, self.slots.clone().acquire_owned()).await {
+                let waiting = Waiting::new(&self.stats);
+                let acquired =
+                    tokio::time::timeout(limit, self.slots.clone().acquire_owned()).await;
+                drop(waiting);
+                match acquired {
                     Ok(Ok(permit)) => permit,
                     _ => {
+                        self.stats.wait_timeouts.fetch_add(1, Ordering::Relaxed);
                         return Err(AttemptError::new(
                             FailureKind::PoolExhausted,
                             Phase::Acquire,

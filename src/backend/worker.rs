@@ -152,6 +152,7 @@ impl AjpWorker {
             let err = match self.attempt(ctx, body, sink).await {
                 Ok(done) => {
                     self.pool.stats.record_outcome(Ok(()));
+                    self.pool.stats.latency.observe(done.elapsed);
                     return Ok(done);
                 }
                 Err(err) => err,

@@ -13,7 +13,7 @@ use super::session::{route_of_session, session_candidates};
 use super::settings::{
     Activation, LbMethod, LbSettings, MemberSettings, RecoveryOptions, ReplayPolicy,
 };
-use super::state::MemberState;
+use super::state::{Health, MemberState};
 
 /// Settings of an lb and its members, with the derived `lb_mult` values. Replaced as a
 /// whole (arc-swap) when a setting changes at run time or the configuration is reloaded.
@@ -79,6 +79,13 @@ struct MemberRuntime {
     busy: u64,
     max_busy: u64,
     transferred: u64,
+    /// Failed attempts on this member after which the request went on to another try.
+    failovers: u64,
+    /// Failed attempts on this member that were not tried again because the request may
+    /// not be sent twice (replay policy, `recovery_options`, a started response).
+    refused_replays: u64,
+    /// The application health check's verdict (not a counter: kept by `reset`).
+    health: Health,
 }
 
 impl MemberRuntime {
@@ -97,6 +104,9 @@ impl MemberRuntime {
             busy: 0,
             max_busy: 0,
             transferred: 0,
+            failovers: 0,
+            refused_replays: 0,
+            health: Health::Unchecked,
         }
     }
 }
@@ -187,6 +197,30 @@ pub struct RequestFacts {
     pub set_session_cookie: bool,
 }
 
+impl RequestFacts {
+    /// The facts a mount rule's extensions set (`sticky_ignore`, `stateless`, the
+    /// `active`/`disabled`/`stopped` overrides, session cookie and path names,
+    /// `set_session_cookie`); the request's own facts (method, URI, cookies) are left empty.
+    pub fn for_mount(ext: &crate::config::MountExtensions) -> RequestFacts {
+        let activation_overrides = ext
+            .active
+            .iter()
+            .chain(&ext.disabled)
+            .chain(&ext.stopped)
+            .filter_map(|name| Some((name.clone(), ext.activation_override(name)?)))
+            .collect();
+        RequestFacts {
+            sticky_ignore: ext.sticky_ignore,
+            stateless: ext.stateless,
+            activation_overrides,
+            session_cookie: ext.session_cookie.clone(),
+            session_path: ext.session_path.clone(),
+            set_session_cookie: ext.set_session_cookie,
+            ..RequestFacts::default()
+        }
+    }
+}
+
 /// The per-request part of the lb loop: the local copy of member states, the session id
 /// candidates, the attempt and round counters, and the failures so far.
 #[derive(Debug)]
@@ -216,6 +250,43 @@ pub struct RequestPlan {
     failures: Vec<FailedAttempt>,
     last_status: u16,
     response_started: bool,
+    /// A dry run ([`Balancer::dry_run`]): nothing shared is changed.
+    dry_run: bool,
+    /// Why the last choice was made.
+    decision: Decision,
+    /// The member the session's route named but which could not take the request.
+    sticky_miss: Option<usize>,
+}
+
+/// Why the balancer chose the member it chose (or none), for `cmd=route` and the CLI.
+/// Indexes are members of the plan's topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Decision {
+    /// Nothing was chosen.
+    #[default]
+    None,
+    /// The lb has one member, used whenever it can be.
+    OnlyMember,
+    /// The session id's route is this member's route.
+    SessionRoute,
+    /// The session id's route names no member; it was read as a domain and the best member
+    /// of that domain chosen.
+    SessionDomain,
+    /// The session's member could not take it; its `redirect` member was chosen.
+    Redirect {
+        /// The session's member.
+        owner: usize,
+    },
+    /// The session's member could not take it; the best member of its `domain` was chosen.
+    DomainFailover {
+        /// The session's member.
+        owner: usize,
+    },
+    /// Lowest distance, then lowest load value (no session, or the session's member could
+    /// not take it and had no replacement).
+    Balanced,
+    /// No member was usable; the `redirect` of the first member that has one was chosen.
+    FailoverWorker,
 }
 
 impl RequestPlan {
@@ -268,6 +339,9 @@ pub struct Choice {
     pub member: String,
     /// Route sent to Tomcat as the AJP `route` attribute.
     pub route: String,
+    /// The chosen member's own `route` (what the access log reports as the route used; the
+    /// attribute above stays the first choice's, as mod_jk sends it).
+    pub member_route: String,
     /// Effective activation, sent as `JK_LB_ACTIVATION`.
     pub activation: Activation,
     /// Whether the request was routed by its session (no routing cookie then).
@@ -465,6 +539,12 @@ pub struct MemberStatus {
     pub transferred: u64,
     /// Time since the current error episode started.
     pub error_age: Option<Duration>,
+    /// Failed attempts after which the request was tried again (on another member).
+    pub failovers: u64,
+    /// Failed attempts not tried again because the request may not be sent twice.
+    pub refused_replays: u64,
+    /// The application health check's verdict.
+    pub health: Health,
 }
 
 /// An lb as the status worker shows it.
@@ -478,6 +558,24 @@ pub struct LbStatus {
     pub max_busy: u64,
     /// Members in order.
     pub members: Vec<MemberStatus>,
+}
+
+/// The answer of [`Balancer::dry_run`].
+#[derive(Debug, Clone)]
+pub struct DryRun {
+    /// The session id candidates the facts carry (`;`-joined).
+    pub session_id: Option<String>,
+    /// The member a request would be sent to first, with its route; `None`: the request
+    /// would get no member now (503 after the retries).
+    pub choice: Option<Choice>,
+    /// Why.
+    pub decision: Decision,
+    /// The member the session's route named, when it could not take the request.
+    pub sticky_miss: Option<usize>,
+    /// Every member was in error, and forced recovery would be used.
+    pub forced_recovery: bool,
+    /// The topology the indexes refer to.
+    pub topology: Arc<Topology>,
 }
 
 /// What one maintenance run did.
@@ -609,19 +707,30 @@ impl Balancer {
     /// Starts a request: copies member states, extracts the session id (mod_jk §3.4
     /// steps 1 and 3).
     pub fn begin(&self, facts: &RequestFacts) -> RequestPlan {
+        self.plan(facts, false)
+    }
+
+    /// The plan of a request; a `dry_run` plan changes nothing shared (a member leaving
+    /// OK/BUSY is seen only in its own copy of the states).
+    fn plan(&self, facts: &RequestFacts, dry_run: bool) -> RequestPlan {
         // Under the lock: a reload stores its topology under it too, so the states copied
         // here are the members of exactly this topology.
         let mut rt = self.inner.runtime();
         let topology = self.inner.topology.load_full();
         let settings = &topology.settings;
+        let mut states = plan_states(&rt, &topology);
         for (i, settings) in topology.members.iter().enumerate() {
             let limit = settings.busy_limit;
             let member = rt.member(&topology, i);
             if member.state == MemberState::Busy && (limit == 0 || member.busy < limit) {
-                member.state = MemberState::Ok;
+                if !dry_run {
+                    member.state = MemberState::Ok;
+                }
+                if states[i] == MemberState::Busy {
+                    states[i] = MemberState::Ok;
+                }
             }
         }
-        let states = states_of(&rt, &topology);
         drop(rt);
         let activations = topology
             .members
@@ -680,6 +789,9 @@ impl Balancer {
             failures: Vec::new(),
             last_status: 503,
             response_started: false,
+            dry_run,
+            decision: Decision::None,
+            sticky_miss: None,
             topology,
         }
     }
@@ -694,7 +806,7 @@ impl Balancer {
             if plan.round_pending {
                 plan.round_pending = false;
                 let rt = self.inner.runtime();
-                plan.states = states_of(&rt, &plan.topology);
+                plan.states = plan_states(&rt, &plan.topology);
                 plan.attempt = 0;
             } else if plan.attempt >= members || plan.attempt >= lb_retries {
                 plan.round += 1;
@@ -715,7 +827,12 @@ impl Balancer {
                 None => {
                     if !plan.forced_recovery_done {
                         plan.forced_recovery_done = true;
-                        if self.force_recovery(&plan.topology, Some(&mut plan.states)) > 0 {
+                        let forced = if plan.dry_run {
+                            self.force_recovery_locally(plan)
+                        } else {
+                            self.force_recovery(&plan.topology, Some(&mut plan.states))
+                        };
+                        if forced > 0 {
                             continue;
                         }
                     }
@@ -747,6 +864,7 @@ impl Balancer {
             index,
             member: member.name.clone(),
             route: plan.route.clone().unwrap_or_default(),
+            member_route: member.route.clone(),
             activation: plan.activations[index],
             sticky: plan.sticky,
             set_cookie,
@@ -833,6 +951,17 @@ impl Balancer {
         let settings = &topology.settings;
         let member_settings = &topology.members[index];
         let slot = topology.slots[index];
+        let retry_safe = report.failure.is_some_and(|kind| {
+            kind != FailureKind::Client
+                && report.recoverable
+                && replay_allowed(
+                    settings.replay,
+                    member_settings.recovery_options,
+                    &plan.method,
+                    plan.has_body,
+                    report.progress,
+                )
+        });
         let mut rt = self.inner.runtime();
         release_busy(&mut rt, slot, lb_mult, method);
         let member = &mut rt.members[slot];
@@ -854,6 +983,11 @@ impl Balancer {
             return Verdict::Done;
         };
         plan.states[index] = MemberState::Error;
+        if retry_safe {
+            member.failovers += 1;
+        } else if kind != FailureKind::Client {
+            member.refused_replays += 1;
+        }
         match kind {
             FailureKind::Client => {
                 member.state = MemberState::Ok;
@@ -904,15 +1038,6 @@ impl Balancer {
         }
         drop(rt);
 
-        let retry_safe = kind != FailureKind::Client
-            && report.recoverable
-            && replay_allowed(
-                settings.replay,
-                member_settings.recovery_options,
-                &plan.method,
-                plan.has_body,
-                report.progress,
-            );
         plan.failures.push(FailedAttempt {
             attempt: plan.attempts_made,
             member: member_settings.name.clone(),
@@ -948,11 +1073,13 @@ impl Balancer {
         let topology = plan.topology.clone();
         let members = &topology.members;
         plan.sticky = false;
+        plan.decision = Decision::None;
         if members.len() == 1 {
             let activation = plan.activations[0];
             if plan.states[0].usable_sticky(activation) {
                 if activation != Activation::Disabled {
                     plan.sticky = true;
+                    plan.decision = Decision::OnlyMember;
                     return Some(0);
                 }
             } else {
@@ -960,6 +1087,21 @@ impl Balancer {
             }
         }
         let mut rt = self.inner.runtime();
+        // A dry run leaves the rotation where it is.
+        let offset = rt.next_offset;
+        let chosen = self.choose_locked(&mut rt, plan, &topology);
+        if plan.dry_run {
+            rt.next_offset = offset;
+        }
+        chosen
+    }
+
+    fn choose_locked(
+        &self,
+        rt: &mut Runtime,
+        plan: &mut RequestPlan,
+        topology: &Topology,
+    ) -> Option<usize> {
         if let Some(session) = plan.session.clone() {
             // After the first walk only the first candidate is left (mod_jk 1.2.48
             // `get_most_suitable_worker` cuts the list it is given; seen in
@@ -972,7 +1114,7 @@ impl Balancer {
             plan.first_session_only = true;
             for candidate in session.split(';').take(candidates) {
                 if let Some(route) = route_of_session(candidate)
-                    && let Some(index) = self.find_by_session_route(&rt, plan, route)
+                    && let Some(index) = self.find_by_session_route(rt, plan, route)
                 {
                     return Some(index);
                 }
@@ -981,11 +1123,12 @@ impl Balancer {
                 return None;
             }
         }
-        self.find_best_worker(&mut rt, plan)
+        self.find_best_worker(rt, plan)
     }
 
     fn find_best_worker(&self, rt: &mut Runtime, plan: &mut RequestPlan) -> Option<usize> {
         if let Some(index) = find_best_by_value(rt, plan) {
+            plan.decision = Decision::Balanced;
             return Some(index);
         }
         // Failover worker: the redirect of the first member that has one.
@@ -997,6 +1140,9 @@ impl Balancer {
             .map(|m| m.redirect.clone())?;
         let found = self.find_by_session_route(rt, plan, &redirect);
         plan.sticky = false;
+        if found.is_some() {
+            plan.decision = Decision::FailoverWorker;
+        }
         found
     }
 
@@ -1018,6 +1164,11 @@ impl Balancer {
             plan.sticky = true;
         }
         let mut index = candidate?;
+        plan.decision = if uses_domain {
+            Decision::SessionDomain
+        } else {
+            Decision::SessionRoute
+        };
         if uses_domain {
             plan.route = Some(members[index].domain.clone());
         }
@@ -1026,15 +1177,20 @@ impl Balancer {
             // whatever replaces it (mod_jk 1.2.48 logs it as failover and emits the
             // routing cookie; seen in tests/lb_modjk_differential.rs).
             plan.sticky = false;
+            plan.decision = Decision::None;
+            plan.sticky_miss.get_or_insert(index);
+            let owner_index = index;
             let owner = &members[index];
             let replacement = if topology.settings.sticky_session_force {
                 None
             } else if !owner.redirect.is_empty() {
                 plan.route = None;
+                plan.decision = Decision::Redirect { owner: owner_index };
                 members.iter().position(|m| m.route == owner.redirect)
             } else if !owner.domain.is_empty() && !uses_domain {
                 let found = find_best_by_domain(rt, plan, &owner.domain);
                 plan.route = found.map(|_| owner.domain.clone());
+                plan.decision = Decision::DomainFailover { owner: owner_index };
                 found
             } else {
                 None
@@ -1052,6 +1208,48 @@ impl Balancer {
     fn force_recovery(&self, topology: &Topology, local: Option<&mut Vec<MemberState>>) -> usize {
         let mut rt = self.inner.runtime();
         force_recovery_locked(&mut rt, topology, local)
+    }
+
+    /// What [`Balancer::force_recovery`] would do, in the plan's own copy only (dry run).
+    fn force_recovery_locally(&self, plan: &mut RequestPlan) -> usize {
+        let rt = self.inner.runtime();
+        let mut forced = 0;
+        for i in 0..plan.topology.members.len() {
+            let member = rt.member_ref(&plan.topology, i);
+            if member.state == MemberState::Error {
+                forced += 1;
+                if member.health.allows_traffic() {
+                    plan.states[i] = MemberState::ForcedRecovery;
+                }
+            }
+        }
+        forced
+    }
+
+    /// Where a request with these facts would go now, decided by the code that routes
+    /// requests ([`Balancer::next_step`] on a plan), without changing anything shared: no
+    /// state moves, no counter, no load value, the rotation offset stays. `saturated` says
+    /// which members have no free connection (as the lb loop tells a real plan).
+    pub fn dry_run(&self, facts: &RequestFacts, saturated: impl Iterator<Item = bool>) -> DryRun {
+        let mut plan = self.plan(facts, true);
+        plan.note_saturation(saturated);
+        let choice = match self.next_step(&mut plan) {
+            Step::Attempt(choice) => Some(choice),
+            Step::Wait(_) | Step::GiveUp(_) => None,
+        };
+        DryRun {
+            session_id: plan.session.clone(),
+            decision: if choice.is_some() {
+                plan.decision
+            } else {
+                Decision::None
+            },
+            sticky_miss: plan.sticky_miss,
+            forced_recovery: plan.forced_recovery_done
+                && plan.states.contains(&MemberState::ForcedRecovery),
+            choice,
+            topology: plan.topology.clone(),
+        }
     }
 
     /// Runs maintenance if `worker.maintain` has passed since the last run (mod_jk §3.8):
@@ -1130,6 +1328,17 @@ impl Balancer {
         now.saturating_duration_since(self.inner.runtime().last_maintenance)
     }
 
+    /// Records the application health check's verdict on member `name`; returns the
+    /// previous one. The member keeps it across reloads while its name stays (the check's
+    /// driver sets [`Health::Unchecked`] when its check is removed).
+    pub fn set_health(&self, name: &str, health: Health) -> Result<Health, BalancerConfigError> {
+        let topology = self.inner.topology.load_full();
+        let index = member_index(&topology, name)?;
+        let mut rt = self.inner.runtime();
+        let member = rt.member(&topology, index);
+        Ok(std::mem::replace(&mut member.health, health))
+    }
+
     /// Status worker `recover`: a member in ERR becomes ERR/REC at once.
     pub fn recover_member(&self, name: &str) -> Result<bool, BalancerConfigError> {
         let topology = self.inner.topology.load_full();
@@ -1166,9 +1375,10 @@ impl Balancer {
                 continue;
             }
             let member = rt.member(&topology, i);
-            let busy = member.busy;
+            let (busy, health) = (member.busy, member.health);
             *member = MemberRuntime::new();
             member.busy = busy;
+            member.health = health;
         }
         Ok(())
     }
@@ -1203,6 +1413,9 @@ impl Balancer {
                 max_busy: r.max_busy,
                 transferred: r.transferred,
                 error_age: r.first_error.map(|f| now.saturating_duration_since(f)),
+                failovers: r.failovers,
+                refused_replays: r.refused_replays,
+                health: r.health,
             })
             .collect();
         LbStatus {
@@ -1212,6 +1425,23 @@ impl Balancer {
             members,
         }
     }
+}
+
+/// The states a request plan starts from: a member whose health check says DOWN is in
+/// ERR for the request (not chosen, not even by forced recovery), whatever its mod_jk state.
+fn plan_states(rt: &Runtime, topology: &Topology) -> Vec<MemberState> {
+    topology
+        .slots
+        .iter()
+        .map(|&slot| {
+            let member = &rt.members[slot];
+            if member.health.allows_traffic() {
+                member.state
+            } else {
+                MemberState::Error
+            }
+        })
+        .collect()
 }
 
 /// The states of `topology`'s members, in its order.
@@ -1272,7 +1502,9 @@ fn force_recovery_locked(
         if member.state == MemberState::Error {
             member.reply_timeouts = 0;
             member.state = MemberState::ForcedRecovery;
-            if let Some(states) = local.as_deref_mut() {
+            if let Some(states) = local.as_deref_mut()
+                && member.health.allows_traffic()
+            {
                 states[i] = MemberState::ForcedRecovery;
             }
             forced += 1;

@@ -16,9 +16,9 @@ mod state;
 
 pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::core::{
-    AttemptGuard, AttemptReport, Balancer, Choice, LbStatus, MaintenanceReport, MemberBusy,
-    MemberStatus, Progress, RequestFacts, RequestPlan, Step, Topology, Verdict, is_idempotent,
-    lb_multipliers, replay_allowed,
+    AttemptGuard, AttemptReport, Balancer, Choice, Decision, DryRun, LbStatus, MaintenanceReport,
+    MemberBusy, MemberStatus, Progress, RequestFacts, RequestPlan, Step, Topology, Verdict,
+    is_idempotent, lb_multipliers, replay_allowed,
 };
 pub use self::error::{BalancerConfigError, FailedAttempt, FailureKind, LbError, LbFailure};
 pub use self::service::{AttemptContext, LbMember, LbResponse, service, spawn_maintenance};
@@ -27,4 +27,4 @@ pub use self::settings::{
     Activation, LbMethod, LbSettings, LockMode, MemberSettings, RecoveryOptions, ReplayPolicy,
     domain_of_route,
 };
-pub use self::state::MemberState;
+pub use self::state::{Health, MemberState};

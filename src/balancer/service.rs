@@ -19,6 +19,8 @@ pub struct AttemptContext {
     pub member: String,
     /// AJP `route` attribute to send.
     pub route: String,
+    /// The member's own route (the route this attempt actually uses).
+    pub member_route: String,
     /// `JK_LB_ACTIVATION` to send.
     pub activation: Activation,
     /// Attempt number within the request, from 1.
@@ -118,6 +120,7 @@ where
             lb: plan.lb_name().to_owned(),
             member: choice.member.clone(),
             route: choice.route.clone(),
+            member_route: choice.member_route.clone(),
             activation: choice.activation,
             attempt: choice.attempt,
             set_cookies: set_cookies.clone(),

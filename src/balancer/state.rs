@@ -73,6 +73,45 @@ impl MemberState {
     }
 }
 
+/// What jkgate's application health check (jkgate.ini `[healthcheck NAME]`) last concluded
+/// about a member. It is kept apart from the mod_jk [`MemberState`], which traffic drives:
+/// a member whose check says [`Health::Down`] takes no request at all, neither balanced nor
+/// sticky (as if it were in ERR, and also under forced recovery), whatever its activation;
+/// its mod_jk state and counters go on as they are. When the check passes again it takes
+/// requests as its activation and state allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Health {
+    /// No health check is configured for the member.
+    #[default]
+    Unchecked,
+    /// The check passes (or has not failed `Fall` times in a row since it started).
+    Up,
+    /// The check failed `Fall` times in a row and has not passed `Rise` times since.
+    Down,
+}
+
+impl Health {
+    /// The name the status worker prints: `N/A`, `UP`, `DOWN`.
+    pub fn status_name(self) -> &'static str {
+        match self {
+            Health::Unchecked => "N/A",
+            Health::Up => "UP",
+            Health::Down => "DOWN",
+        }
+    }
+
+    /// Whether the member may take requests as far as its application is concerned.
+    pub fn allows_traffic(self) -> bool {
+        self != Health::Down
+    }
+}
+
+impl fmt::Display for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.status_name())
+    }
+}
+
 impl fmt::Display for MemberState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.status_name())

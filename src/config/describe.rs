@@ -140,6 +140,34 @@ pub fn describe(settings: &RunSettings) -> String {
             .map_or_else(|| "0 (unlimited)".to_owned(), |b| b.to_string()),
         limits.max_connections,
     );
+    if let Some(metrics) = &settings.metrics {
+        let _ = writeln!(
+            out,
+            "metrics: {} on {}",
+            metrics.path,
+            metrics
+                .listen
+                .map_or_else(|| "every listener".to_owned(), |a| format!("{a} only")),
+        );
+    }
+    for check in &settings.health_checks {
+        let _ = writeln!(
+            out,
+            "health check {}: GET {} every {} timeout {} expect status {}{} rise {} fall {}",
+            check.target,
+            check.uri,
+            secs(check.interval),
+            ms(check.timeout),
+            check.expect_status,
+            check
+                .expect_body
+                .as_deref()
+                .map(|b| format!(" body containing `{b}`"))
+                .unwrap_or_default(),
+            check.rise,
+            check.fall,
+        );
+    }
     let _ = writeln!(out, "worker.list: {}", settings.workers.list.join(","));
     let _ = writeln!(out, "worker.maintain: {}", secs(settings.workers.maintain));
     for worker in &settings.workers.workers {

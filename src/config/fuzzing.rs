@@ -120,6 +120,7 @@ pub fn jkgate_ini(data: &[u8]) {
             server_name: "fuzz.test",
             worker: "lb",
             route: Some("node1"),
+            first_route: Some("node1"),
             session: None,
             member: Some("node1"),
         };

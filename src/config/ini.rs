@@ -115,6 +115,13 @@ pub struct IniFile {
     /// `MaxConnections` (jkgate's): open client connections at once (default 10000).
     #[serde(rename = "MaxConnections")]
     pub max_connections: Option<String>,
+    /// `MetricsPath` (jkgate's): the path Prometheus metrics are served at (e.g. `/metrics`).
+    #[serde(rename = "MetricsPath")]
+    pub metrics_path: Option<String>,
+    /// `MetricsListen` (jkgate's): a plain-HTTP address serving only the metrics (then not
+    /// served on the other listeners), e.g. `127.0.0.1:9100` to keep them on loopback.
+    #[serde(rename = "MetricsListen")]
+    pub metrics_listen: Option<String>,
     /// `[tls]` section.
     pub tls: Option<IniTls>,
     /// `[mounts]` section: `pattern = worker[;ext...]`, one per line (`JkMount`).
@@ -123,6 +130,9 @@ pub struct IniFile {
     pub env: Option<OrderedPairs>,
     /// `[status_users]` section: `user = password` for the status worker's basic auth.
     pub status_users: Option<OrderedPairs>,
+    /// `[healthcheck NAME]` sections (jkgate's application health checks), in file order.
+    #[serde(skip)]
+    pub health_checks: Vec<IniHealthCheck>,
     /// The line every setting was read from, so that a bad value can be reported at its
     /// place in the file (serde_ini does not keep positions).
     #[serde(skip)]
@@ -152,7 +162,35 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "LimitRequestFields",
     "LimitRequestBody",
     "MaxConnections",
+    "MetricsPath",
+    "MetricsListen",
 ];
+
+/// The section prefix of an application health check: `[healthcheck NAME]`, NAME an lb
+/// worker (every member) or a member worker.
+pub const HEALTH_CHECK_SECTION: &str = "healthcheck";
+
+/// Keys of a `[healthcheck NAME]` section.
+pub const HEALTH_CHECK_KEYS: &[&str] = &[
+    "Uri",
+    "Interval",
+    "Timeout",
+    "ExpectStatus",
+    "ExpectBody",
+    "Rise",
+    "Fall",
+];
+
+/// One `[healthcheck NAME]` section as read (values checked by the settings).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IniHealthCheck {
+    /// The worker it is about.
+    pub target: String,
+    /// Where its header is.
+    pub origin: Option<Origin>,
+    /// Its `key = value` lines, each key once, in file order.
+    pub lines: Vec<IniLine>,
+}
 
 /// Keys of the `[tls]` section; the fields of [`IniTls`].
 pub const TLS_KEYS: &[&str] = &["Listen", "Certificate", "Key", "ClientCA"];
@@ -293,6 +331,9 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
     // Inside a section whose header was refused: its lines are not checked (the header
     // error says it all).
     let mut skipping = false;
+    // Inside a `[healthcheck NAME]` section: the index of its entry.
+    let mut health: Option<usize> = None;
+    let mut health_checks: Vec<IniHealthCheck> = Vec::new();
     let mut origins = Vec::new();
     let mut errors = Vec::new();
     for (index, raw) in content.lines().enumerate() {
@@ -313,6 +354,39 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
                 continue;
             };
             let name = name.trim();
+            health = None;
+            if let Some(target) = name
+                .strip_prefix(HEALTH_CHECK_SECTION)
+                .filter(|rest| rest.starts_with([' ', '\t']) || rest.is_empty())
+            {
+                let target = target.trim();
+                skipping = false;
+                if target.is_empty() || target.contains(char::is_whitespace) {
+                    errors.push(error(
+                        line_no,
+                        format!(
+                            "`[{name}]`: write one worker name after `{HEALTH_CHECK_SECTION}`, e.g. `[{HEALTH_CHECK_SECTION} lb]` (every member of lb) or `[{HEALTH_CHECK_SECTION} node1]`"
+                        ),
+                    ));
+                    skipping = true;
+                    continue;
+                }
+                if health_checks.iter().any(|h| h.target == target) {
+                    errors.push(error(
+                        line_no,
+                        format!("`[{HEALTH_CHECK_SECTION} {target}]` is written twice; keep one section per worker"),
+                    ));
+                    skipping = true;
+                    continue;
+                }
+                health_checks.push(IniHealthCheck {
+                    target: target.to_owned(),
+                    origin: Some(Origin::new(file_name.clone(), line_no as u32)),
+                    lines: Vec::new(),
+                });
+                health = Some(health_checks.len() - 1);
+                continue;
+            }
             match SECTIONS.iter().find(|(known, _)| *known == name) {
                 Some((known, _)) => {
                     skipping = false;
@@ -364,6 +438,32 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
             continue;
         }
         if skipping {
+            continue;
+        }
+        if let Some(at) = health {
+            let check = &mut health_checks[at];
+            let label = format!("in section [{HEALTH_CHECK_SECTION} {}]", check.target);
+            if !HEALTH_CHECK_KEYS.contains(&key) {
+                errors.push(error(
+                    line_no,
+                    unknown_key_problem(key, Some(HEALTH_CHECK_SECTION), HEALTH_CHECK_KEYS, &label),
+                ));
+            } else if let Some(first) = check.lines.iter().find(|l| l.key == key) {
+                errors.push(error(
+                    line_no,
+                    format!(
+                        "`{key}` is set again {label} (first at line {}); keep one line",
+                        first.origin.line
+                    ),
+                ));
+            } else {
+                check.lines.push(IniLine {
+                    section: Some(format!("{HEALTH_CHECK_SECTION} {}", check.target)),
+                    key: key.to_owned(),
+                    value: value.to_owned(),
+                    origin: Origin::new(file_name.clone(), line_no as u32),
+                });
+            }
             continue;
         }
         let fixed_keys: Option<&[&str]> = match current {
@@ -450,6 +550,7 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
         }
     })?;
     ini.origins = IniOrigins(origins);
+    ini.health_checks = health_checks;
     Ok(ini)
 }
 
@@ -758,8 +859,11 @@ pub enum LogItem {
     ServerName,
     /// `%w`: worker name.
     Worker,
-    /// `%R`: route of the member actually used.
+    /// `%R`: route of the member actually used (the one that answered, or failed last).
     Route,
+    /// `%F` (jkgate): route of the first member tried (the session's sticky route, or the
+    /// first member balanced to); differs from `%R` after a failover. `-` for direct workers.
+    FirstRoute,
     /// `%S` (jkgate): the session id the request carried or was given, `-` when none.
     SessionId,
     /// `%N` (jkgate): the member (node) that answered or failed last, `-` when none.
@@ -791,6 +895,8 @@ pub struct RequestLogFields<'a> {
     pub worker: &'a str,
     /// Route of the member used.
     pub route: Option<&'a str>,
+    /// Route of the first member tried.
+    pub first_route: Option<&'a str>,
     /// Session id.
     pub session: Option<&'a str>,
     /// Member (node) name.
@@ -835,13 +941,14 @@ impl RequestLogFormat {
                         Some('V') => LogItem::ServerName,
                         Some('w') => LogItem::Worker,
                         Some('R') => LogItem::Route,
+                        Some('F') => LogItem::FirstRoute,
                         Some('S') => LogItem::SessionId,
                         Some('N') => LogItem::Member,
                         other => {
                             return Err(setting_error(
                                 "JkRequestLogFormat",
                                 format!(
-                                    "unknown format item `%{}`; valid: %b %B %H %m %p %q %r %s %T %U %v %V %w %R, and jkgate's %S (session id) %N (member)",
+                                    "unknown format item `%{}`; valid: %b %B %H %m %p %q %r %s %T %U %v %V %w %R, and jkgate's %S (session id) %N (member) %F (first route tried)",
                                     other.map(String::from).unwrap_or_default()
                                 ),
                             ));
@@ -901,6 +1008,7 @@ impl RequestLogFormat {
                 }
                 LogItem::Worker => write!(line, "{}", fields.worker),
                 LogItem::Route => write!(line, "{}", dash(fields.route)),
+                LogItem::FirstRoute => write!(line, "{}", dash(fields.first_route)),
                 LogItem::SessionId => write!(line, "{}", dash(fields.session)),
                 LogItem::Member => write!(line, "{}", dash(fields.member)),
             };
@@ -950,7 +1058,7 @@ mod tests {
     #[test]
     fn request_log_format_renders_every_item() {
         let format =
-            super::RequestLogFormat::parse("%m %U%q %H %s %b/%B %T %v:%p %w %R %S %N %r\\t|")
+            super::RequestLogFormat::parse("%m %U%q %H %s %b/%B %T %v:%p %w %R %F %S %N %r\\t|")
                 .expect("valid format");
         let fields = super::RequestLogFields {
             bytes: 0,
@@ -964,12 +1072,13 @@ mod tests {
             server_name: "www.example.com",
             worker: "lb",
             route: Some("node2"),
+            first_route: Some("node1"),
             session: Some("ABC.node2"),
             member: None,
         };
         assert_eq!(
             format.render(&fields),
-            "GET /app/x?a=1 HTTP/1.1 200 -/0 1.234567 www.example.com:8000 lb node2 ABC.node2 - GET /app/x?a=1 HTTP/1.1\t|"
+            "GET /app/x?a=1 HTTP/1.1 200 -/0 1.234567 www.example.com:8000 lb node2 node1 ABC.node2 - GET /app/x?a=1 HTTP/1.1\t|"
         );
     }
 
@@ -1170,12 +1279,16 @@ mod tests {
             limit_request_fields,
             limit_request_body,
             max_connections,
+            metrics_path,
+            metrics_listen,
             tls,
             mounts,
             env,
             status_users,
+            health_checks,
             origins,
         } = ini;
+        assert!(health_checks.is_empty());
         let top = [
             listen,
             server_root,
@@ -1198,6 +1311,8 @@ mod tests {
             limit_request_fields,
             limit_request_body,
             max_connections,
+            metrics_path,
+            metrics_listen,
         ];
         assert_eq!(top.len(), TOP_LEVEL_KEYS.len());
         assert!(top.iter().all(|v| v.as_deref() == Some("v")));
@@ -1212,6 +1327,47 @@ mod tests {
         assert!(tls.iter().all(|v| v.as_deref() == Some("v")));
         assert!(mounts.is_some() && env.is_some() && status_users.is_some());
         assert_eq!(origins.0.len(), TOP_LEVEL_KEYS.len() + TLS_KEYS.len() + 3);
+    }
+
+    #[test]
+    fn health_check_sections_are_read_per_worker_and_checked() {
+        let ini = parse_ini(
+            "Listen = 8080\n[healthcheck lb]\nUri = /app/health\nFall = 3\n[mounts]\n/a = lb\n[healthcheck node2]\nUri = /x\n",
+            "j.ini",
+        )
+        .expect("valid");
+        let targets: Vec<&str> = ini
+            .health_checks
+            .iter()
+            .map(|h| h.target.as_str())
+            .collect();
+        assert_eq!(targets, ["lb", "node2"]);
+        let lb = &ini.health_checks[0];
+        assert_eq!(lb.origin, Some(Origin::new("j.ini", 2)));
+        let keys: Vec<(&str, &str, u32)> = lb
+            .lines
+            .iter()
+            .map(|l| (l.key.as_str(), l.value.as_str(), l.origin.line))
+            .collect();
+        assert_eq!(keys, [("Uri", "/app/health", 3), ("Fall", "3", 4)]);
+        assert_eq!(ini.mounts.expect("[mounts]").0.len(), 1);
+        let message = ini_error("[healthcheck lb]\nUrl = /x\n");
+        assert!(
+            message.starts_with("jkgate.ini:2: unknown setting `Url` in section [healthcheck lb] (did you mean `Uri`?)"),
+            "{message}"
+        );
+        let message = ini_error("[healthcheck]\nUri = /x\n");
+        assert!(
+            message.starts_with("jkgate.ini:1: `[healthcheck]`"),
+            "{message}"
+        );
+        let message = ini_error("[healthcheck a]\nUri = /x\nUri = /y\n");
+        assert!(
+            message.starts_with("jkgate.ini:3: `Uri` is set again"),
+            "{message}"
+        );
+        let message = ini_error("[healthcheck a]\n[healthcheck a]\n");
+        assert!(message.contains("written twice"), "{message}");
     }
 
     #[test]

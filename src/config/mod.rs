@@ -9,6 +9,7 @@
 pub mod describe;
 pub mod error;
 pub mod fuzzing;
+pub mod health;
 pub mod ini;
 pub mod limits;
 pub mod properties;
@@ -23,7 +24,9 @@ pub use reader::{
     WorkersFile, load_workers_properties, load_workers_properties_seeded, read_workers_properties,
     read_workers_properties_seeded,
 };
-pub use settings::{Listener, RunSettings, Sources, TlsSettings, parse_listen, resolve_settings};
+pub use settings::{
+    Listener, MetricsSettings, RunSettings, Sources, TlsSettings, parse_listen, resolve_settings,
+};
 pub use uriworkermap::{
     MatchKind, Mount, MountExtensions, MountSource, MountTable, NormalizeError, normalize_path,
 };

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::error::{ConfigError, ConfigWarning, Origin};
+use super::health::{HealthCheck, resolve_health_checks};
 use super::ini::{
     self, IniFile, JkOptions, LogLevel, ReplayPolicy, RequestLogFormat, parse_replay,
     parse_seconds, parse_strip_session, resolve_path, split_setting_list,
@@ -76,6 +77,15 @@ pub struct TlsSettings {
     pub client_ca: Option<PathBuf>,
 }
 
+/// Where the Prometheus metrics are served (`MetricsPath`, `MetricsListen`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetricsSettings {
+    /// The path (`/metrics` when only `MetricsListen` is set).
+    pub path: String,
+    /// A listener of their own: then they are served only there (e.g. on loopback).
+    pub listen: Option<SocketAddr>,
+}
+
 /// Everything the server needs, resolved from jkgate.ini, flags and defaults.
 #[derive(Clone, Debug)]
 pub struct RunSettings {
@@ -120,6 +130,10 @@ pub struct RunSettings {
     /// Client limits (`RequestReadTimeout`, `KeepAliveTimeout`, `LimitRequest*`,
     /// `MaxConnections`).
     pub limits: ClientLimits,
+    /// Prometheus metrics (`None`: not served).
+    pub metrics: Option<MetricsSettings>,
+    /// `[healthcheck NAME]` application health checks.
+    pub health_checks: Vec<HealthCheck>,
     /// Non-fatal findings from every file read.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -412,6 +426,7 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
         |key| ini.origins.of(None, key),
         &mut errors,
     );
+    let metrics = resolve_metrics(&ini, &mut errors);
     let env_vars = ini.env.clone().unwrap_or_default().0;
     let status_users = ini.status_users.clone().unwrap_or_default().0;
 
@@ -473,6 +488,7 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
     };
     let checked = check_mounts(&workers, mounts);
     errors.extend(checked.errors);
+    let health_checks = resolve_health_checks(&ini.health_checks, &workers.config, &mut errors);
     if let Some(error) = ConfigError::from_list(errors) {
         return Err(error);
     }
@@ -499,8 +515,49 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
         shutdown_grace,
         status_users,
         limits,
+        metrics,
+        health_checks,
         warnings: all_warnings,
     })
+}
+
+/// `MetricsPath` and `MetricsListen`: a path from `/`; a dedicated listener alone serves
+/// `/metrics`.
+fn resolve_metrics(ini: &IniFile, errors: &mut Vec<ConfigError>) -> Option<MetricsSettings> {
+    let origins = &ini.origins;
+    let path = match ini.metrics_path.as_deref().map(str::trim) {
+        Some(path) if path.starts_with('/') && !path.contains(char::is_whitespace) => {
+            Some(path.to_owned())
+        }
+        Some(path) => {
+            errors.push(located(
+                setting(
+                    "MetricsPath",
+                    format!("`{path}` is not a path; write it from `/`, e.g. /metrics"),
+                ),
+                origins.of(None, "MetricsPath"),
+            ));
+            return None;
+        }
+        None => None,
+    };
+    let listen = match ini.metrics_listen.as_deref() {
+        Some(value) => match parse_listen("MetricsListen", value) {
+            Ok(addr) => Some(addr),
+            Err(e) => {
+                errors.push(located(e, origins.of(None, "MetricsListen")));
+                return None;
+            }
+        },
+        None => None,
+    };
+    match (path, listen) {
+        (None, None) => None,
+        (path, listen) => Some(MetricsSettings {
+            path: path.unwrap_or_else(|| "/metrics".to_owned()),
+            listen,
+        }),
+    }
 }
 
 /// The mount table completed with the workers' own `mount` rules and checked against them.
@@ -597,6 +654,8 @@ impl RunSettings {
             watchdog_interval: Duration::ZERO,
             status_users: Vec::new(),
             limits: ClientLimits::default(),
+            metrics: None,
+            health_checks: Vec::new(),
             warnings: checked.warnings,
         })
     }

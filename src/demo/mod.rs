@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use crate::ajp::PacketSize;
 use crate::app::{Jkgate, StartError};
-use crate::config::RunSettings;
+use crate::config::{MetricsSettings, RunSettings};
 pub use backend::EmbeddedBackend;
 
 /// Why the demo did not start.
@@ -58,7 +58,7 @@ pub fn workers_properties(ports: &[u16]) -> String {
 /// Starts two embedded backends and jkgate on `listen`: `/*` goes to the lb
 /// `balancer` over `node1` and `node2` (the same registry and balancer a real
 /// workers.properties gets); `/node1/*` and `/node2/*` go to the members directly;
-/// `/jkstatus` shows the status worker (read-only).
+/// `/jkstatus` shows the status worker (read-only), `/metrics` the Prometheus metrics.
 pub async fn start(listen: SocketAddr) -> Result<Demo, DemoError> {
     let mut backends = Vec::new();
     for route in ["node1", "node2"] {
@@ -76,6 +76,13 @@ pub async fn start(listen: SocketAddr) -> Result<Demo, DemoError> {
         ],
         listen,
     )?;
+    let settings = RunSettings {
+        metrics: Some(MetricsSettings {
+            path: "/metrics".to_owned(),
+            listen: None,
+        }),
+        ..settings
+    };
     let jkgate = Jkgate::start_fixed(settings).await?;
     Ok(Demo { backends, jkgate })
 }

@@ -150,13 +150,6 @@ pub fn request_facts(
     body: BodyKind,
     ext: &MountExtensions,
 ) -> RequestFacts {
-    let activation_overrides = ext
-        .active
-        .iter()
-        .chain(&ext.disabled)
-        .chain(&ext.stopped)
-        .filter_map(|name| Some((name.clone(), ext.activation_override(name)?)))
-        .collect();
     RequestFacts {
         method: ctx.method_name().to_owned(),
         has_body: body != BodyKind::Empty,
@@ -169,13 +162,7 @@ pub fn request_facts(
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .collect(),
         secure: ctx.tls.is_some(),
-        route_override: None,
-        sticky_ignore: ext.sticky_ignore,
-        stateless: ext.stateless,
-        activation_overrides,
-        session_cookie: ext.session_cookie.clone(),
-        session_path: ext.session_path.clone(),
-        set_session_cookie: ext.set_session_cookie,
+        ..RequestFacts::for_mount(ext)
     }
 }
 
@@ -398,6 +385,8 @@ pub fn build_context(
         env_vars: options.env_vars.clone(),
         is_head: parts.method == http::Method::HEAD,
         route: None,
+        used_route: None,
+        first_route: None,
         activation: "ACT",
         // Only the access log reads it (lb workers extract it with their own names).
         session_id: if crate::server::access_log::enabled() {

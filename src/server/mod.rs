@@ -9,6 +9,7 @@
 pub mod access_log;
 pub mod limits;
 pub mod mapping;
+pub(crate) mod metrics_page;
 pub(crate) mod status_page;
 pub mod tls;
 
@@ -65,6 +66,28 @@ pub struct Gateway {
     /// `MaxConnections`, shared by every listener and by every gateway of a reload chain
     /// (a reload resizes it).
     pub connections: Arc<ConnectionCap>,
+    /// Where the Prometheus metrics are served (`None`: nowhere).
+    pub metrics: Option<MetricsRoute>,
+}
+
+/// Where the Prometheus metrics are served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsRoute {
+    /// The path (exact match).
+    pub path: String,
+    /// Served on every listener; otherwise only on the dedicated metrics listener.
+    pub on_every_listener: bool,
+}
+
+/// What a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Plain HTTP: everything.
+    Http,
+    /// HTTPS: everything.
+    Https,
+    /// The dedicated metrics listener (`MetricsListen`): the metrics path only.
+    Metrics,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -79,6 +102,7 @@ impl std::fmt::Debug for Gateway {
             .field("tls", &self.tls.is_some())
             .field("limits", &self.limits)
             .field("connections", &self.connections)
+            .field("metrics", &self.metrics)
             .finish_non_exhaustive()
     }
 }
@@ -99,6 +123,19 @@ pub async fn serve(
     tls: bool,
     shutdown: impl Future<Output = ()>,
 ) {
+    let role = if tls { Role::Https } else { Role::Http };
+    serve_as(listener, current, role, shutdown).await;
+}
+
+/// [`serve`] for a listener of any [`Role`].
+pub async fn serve_as(
+    listener: TcpListener,
+    current: CurrentGateway,
+    role: Role,
+    shutdown: impl Future<Output = ()>,
+) {
+    let tls = role == Role::Https;
+    let metrics_only = role == Role::Metrics;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -147,7 +184,7 @@ pub async fn serve(
                 match acceptor {
                     None => {
                         let info = Arc::new(ConnectionInfo::new(remote, local, None));
-                        let service = service(current, info, limits, clock.clone());
+                        let service = service(current, info, limits, clock.clone(), metrics_only);
                         let conn = builder.serve_connection(TokioIo::new(stream), service);
                         let _ = watcher.watch(conn.into_owned()).await;
                     }
@@ -166,7 +203,7 @@ pub async fn serve(
                             local,
                             Some(tls::tls_info(stream.get_ref().1)),
                         ));
-                        let service = service(current, info, limits, clock.clone());
+                        let service = service(current, info, limits, clock.clone(), metrics_only);
                         let conn = builder.serve_connection(TokioIo::new(stream), service);
                         let _ = watcher.watch(conn.into_owned()).await;
                     }
@@ -202,6 +239,7 @@ fn service(
     info: Arc<ConnectionInfo>,
     limits: Arc<ClientLimits>,
     clock: Arc<ConnClock>,
+    metrics_only: bool,
 ) -> impl hyper::service::Service<
     Request<hyper::body::Incoming>,
     Response = Response<ServedBody>,
@@ -211,7 +249,13 @@ fn service(
     hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
         let request = clock.request_started();
         let req = req.map(|incoming| ClientBody::new(incoming, &clock));
-        let answer = handle(current.load_full(), info.clone(), limits.clone(), req);
+        let answer = handle(
+            current.load_full(),
+            info.clone(),
+            limits.clone(),
+            req,
+            metrics_only,
+        );
         async move {
             let response = answer.await?;
             Ok(response.map(|body| ServedBody::new(body, Some(request))))
@@ -221,12 +265,14 @@ fn service(
 
 /// Handles one request: check the client limits, map, relay, answer. `limits` are the
 /// connection's (those of the gateway current when it was accepted), so a reload never
-/// changes the rules half way through a keep-alive connection.
+/// changes the rules half way through a keep-alive connection. `metrics_only`: the
+/// dedicated metrics listener, which answers nothing but the metrics path.
 pub async fn handle(
     gateway: Arc<Gateway>,
     info: Arc<ConnectionInfo>,
     limits: Arc<ClientLimits>,
     req: Request<ClientBody>,
+    metrics_only: bool,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = Instant::now();
     let (parts, incoming) = req.into_parts();
@@ -246,21 +292,36 @@ pub async fn handle(
             "request refused: {}",
             refused.reason
         );
-        log.write(refused.status, 0, "-", None, None, None);
+        log.write(refused.status, 0, "-", Routing::default());
         // The body (if any) stays unread: the connection closes after the answer.
         return Ok(closing(error_response(refused.status), parts.version));
+    }
+    if let Some(route) = &gateway.metrics
+        && (metrics_only || route.on_every_listener)
+        && parts.uri.path() == route.path
+    {
+        let response = metrics_page::respond(&gateway, &parts);
+        let bytes = response.body().size_hint().exact().unwrap_or(0);
+        log.write(200, bytes, "-", Routing::default());
+        discard_request_body(incoming, &parts, &limits);
+        return Ok(response);
+    }
+    if metrics_only {
+        log.write(404, 0, "-", Routing::default());
+        discard_request_body(incoming, &parts, &limits);
+        return Ok(error_response(404));
     }
     let path = match mapping::matching_path(parts.uri.path()) {
         Ok(path) => path,
         Err(rejected) => {
-            log.write(rejected.status, 0, "-", None, None, None);
+            log.write(rejected.status, 0, "-", Routing::default());
             discard_request_body(incoming, &parts, &limits);
             return Ok(error_response(rejected.status));
         }
     };
     let mounts = gateway.mounts.load();
     let Some(mount) = mounts.find(&path) else {
-        log.write(404, 0, "-", None, None, None);
+        log.write(404, 0, "-", Routing::default());
         discard_request_body(incoming, &parts, &limits);
         return Ok(error_response(404));
     };
@@ -269,12 +330,12 @@ pub async fn handle(
         drop(mounts);
         let response = status_page::respond(status, &gateway, &parts, &info);
         let bytes = response.body().size_hint().exact().unwrap_or(0);
-        log.write(200, bytes, &worker_name, None, None, None);
+        log.write(200, bytes, &worker_name, Routing::default());
         return Ok(response);
     }
     let Some(target) = gateway.workers.get(&worker_name).cloned() else {
         tracing::error!(worker = %worker_name, "mapped worker is not defined");
-        log.write(500, 0, &worker_name, None, None, None);
+        log.write(500, 0, &worker_name, Routing::default());
         discard_request_body(incoming, &parts, &limits);
         return Ok(error_response(500));
     };
@@ -287,7 +348,7 @@ pub async fn handle(
         Ok(built) => built,
         Err(rejected) => {
             tracing::info!(worker = %worker_name, reason = %rejected.reason, "request rejected");
-            log.write(rejected.status, 0, &worker_name, None, None, None);
+            log.write(rejected.status, 0, &worker_name, Routing::default());
             discard_request_body(incoming, &parts, &limits);
             return Ok(error_response(rejected.status));
         }
@@ -492,9 +553,12 @@ async fn relay(
         logged,
         bytes,
         &worker,
-        ctx.member.as_deref(),
-        ctx.route.as_ref(),
-        session.as_ref(),
+        Routing {
+            member: ctx.member.as_deref(),
+            route: ctx.used_route.as_ref().or(ctx.route.as_ref()),
+            first_route: ctx.first_route.as_ref(),
+            session: session.as_ref(),
+        },
     );
     // A complete answer (the member's or jkgate's own page) went out: what the client still
     // sends of its body is read and dropped so the connection stays usable.
@@ -502,6 +566,19 @@ async fn relay(
         tokio::spawn(discard_unread(body));
     }
     answer
+}
+
+/// Who answered a request, for its access log line.
+#[derive(Debug, Default, Clone, Copy)]
+struct Routing<'a> {
+    /// The member of the last attempt.
+    member: Option<&'a str>,
+    /// The route of that member (lb), or the one sent.
+    route: Option<&'a Bytes>,
+    /// The route of the first member tried (lb).
+    first_route: Option<&'a Bytes>,
+    /// The session id.
+    session: Option<&'a Bytes>,
 }
 
 /// What the access log line of one request is made of (jkgate's own fields, or the
@@ -518,20 +595,20 @@ struct AccessLine {
 }
 
 impl AccessLine {
-    fn write(
-        &self,
-        status: u16,
-        bytes: u64,
-        worker: &str,
-        member: Option<&str>,
-        route: Option<&Bytes>,
-        session: Option<&Bytes>,
-    ) {
+    fn write(&self, status: u16, bytes: u64, worker: &str, routing: Routing<'_>) {
+        let Routing {
+            member,
+            route,
+            first_route,
+            session,
+        } = routing;
         let Some(access_log) = access_log::current() else {
             return;
         };
         let session = session.map(|s| String::from_utf8_lossy(s).into_owned());
-        // The route sent to the member (lb), else the one the session id names.
+        // The route of the member that answered or failed last (lb), else the one the
+        // session id names; and, for an lb, the route of the first member tried.
+        let first_route = first_route.map(|r| String::from_utf8_lossy(r).into_owned());
         let route = route
             .map(|r| String::from_utf8_lossy(r).into_owned())
             .or_else(|| {
@@ -565,6 +642,7 @@ impl AccessLine {
                 server_name,
                 worker,
                 route: route.as_deref(),
+                first_route: first_route.as_deref(),
                 session: session.as_deref(),
                 member,
             });
@@ -575,7 +653,7 @@ impl AccessLine {
         // them (the layout of the tracing line it replaced, so parsers keep working).
         access_log.write_line(&format!(
             "{} access client={} method={} uri={} status={status} bytes={bytes} \
-             duration_us={} worker={worker:?} member={:?} route={:?} session={:?}",
+             duration_us={} worker={worker:?} member={:?} route={:?} first_route={:?} session={:?}",
             access_log::timestamp(),
             String::from_utf8_lossy(&self.info.remote_ip),
             self.method,
@@ -583,6 +661,7 @@ impl AccessLine {
             duration.as_micros() as u64,
             member.unwrap_or("-"),
             route.as_deref().unwrap_or("-"),
+            first_route.as_deref().unwrap_or("-"),
             session.as_deref().unwrap_or("-"),
         ));
     }
@@ -651,9 +730,22 @@ pub fn spawn(
     current: CurrentGateway,
     tls: bool,
 ) -> std::io::Result<RunningServer> {
+    spawn_as(
+        listener,
+        current,
+        if tls { Role::Https } else { Role::Http },
+    )
+}
+
+/// [`spawn`] for a listener of any [`Role`].
+pub fn spawn_as(
+    listener: TcpListener,
+    current: CurrentGateway,
+    role: Role,
+) -> std::io::Result<RunningServer> {
     let local = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, current, tls, async move {
+    let task = tokio::spawn(serve_as(listener, current, role, async move {
         let _ = stop_rx.await;
     }));
     Ok(RunningServer {

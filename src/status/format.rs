@@ -2,7 +2,7 @@
 //! records (mod_jk.md §5.5, §5.7). Each format writes the same records with its own
 //! syntax and key quirks; [`write_listing`] and friends drive them.
 
-use super::model::{AjpView, Header, LbView, MapView, MemberView, WorkerView};
+use super::model::{AjpView, Header, LbView, MapView, MemberView, RouteView, WorkerView};
 use super::query::{OPT_NO_AJP, OPT_NO_LB, OPT_NO_MAPS, OPT_NO_MEMBERS};
 
 /// One machine-readable output format.
@@ -33,6 +33,8 @@ pub trait Format {
     fn map(&mut self, worker: &str, map: &MapView);
     /// The configuration dump.
     fn dump(&mut self, pairs: &[(String, String)]);
+    /// Where a session id would go now on one lb (`cmd=route`, jkgate's own).
+    fn route(&mut self, route: &RouteView);
     /// The result record: `None` for OK, else the error message.
     fn result(&mut self, error: Option<&str>);
     /// Ends the document and returns it.

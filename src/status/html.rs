@@ -593,7 +593,10 @@ impl<'a> Page<'a> {
              <td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td></tr>",
             escape(&m.name),
             m.activation.status_name(),
-            m.state.status_name(),
+            match m.health {
+                crate::balancer::Health::Unchecked => m.state.status_name().to_owned(),
+                health => format!("{} health {}", m.state.status_name(), health.status_name()),
+            },
             m.distance,
             m.lbfactor,
             m.lb_mult,
@@ -952,6 +955,35 @@ impl<'a> Page<'a> {
             let _ = writeln!(self.out, "{}={}", escape(key), escape(value));
         }
         self.out.push_str("</PRE>\n");
+    }
+
+    /// `cmd=route`: one table row per lb (jkgate's own command).
+    pub fn routes(&mut self, routes: &[super::model::RouteView]) {
+        self.out.push_str(
+            "<hr/><h2>Session Routing</h2>\n<table><tr><th>Balancer</th><th>Session ID</th>\
+             <th>Session Route</th><th>Member</th><th>Route</th><th>Sent Route</th><th>Act</th>\
+             <th>State</th><th>Health</th><th>Sticky</th><th>Reason</th><th>Why</th></tr>\n",
+        );
+        for r in routes {
+            let _ = writeln!(
+                self.out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&r.lb),
+                escape(&r.session_id),
+                or_nbsp(&r.session_route),
+                or_dash(&r.member),
+                or_nbsp(&r.route),
+                or_nbsp(&r.sent_route),
+                or_nbsp(&r.activation),
+                or_nbsp(&r.state),
+                or_nbsp(&r.health),
+                super::format::boolean(r.sticky),
+                escape(&r.reason),
+                escape(&r.why)
+            );
+        }
+        self.out.push_str("</table>\n");
     }
 
     /// The legend (list and show), unless hidden.

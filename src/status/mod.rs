@@ -7,6 +7,9 @@
 //! * Commands `list` (default), `show`, `edit` (HTML form), `update`, `reset`,
 //!   `recover`, `version`, `dump`; formats `mime=html|xml|txt|prop` with mod_jk's field
 //!   names, state and activation names, and the `prop` key quirks.
+//! * jkgate's own: `mime=json` (the `prop` records as one JSON document, [`json`]) and
+//!   `cmd=route&sid=ID[&w=LB]`: where a request with that session id would go now (member,
+//!   route, state, why), decided by the balancer's dry run of the code that routes requests.
 //! * `update` changes lb and member settings at run time through the balancer's update
 //!   API, and the connection settings of ajp13 workers and members through the worker's
 //!   own, with mod_jk's accepted ranges (out-of-range values are silently ignored, as in
@@ -26,6 +29,7 @@ pub mod clock;
 pub mod format;
 pub mod generation;
 pub mod html;
+pub mod json;
 pub mod model;
 pub mod prop;
 pub mod query;
@@ -47,7 +51,7 @@ pub use generation::{Generation, ReloadRecord};
 use action::Selected;
 use clock::{ResetTimes, unix_seconds};
 use format::Format;
-use model::{Header, Sources, WorkerView};
+use model::{Header, RouteView, Sources, WorkerView};
 use query::{Command, Mime, OPT_READ_ONLY, Params};
 use rating::Rules;
 
@@ -275,6 +279,7 @@ impl StatusWorker {
             Mime::Html => job.html(request.path, read_only, error),
             Mime::Txt => job.text(Box::new(txt::Txt::new()), error),
             Mime::Prop => job.text(Box::new(prop::Prop::new(&self.settings.prefix)), error),
+            Mime::Json => job.text(Box::new(json::Json::new()), error),
             Mime::Xml => job.text(
                 Box::new(xml::Xml::new(
                     self.settings.ns.as_deref(),
@@ -354,6 +359,54 @@ impl Job<'_> {
         }
     }
 
+    /// `cmd=route`: the dry run of lb `w` (or of every lb of `worker.list`, in order) for
+    /// session id `sid`; with `uri`, of the lb the mounts map it to, with the mount's
+    /// extensions (`sticky_ignore`, `stopped=...`, its session cookie name, ...).
+    fn routes(&self) -> Result<Vec<RouteView>, String> {
+        let sid = self
+            .params
+            .get("sid")
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| "NULL or EMPTY session id param (sid)".to_owned())?;
+        let uri = self.params.get("uri").filter(|u| !u.is_empty());
+        let mount = match uri {
+            Some(uri) => match self.sources.mounts.find(uri.as_bytes()) {
+                Some(rule) => Some((uri, rule)),
+                None => return Err(format!("No mount rule maps {uri}")),
+            },
+            None => None,
+        };
+        let wanted = match (self.params.get("w").filter(|w| !w.is_empty()), mount) {
+            (Some(w), Some((uri, rule))) if w != rule.worker => {
+                return Err(format!("{uri} is mapped to {}, not to {w}", rule.worker));
+            }
+            (w, rule) => w.or(rule.map(|(_, r)| r.worker.as_str())),
+        };
+        let mut routes = Vec::new();
+        for worker in &self.worker.shared.config.workers {
+            if wanted.is_some_and(|w| w != worker.name) {
+                continue;
+            }
+            match self.workers.get(&worker.name) {
+                Some(Target::Balanced(lb)) => {
+                    routes.push(model::route_view(&worker.name, lb, sid, mount));
+                }
+                _ if wanted.is_some() => {
+                    return Err(format!("Worker {} is not a load balancer", worker.name));
+                }
+                _ => {}
+            }
+        }
+        if routes.is_empty() {
+            return Err(if wanted.is_some() {
+                "Could not find given worker".to_owned()
+            } else {
+                "No load balancer is configured".to_owned()
+            });
+        }
+        Ok(routes)
+    }
+
     /// Runs `update`, `reset` or `recover`.
     fn act(&self) -> Result<(), String> {
         let Some(selected) = self.selected else {
@@ -384,9 +437,14 @@ impl Job<'_> {
     fn text(&self, mut out: Box<dyn Format>, mut error: Option<String>) -> String {
         out.begin();
         if error.is_none() {
+            let routes = if self.cmd == Command::Route {
+                self.routes().map_err(|e| error = Some(e)).ok()
+            } else {
+                None
+            };
             if self.cmd.is_action() {
                 error = self.act().err();
-            } else {
+            } else if error.is_none() {
                 out.server(self.sources.header);
                 if self.cmd.has_head() {
                     out.head(self.sources.header);
@@ -399,6 +457,11 @@ impl Job<'_> {
                         }
                     }
                     Command::Dump => out.dump(&self.worker.shared.dump),
+                    Command::Route => {
+                        for route in routes.iter().flatten() {
+                            out.route(route);
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -450,6 +513,10 @@ impl Job<'_> {
                         }
                     }
                     Command::Dump => page.dump(&self.worker.shared.dump),
+                    Command::Route => match self.routes() {
+                        Ok(routes) => page.routes(&routes),
+                        Err(message) => error = Some(message),
+                    },
                     _ => {}
                 }
                 if matches!(self.cmd, Command::List | Command::Show) {

@@ -11,7 +11,11 @@ use std::time::Duration;
 
 use crate::backend::AjpWorker;
 use crate::backend::lb::LoadBalancer;
-use crate::balancer::{Activation, LbMethod, LockMode, MemberState};
+use serde::{Deserialize, Serialize};
+
+use crate::balancer::{
+    Activation, Decision, Health, LbMethod, LockMode, MemberState, RequestFacts,
+};
 use crate::config::AjpSettings;
 use crate::config::uriworkermap::{Mount, MountTable};
 
@@ -161,6 +165,8 @@ pub struct MemberView {
     pub distance: i64,
     /// Run-time state.
     pub state: MemberState,
+    /// The application health check's verdict (jkgate's own).
+    pub health: Health,
     /// `lb_mult`.
     pub lb_mult: u64,
     /// `lb_value`.
@@ -371,7 +377,13 @@ pub fn lb_view(src: &Sources<'_>, name: &str, lb: &LoadBalancer, only: Option<us
     let ttm_max = ttm_min + maintain;
     let (mut good, mut degraded, mut bad) = (0, 0, 0);
     for member in &status.members {
-        match src.rules.rate(member.activation, member.state) {
+        // A member whose application check fails takes no request: bad, whatever the rules.
+        let rating = if member.health.allows_traffic() {
+            src.rules.rate(member.activation, member.state)
+        } else {
+            Rating::Bad
+        };
+        match rating {
             Rating::Good => good += 1,
             Rating::Degraded => degraded += 1,
             Rating::Bad => bad += 1,
@@ -406,6 +418,7 @@ pub fn lb_view(src: &Sources<'_>, name: &str, lb: &LoadBalancer, only: Option<us
                 domain: m.domain.clone(),
                 distance: m.distance,
                 state: m.state,
+                health: m.health,
                 lb_mult: m.lb_mult,
                 lb_value: m.lb_value,
                 elected: m.elected,
@@ -493,4 +506,187 @@ pub enum WorkerView {
     Lb(LbView),
     /// A plain ajp13 worker.
     Ajp(AjpView),
+}
+
+/// Where a session id would go now on one lb (`cmd=route`), as the balancer's dry run
+/// decides it. Strings are empty when there is nothing to say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteView {
+    /// The lb worker.
+    pub lb: String,
+    /// The session id asked about, as the lb reads it (`;`-joined candidates).
+    pub session_id: String,
+    /// The route the session id names (after its first `.`), empty without one.
+    pub session_route: String,
+    /// The member a request with this session id would be sent to first; empty: none (the
+    /// request would get 503 now).
+    pub member: String,
+    /// That member's route.
+    pub route: String,
+    /// The AJP route attribute sent (mod_jk sends the domain when it routed by domain).
+    pub sent_route: String,
+    /// The member's mod_jk state.
+    pub state: String,
+    /// Its activation.
+    pub activation: String,
+    /// Its health check verdict.
+    pub health: String,
+    /// Whether the request would be sticky (routed by its session, no routing cookie).
+    pub sticky: bool,
+    /// The kind of decision: `only_member`, `session_route`, `session_domain`,
+    /// `redirect`, `domain_failover`, `balanced`, `failover_worker`, `none`.
+    pub reason: String,
+    /// The decision in words, with the state of the session's member when it was passed over.
+    pub why: String,
+}
+
+/// The dry run of lb `name` for session id `sid` (several candidates `;`-separated, as
+/// several cookies), with the members' current saturation, as `service` asks it. `mount`:
+/// a request for `uri` mapped by that rule (its extensions apply, as for a real request).
+pub fn route_view(
+    name: &str,
+    lb: &LoadBalancer,
+    sid: &str,
+    mount: Option<(&str, &Mount)>,
+) -> RouteView {
+    let balancer = lb.balancer();
+    let base = mount.map_or_else(RequestFacts::default, |(_, rule)| {
+        RequestFacts::for_mount(&rule.extensions)
+    });
+    let cookie_name = base
+        .session_cookie
+        .clone()
+        .unwrap_or_else(|| balancer.topology().settings.session_cookie.clone());
+    let facts = RequestFacts {
+        method: "GET".to_owned(),
+        uri: mount.map_or("/", |(uri, _)| uri).to_owned(),
+        cookies: vec![
+            sid.split(';')
+                .filter(|id| !id.is_empty())
+                .map(|id| format!("{cookie_name}={id}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ],
+        ..base
+    };
+    let run = balancer.dry_run(&facts, lb.members().iter().map(|m| m.pool().saturated()));
+    let status = balancer.status();
+    let member_status = |i: usize| {
+        status
+            .members
+            .iter()
+            .find(|m| m.name == run.topology.members[i].name)
+    };
+    let session_id = run.session_id.clone().unwrap_or_default();
+    let session_route = session_id
+        .split(';')
+        .next()
+        .and_then(crate::balancer::route_of_session)
+        .unwrap_or_default()
+        .to_owned();
+    let describe = |i: usize| match member_status(i) {
+        Some(m) => format!(
+            "{} (route {}, {} {}, health {})",
+            m.name,
+            m.route,
+            m.activation.status_name(),
+            m.state.status_name(),
+            m.health.status_name()
+        ),
+        None => run.topology.members[i].name.clone(),
+    };
+    let missed = run
+        .sticky_miss
+        .map(|i| format!("the session's member {} cannot take it; ", describe(i)))
+        .unwrap_or_default();
+    let (reason, why) = match run.decision {
+        Decision::None => (
+            "none",
+            if session_id.is_empty() {
+                "no member can take a request now".to_owned()
+            } else if run.topology.settings.sticky_session_force {
+                format!("{missed}sticky_session_force forbids another member")
+            } else {
+                format!("{missed}no member can take a request now")
+            },
+        ),
+        Decision::OnlyMember => ("only_member", "the lb has one member".to_owned()),
+        Decision::SessionRoute => (
+            "session_route",
+            format!("the session's route {session_route} is this member's route"),
+        ),
+        Decision::SessionDomain => (
+            "session_domain",
+            format!(
+                "the session's route {session_route} names no member; best member of domain {}",
+                run.choice
+                    .as_ref()
+                    .map(|c| run.topology.members[c.index].domain.as_str())
+                    .unwrap_or_default()
+            ),
+        ),
+        Decision::Redirect { owner } => (
+            "redirect",
+            format!(
+                "the session's member {} cannot take it; its redirect",
+                describe(owner)
+            ),
+        ),
+        Decision::DomainFailover { owner } => (
+            "domain_failover",
+            format!(
+                "the session's member {} cannot take it; best member of its domain",
+                describe(owner)
+            ),
+        ),
+        Decision::Balanced => (
+            "balanced",
+            if session_id.is_empty() {
+                "no session id: lowest distance, then lowest load".to_owned()
+            } else if run.sticky_miss.is_some() {
+                format!("{missed}lowest distance, then lowest load")
+            } else {
+                format!(
+                    "no member has the session's route {session_route}: lowest distance, then lowest load"
+                )
+            },
+        ),
+        Decision::FailoverWorker => (
+            "failover_worker",
+            "no member is usable; the first member's redirect".to_owned(),
+        ),
+    };
+    let why = if run.forced_recovery {
+        format!("{why} (every member was in error: forced recovery)")
+    } else {
+        why
+    };
+    let chosen = run.choice.as_ref().and_then(|c| member_status(c.index));
+    RouteView {
+        lb: name.to_owned(),
+        session_id,
+        session_route,
+        member: chosen.map(|m| m.name.clone()).unwrap_or_default(),
+        route: chosen.map(|m| m.route.clone()).unwrap_or_default(),
+        sent_route: run
+            .choice
+            .as_ref()
+            .map(|c| c.route.clone())
+            .unwrap_or_default(),
+        state: chosen
+            .map(|m| m.state.status_name().to_owned())
+            .unwrap_or_default(),
+        activation: run
+            .choice
+            .as_ref()
+            .map(|c| c.activation.status_name().to_owned())
+            .unwrap_or_default(),
+        health: chosen
+            .map(|m| m.health.status_name().to_owned())
+            .unwrap_or_default(),
+        sticky: run.choice.as_ref().is_some_and(|c| c.sticky),
+        reason: reason.to_owned(),
+        why,
+    }
 }

@@ -10,7 +10,9 @@ use std::fmt::Write as _;
 
 use super::clock::{text_time, tz};
 use super::format::{Format, boolean};
-use super::model::{AjpConf, AjpView, ErrorTime, Header, LbView, MapView, MemberView, Traffic};
+use super::model::{
+    AjpConf, AjpView, ErrorTime, Header, LbView, MapView, MemberView, RouteView, Traffic,
+};
 
 /// The properties writer.
 #[derive(Debug)]
@@ -147,6 +149,8 @@ impl Format for Prop {
         self.att(n, "domain", &m.domain);
         self.att(n, "distance", m.distance);
         self.att(n, "state", m.state.status_name());
+        // jkgate's own key (the application health check).
+        self.att(n, "health", m.health.status_name());
         self.att(n, "lbmult", m.lb_mult);
         self.att(n, "lbvalue", m.lb_value);
         self.att(n, "elected", m.elected);
@@ -199,6 +203,21 @@ impl Format for Prop {
         for (key, value) in pairs {
             let _ = writeln!(self.out, "{key}={value}");
         }
+    }
+
+    fn route(&mut self, r: &RouteView) {
+        let p = format!("route.{}", r.lb);
+        self.att(&p, "session_id", &r.session_id);
+        self.att(&p, "session_route", &r.session_route);
+        self.att(&p, "member", &r.member);
+        self.att(&p, "route", &r.route);
+        self.att(&p, "sent_route", &r.sent_route);
+        self.att(&p, "state", &r.state);
+        self.att(&p, "activation", &r.activation);
+        self.att(&p, "health", &r.health);
+        self.att(&p, "sticky", boolean(r.sticky));
+        self.att(&p, "reason", &r.reason);
+        self.att(&p, "why", &r.why);
     }
 
     fn result(&mut self, error: Option<&str>) {

@@ -46,11 +46,13 @@ pub enum Command {
     Recover,
     /// The startup configuration.
     Dump,
+    /// Where a session id (`sid`) would go now, on lb `w` or on every lb (jkgate's own).
+    Route,
 }
 
 impl Command {
     /// Every command, in mod_jk's numeric order.
-    pub const ALL: [Command; 8] = [
+    pub const ALL: [Command; 9] = [
         Command::List,
         Command::Show,
         Command::Edit,
@@ -59,6 +61,7 @@ impl Command {
         Command::Version,
         Command::Recover,
         Command::Dump,
+        Command::Route,
     ];
 
     /// The command named by `cmd`: absent means `list`; an unknown (or differently cased)
@@ -81,6 +84,7 @@ impl Command {
             Command::Version => "version",
             Command::Recover => "recover",
             Command::Dump => "dump",
+            Command::Route => "route",
         }
     }
 
@@ -94,7 +98,10 @@ impl Command {
 
     /// Whether the command needs a worker (`w`) and checks it before running.
     pub fn checks_worker(self) -> bool {
-        !matches!(self, Command::List | Command::Version | Command::Dump)
+        !matches!(
+            self,
+            Command::List | Command::Version | Command::Dump | Command::Route
+        )
     }
 
     /// Whether `sw` may contain `*`/`?` wildcards.
@@ -106,7 +113,7 @@ impl Command {
     pub fn has_head(self) -> bool {
         matches!(
             self,
-            Command::List | Command::Show | Command::Version | Command::Dump
+            Command::List | Command::Show | Command::Version | Command::Dump | Command::Route
         )
     }
 
@@ -127,6 +134,8 @@ pub enum Mime {
     Txt,
     /// `prop`: Java-properties style `prefix.key=value` lines.
     Prop,
+    /// `json` (jkgate's own): the `prop` records as one JSON document.
+    Json,
 }
 
 impl Mime {
@@ -138,6 +147,7 @@ impl Mime {
             Some("xml") => Some(Mime::Xml),
             Some("txt") => Some(Mime::Txt),
             Some("prop") => Some(Mime::Prop),
+            Some("json") => Some(Mime::Json),
             Some(_) => None,
         }
     }
@@ -149,6 +159,7 @@ impl Mime {
             Mime::Xml => "xml",
             Mime::Txt => "txt",
             Mime::Prop => "prop",
+            Mime::Json => "json",
         }
     }
 
@@ -158,6 +169,7 @@ impl Mime {
             Mime::Html => "text/html",
             Mime::Xml => "text/xml",
             Mime::Txt | Mime::Prop => "text/plain",
+            Mime::Json => "application/json",
         }
     }
 }
@@ -289,7 +301,9 @@ mod tests {
         assert_eq!(Command::parse(None), Some(Command::List));
         assert_eq!(Command::parse(Some("LIST")), None);
         assert_eq!(Mime::parse(Some("prop")), Some(Mime::Prop));
-        assert_eq!(Mime::parse(Some("json")), None);
+        assert_eq!(Mime::parse(Some("json")), Some(Mime::Json));
+        assert_eq!(Mime::parse(Some("JSON")), None);
+        assert_eq!(Command::parse(Some("route")), Some(Command::Route));
         assert_eq!(Params::parse(Some("opt=-1")).options(), u32::MAX);
     }
 }

@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 
 use super::clock::{text_time, tz};
 use super::format::{Format, boolean};
-use super::model::{AjpConf, AjpView, ErrorTime, Header, LbView, MapView, MemberView, Traffic};
+use super::model::{
+    AjpConf, AjpView, ErrorTime, Header, LbView, MapView, MemberView, RouteView, Traffic,
+};
 
 /// The text writer.
 #[derive(Debug, Default)]
@@ -156,7 +158,7 @@ impl Format for Txt {
         let _ = write!(
             self.out,
             " activation={} lbfactor={} route=\"{}\" redirect=\"{}\" domain=\"{}\" distance={} \
-             state={} lbmult={} lbvalue={} elected={} sessions={} errors={}",
+             state={} health={} lbmult={} lbvalue={} elected={} sessions={} errors={}",
             m.activation.status_name(),
             m.lbfactor,
             m.route,
@@ -164,6 +166,7 @@ impl Format for Txt {
             m.domain,
             m.distance,
             m.state.status_name(),
+            m.health.status_name(),
             m.lb_mult,
             m.lb_value,
             m.elected,
@@ -223,6 +226,27 @@ impl Format for Txt {
         for (key, value) in pairs {
             let _ = writeln!(self.out, "{key}={value}");
         }
+    }
+
+    fn route(&mut self, r: &RouteView) {
+        let _ = writeln!(
+            self.out,
+            "Route: lb={} session_id=\"{}\" session_route=\"{}\" member=\"{}\" route=\"{}\" \
+             sent_route=\"{}\" state=\"{}\" activation=\"{}\" health=\"{}\" sticky={} reason={} \
+             why=\"{}\"",
+            r.lb,
+            r.session_id,
+            r.session_route,
+            r.member,
+            r.route,
+            r.sent_route,
+            r.state,
+            r.activation,
+            r.health,
+            boolean(r.sticky),
+            r.reason,
+            r.why
+        );
     }
 
     fn result(&mut self, error: Option<&str>) {

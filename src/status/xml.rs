@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 
 use super::clock::{text_time, tz};
 use super::format::{Format, boolean};
-use super::model::{AjpConf, AjpView, ErrorTime, Header, LbView, MapView, MemberView, Traffic};
+use super::model::{
+    AjpConf, AjpView, ErrorTime, Header, LbView, MapView, MemberView, RouteView, Traffic,
+};
 
 /// The XML writer.
 #[derive(Debug)]
@@ -201,6 +203,7 @@ impl Format for Xml {
         self.att(8, "domain", &m.domain);
         self.att(8, "distance", m.distance);
         self.att(8, "state", m.state.status_name());
+        self.att(8, "health", m.health.status_name());
         self.att(8, "lbmult", m.lb_mult);
         self.att(8, "lbvalue", m.lb_value);
         self.att(8, "elected", m.elected);
@@ -263,6 +266,23 @@ impl Format for Xml {
         for (key, value) in pairs {
             self.att(4, &escape(key), value);
         }
+        self.stop(2, true);
+    }
+
+    fn route(&mut self, r: &RouteView) {
+        self.start(2, "route");
+        self.att(4, "lb", &r.lb);
+        self.att(4, "session_id", &r.session_id);
+        self.att(4, "session_route", &r.session_route);
+        self.att(4, "member", &r.member);
+        self.att(4, "route", &r.route);
+        self.att(4, "sent_route", &r.sent_route);
+        self.att(4, "state", &r.state);
+        self.att(4, "activation", &r.activation);
+        self.att(4, "health", &r.health);
+        self.att(4, "sticky", boolean(r.sticky));
+        self.att(4, "reason", &r.reason);
+        self.att(4, "why", &r.why);
         self.stop(2, true);
     }
 
