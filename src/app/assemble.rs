@@ -7,11 +7,13 @@ use bytes::Bytes;
 
 use crate::backend::registry::{PreparedWorkers, RegistryError, WorkerOptions, prepare_workers};
 use crate::config::error::At;
+use crate::config::state::{StaleEdit, apply_edits};
 use crate::config::{Origin, RunSettings};
 use crate::server::Gateway;
 use crate::server::limits::{ConnectionCap, http_builder};
 use crate::server::mapping::MappingOptions;
 use crate::server::tls::{self, TlsError};
+use crate::status::edits::EditBook;
 use crate::status::{Generation, StatusWorkers};
 
 /// Why settings could not become a running configuration. Nothing was changed; the same
@@ -42,6 +44,8 @@ pub struct PreparedGateway {
     status: StatusWorkers,
     tls: Option<tokio_rustls::TlsAcceptor>,
     connections: Arc<ConnectionCap>,
+    edits: Option<Arc<EditBook>>,
+    stale: Vec<StaleEdit>,
 }
 
 impl std::fmt::Debug for PreparedGateway {
@@ -59,6 +63,9 @@ impl PreparedGateway {
     pub fn commit(self) -> Gateway {
         let settings = &self.settings;
         self.connections.resize(settings.limits.max_connections);
+        if let Some(book) = &self.edits {
+            book.set_base(&settings.workers);
+        }
         Gateway {
             mounts: ArcSwap::from_pointee(settings.mounts.clone()),
             workers: self.workers.commit(),
@@ -77,6 +84,11 @@ impl PreparedGateway {
     pub fn generation(&self) -> &Generation {
         &self.generation
     }
+
+    /// The runtime edits that no longer fit workers.properties and were not applied.
+    pub fn stale_edits(&self) -> &[StaleEdit] {
+        &self.stale
+    }
 }
 
 /// Builds everything `settings` ask for. `previous` is the gateway serving now (on a
@@ -86,15 +98,32 @@ pub fn assemble(
     generation: Generation,
     previous: Option<&Gateway>,
 ) -> Result<PreparedGateway, AssembleError> {
+    assemble_with_edits(settings, generation, previous, None)
+}
+
+/// [`assemble`] with the runtime edits of `edits` laid over workers.properties (an edit
+/// wins over the file until it is reverted). Edits that no longer fit are left out and
+/// listed by [`PreparedGateway::stale_edits`]; the status workers record new edits there.
+pub fn assemble_with_edits(
+    settings: &RunSettings,
+    generation: Generation,
+    previous: Option<&Gateway>,
+    edits: Option<&Arc<EditBook>>,
+) -> Result<PreparedGateway, AssembleError> {
+    let (workers_config, stale) = match edits {
+        Some(book) => apply_edits(&settings.workers, &book.edits()),
+        None => (settings.workers.clone(), Vec::new()),
+    };
     let options = WorkerOptions {
         disable_reuse: settings.options.disable_reuse,
         replay: settings.replay,
     };
-    let workers = prepare_workers(&settings.workers, options, previous.map(|g| &g.workers))
-        .map_err(|source| AssembleError::Workers {
+    let workers = prepare_workers(&workers_config, options, previous.map(|g| &g.workers)).map_err(
+        |source| AssembleError::Workers {
             origin: registry_error_origin(settings, &source),
             source: Box::new(source),
-        })?;
+        },
+    )?;
     let tls = match &settings.tls {
         Some(t) => Some(tls::acceptor(
             &t.certificate,
@@ -104,11 +133,12 @@ pub fn assemble(
         None => None,
     };
     let status = StatusWorkers::new(
-        &settings.workers,
+        &workers_config,
         &settings.worker_properties,
         &settings.status_users,
         generation.clone(),
         previous.map(|g| &g.status),
+        edits.cloned(),
     );
     // One cap for the process: a reload keeps the count of open connections.
     let connections = match previous {
@@ -122,6 +152,8 @@ pub fn assemble(
         generation,
         status,
         tls,
+        edits: edits.cloned(),
+        stale,
     })
 }
 

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio::task::JoinHandle;
 
-use super::assemble::{AssembleError, assemble};
+use super::assemble::{AssembleError, PreparedGateway, assemble_with_edits};
 use super::mount_file;
+use super::state::{StateError, StateService};
 use crate::config::{ConfigError, Listener, RunSettings};
 use crate::server::{self, CurrentGateway, Gateway, RunningServer};
 use crate::status::Generation;
@@ -36,6 +37,9 @@ pub enum StartError {
     /// A listen address cannot be bound.
     #[error(transparent)]
     Bind(#[from] BindError),
+    /// The state file cannot be read.
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// Why a reload changed nothing. jkgate goes on serving with the configuration it had.
@@ -50,6 +54,9 @@ pub enum ReloadError {
     /// A new listen address cannot be bound.
     #[error(transparent)]
     Bind(#[from] BindError),
+    /// The state file cannot be read.
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// Binds `addr` without serving yet.
@@ -68,6 +75,14 @@ pub struct Jkgate {
     /// Each configured listener (as configured: port 0 stays 0) with its server.
     listeners: Vec<(Listener, RunningServer)>,
     mount_file: Option<JoinHandle<()>>,
+    state: StateService,
+}
+
+/// Logs each runtime edit that was left out because it no longer fits workers.properties.
+fn report_stale(prepared: &PreparedGateway) {
+    for edit in prepared.stale_edits() {
+        tracing::warn!("{edit}");
+    }
 }
 
 impl std::fmt::Debug for Jkgate {
@@ -87,7 +102,11 @@ impl Jkgate {
         source: SettingsSource,
     ) -> Result<Jkgate, StartError> {
         let generation = Generation::first();
-        let gateway = assemble(&settings, generation.clone(), None)?.commit();
+        let mut state = StateService::open(&settings).await?;
+        let prepared =
+            assemble_with_edits(&settings, generation.clone(), None, Some(state.book()))?;
+        report_stale(&prepared);
+        let gateway = prepared.commit();
         let current: CurrentGateway = Arc::new(ArcSwap::from_pointee(gateway));
         let mut listeners = Vec::with_capacity(settings.listeners.len());
         for listener in &settings.listeners {
@@ -103,6 +122,7 @@ impl Jkgate {
             listeners.push((*listener, running));
         }
         let mount_file = mount_file::watch(&settings, &current);
+        state.start_driver(current.clone());
         Ok(Jkgate {
             current,
             generation,
@@ -110,6 +130,7 @@ impl Jkgate {
             source,
             listeners,
             mount_file,
+            state,
         })
     }
 
@@ -127,6 +148,11 @@ impl Jkgate {
     /// The settings running now.
     pub fn settings(&self) -> &RunSettings {
         &self.settings
+    }
+
+    /// The runtime edits in force (what the status worker changed, kept by the state store).
+    pub fn edits(&self) -> &std::sync::Arc<crate::status::edits::EditBook> {
+        self.state.book()
     }
 
     /// The configuration generation running now.
@@ -175,7 +201,13 @@ impl Jkgate {
         let settings = (self.source)()?;
         let generation = self.generation.next();
         let previous = self.current.load_full();
-        let prepared = assemble(&settings, generation.clone(), Some(&previous))?;
+        self.state.reread(&settings).await?;
+        let prepared = assemble_with_edits(
+            &settings,
+            generation.clone(),
+            Some(&previous),
+            Some(self.state.book()),
+        )?;
         let mut opened = Vec::new();
         for listener in &settings.listeners {
             if self.listeners.iter().any(|(l, _)| l == listener) {
@@ -187,6 +219,7 @@ impl Jkgate {
         for warning in &settings.warnings {
             tracing::warn!("{warning}");
         }
+        report_stale(&prepared);
         self.current.store(Arc::new(prepared.commit()));
         let (kept, closed): (Vec<_>, Vec<_>) = std::mem::take(&mut self.listeners)
             .into_iter()
@@ -216,7 +249,8 @@ impl Jkgate {
     }
 
     /// Stops accepting on every listener at once, then waits for open connections to
-    /// finish (at most `GracefulShutdownTimeout`).
+    /// finish (at most `GracefulShutdownTimeout`), then saves the runtime edits not saved
+    /// yet.
     pub async fn shutdown(mut self) {
         if let Some(task) = self.mount_file.take() {
             task.abort();
@@ -232,5 +266,7 @@ impl Jkgate {
         for task in draining {
             let _ = task.await;
         }
+        // Last: a status request still draining may have made an edit.
+        self.state.shutdown().await;
     }
 }

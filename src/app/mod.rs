@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod logging;
 mod mount_file;
 pub mod notify;
+pub mod state;
 
-pub use assemble::{AssembleError, PreparedGateway, assemble};
+pub use assemble::{AssembleError, PreparedGateway, assemble, assemble_with_edits};
 pub use instance::{BindError, Jkgate, ReloadError, SettingsSource, StartError};

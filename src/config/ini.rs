@@ -115,6 +115,14 @@ pub struct IniFile {
     /// `MaxConnections` (jkgate's): open client connections at once (default 10000).
     #[serde(rename = "MaxConnections")]
     pub max_connections: Option<String>,
+    /// `StateFile`: where runtime edits (status worker changes) are kept across restarts
+    /// and reloads (default: none, edits last until jkgate stops). Relative to `ServerRoot`.
+    #[serde(rename = "StateFile")]
+    pub state_file: Option<String>,
+    /// `StateStore`: `etcd://host:port[,host:port...]/prefix`: runtime edits shared by a
+    /// fleet of jkgate instances through etcd (needs the `etcd` build feature).
+    #[serde(rename = "StateStore")]
+    pub state_store: Option<String>,
     /// `[tls]` section.
     pub tls: Option<IniTls>,
     /// `[mounts]` section: `pattern = worker[;ext...]`, one per line (`JkMount`).
@@ -152,6 +160,8 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "LimitRequestFields",
     "LimitRequestBody",
     "MaxConnections",
+    "StateFile",
+    "StateStore",
 ];
 
 /// Keys of the `[tls]` section; the fields of [`IniTls`].

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod properties;
 pub mod reader;
 pub mod settings;
+pub mod state;
 pub mod uriworkermap;
 pub mod value;
 pub mod workers;
@@ -23,7 +24,10 @@ pub use reader::{
     WorkersFile, load_workers_properties, load_workers_properties_seeded, read_workers_properties,
     read_workers_properties_seeded,
 };
-pub use settings::{Listener, RunSettings, Sources, TlsSettings, parse_listen, resolve_settings};
+pub use settings::{
+    Listener, RunSettings, Sources, StoreUrl, TlsSettings, parse_listen, parse_store_url,
+    resolve_settings,
+};
 pub use uriworkermap::{
     MatchKind, Mount, MountExtensions, MountSource, MountTable, NormalizeError, normalize_path,
 };

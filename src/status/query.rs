@@ -46,11 +46,14 @@ pub enum Command {
     Recover,
     /// The startup configuration.
     Dump,
+    /// jkgate's: release the runtime edits of a worker (`w`) or lb member (`sw`): back to
+    /// workers.properties, and forgotten by the state store.
+    Revert,
 }
 
 impl Command {
-    /// Every command, in mod_jk's numeric order.
-    pub const ALL: [Command; 8] = [
+    /// Every command, in mod_jk's numeric order (then jkgate's own).
+    pub const ALL: [Command; 9] = [
         Command::List,
         Command::Show,
         Command::Edit,
@@ -59,6 +62,7 @@ impl Command {
         Command::Version,
         Command::Recover,
         Command::Dump,
+        Command::Revert,
     ];
 
     /// The command named by `cmd`: absent means `list`; an unknown (or differently cased)
@@ -81,6 +85,7 @@ impl Command {
             Command::Version => "version",
             Command::Recover => "recover",
             Command::Dump => "dump",
+            Command::Revert => "revert",
         }
     }
 
@@ -88,7 +93,7 @@ impl Command {
     pub fn is_read_only(self) -> bool {
         !matches!(
             self,
-            Command::Edit | Command::Update | Command::Reset | Command::Recover
+            Command::Edit | Command::Update | Command::Reset | Command::Recover | Command::Revert
         )
     }
 
@@ -112,7 +117,10 @@ impl Command {
 
     /// Whether the answer is only the result (and, for HTML, a redirect).
     pub fn is_action(self) -> bool {
-        matches!(self, Command::Update | Command::Reset | Command::Recover)
+        matches!(
+            self,
+            Command::Update | Command::Reset | Command::Recover | Command::Revert
+        )
     }
 }
 
