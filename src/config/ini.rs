@@ -1180,6 +1180,8 @@ mod tests {
             limit_request_fields,
             limit_request_body,
             max_connections,
+            state_file,
+            state_store,
             tls,
             mounts,
             env,
@@ -1208,6 +1210,8 @@ mod tests {
             limit_request_fields,
             limit_request_body,
             max_connections,
+            state_file,
+            state_store,
         ];
         assert_eq!(top.len(), TOP_LEVEL_KEYS.len());
         assert!(top.iter().all(|v| v.as_deref() == Some("v")));
