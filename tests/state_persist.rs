@@ -216,7 +216,7 @@ fn status_edits_survive_a_restart_and_reloads_and_win_until_reverted() {
     });
     assert_eq!(second.status_prop().req("worker.node2.activation"), "ACT");
     assert!(
-        served(&second, 6).get("node2").is_some(),
+        served(&second, 6).contains_key("node2"),
         "node2 serves again"
     );
     second.hup_expect_reloaded();

@@ -94,17 +94,17 @@ enum Configured {
     None,
     File(FileStore),
     #[cfg(feature = "etcd")]
-    Etcd(etcd::EtcdStore),
+    Etcd(Box<etcd::EtcdStore>),
 }
 
 impl Configured {
     fn of(settings: &RunSettings) -> Self {
         #[cfg(feature = "etcd")]
         if let Some(url) = &settings.state_store {
-            return Configured::Etcd(etcd::EtcdStore::new(
+            return Configured::Etcd(Box::new(etcd::EtcdStore::new(
                 url.clone(),
                 settings.state_file.clone().map(FileStore::new),
-            ));
+            )));
         }
         match &settings.state_file {
             Some(path) => Configured::File(FileStore::new(path.clone())),
@@ -216,8 +216,8 @@ impl StateService {
             #[cfg(feature = "etcd")]
             Some(Configured::Etcd(store)) => {
                 // The driver watches and saves; a reload reads through a second client.
-                self.store = Some(Configured::Etcd(store.another()));
-                tokio::spawn(run_driver(store, book, current, stop.clone()))
+                self.store = Some(Configured::Etcd(Box::new(store.another())));
+                tokio::spawn(run_driver(*store, book, current, stop.clone()))
             }
             _ => return,
         };
