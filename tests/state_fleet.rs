@@ -60,7 +60,21 @@ impl Backends {
 }
 
 fn start(label: &str, workers: &str, store: &str, state_file: bool) -> ConfGate {
+    start_with_copy(label, workers, store, state_file, None)
+}
+
+/// As [`start`], with `copy` written as the state file (a local copy kept earlier).
+fn start_with_copy(
+    label: &str,
+    workers: &str,
+    store: &str,
+    state_file: bool,
+    copy: Option<&str>,
+) -> ConfGate {
     ConfGate::start(label, false, |g| {
+        if let Some(copy) = copy {
+            g.write("state.json", copy);
+        }
         let file = if state_file {
             "StateFile = state.json\n"
         } else {
@@ -153,6 +167,11 @@ fn three_jkgates_share_edits_through_etcd_and_survive_its_absence() {
     // A jkgate starting now starts from its local copy (c keeps one: StateFile).
     let c_copy = std::fs::read_to_string(c.dir.join("state.json")).expect("c's local copy");
     assert!(c_copy.contains("stopped"), "{c_copy}");
+    let mut e = start_with_copy("fleet-e", &workers, &store, true, Some(&c_copy));
+    e.wait_for_log("starting from the local copy", Duration::from_secs(10));
+    assert_eq!(value(&e, "worker.node2.activation"), "STP");
+    serves(&e, 3);
+    drop(e);
 
     // etcd is back: b's edit reaches etcd and the others, within the retry backoff.
     etcd.start_again();

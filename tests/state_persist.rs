@@ -316,3 +316,56 @@ fn an_edit_that_no_longer_fits_is_reported_and_skipped() {
     drop(gate);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn without_a_state_file_a_reload_keeps_the_edits_and_a_broken_file_stops_a_reload() {
+    let backends = Backends::start();
+    let workers = backends.workers(&["node1", "node2"], "");
+    // No StateFile: edits live as long as the process, reloads included.
+    let mut gate = ConfGate::start("state-memory", false, |g| {
+        g.write(
+            "jkgate.ini",
+            format!(
+                "Listen = 127.0.0.1:{}\nJkWorkersFile = workers.properties\n\
+                 [mounts]\n/x = lb\n/jkstatus = jkstatus\n",
+                g.port
+            ),
+        );
+        g.write("workers.properties", &workers);
+    });
+    command(&gate, "cmd=update&w=lb&sw=node1&vwa=D");
+    gate.hup_expect_reloaded();
+    assert_eq!(gate.status_prop().req("worker.node1.activation"), "DIS");
+    drop(gate);
+
+    // A state file that is not a state document: the start is refused, as for a broken
+    // configuration file, and so is a reload (the edits in force stay).
+    let dir = state_dir("broken");
+    let state_file = dir.join("state.json");
+    std::fs::write(&state_file, "{not json").expect("write");
+    let conf = dir.join("conf");
+    std::fs::create_dir_all(&conf).expect("conf dir");
+    std::fs::write(conf.join("jkgate.ini"), ini(1, &state_file)).expect("ini");
+    std::fs::write(conf.join("workers.properties"), &workers).expect("workers");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jkgate"))
+        .args(["check", "--config"])
+        .arg(conf.join("jkgate.ini"))
+        .output()
+        .expect("jkgate check runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("state.json: not a jkgate state document"),
+        "{stderr}"
+    );
+    std::fs::remove_file(&state_file).expect("remove");
+    let mut gate = start("state-broken", &workers, &state_file);
+    command(&gate, "cmd=update&w=lb&sw=node2&vwf=7");
+    wait_state(&state_file, "the edit", |e| e.len() == 1);
+    std::fs::write(&state_file, "{not json").expect("break it");
+    let (line, _) = gate.hup_expect_failed();
+    assert!(line.contains("not a jkgate state document"), "{line}");
+    assert_eq!(gate.status_prop().req("worker.node2.lbfactor"), "7");
+    drop(gate);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -318,3 +318,85 @@ pub fn converge(workers: &Workers, config: &WorkersConfig) -> Vec<ConvergeError>
     }
     errors
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(v: &str) -> EditValue {
+        EditValue {
+            value: v.to_owned(),
+            changed: None,
+            by: None,
+        }
+    }
+
+    fn stored(list: &[(&str, &str)]) -> Edits {
+        list.iter()
+            .map(|(m, v)| (EditKey::new("lb", Some(m), "activation"), value(v)))
+            .collect()
+    }
+
+    fn activation_of(book: &EditBook, member: &str) -> Option<String> {
+        book.edits()
+            .get(&EditKey::new("lb", Some(member), "activation"))
+            .map(|v| v.value.clone())
+    }
+
+    #[test]
+    fn what_the_store_says_never_hides_a_local_change_not_saved_yet() {
+        let book = EditBook::new(stored(&[("node1", "disabled")]), "here".to_owned());
+        book.record(vec![
+            (
+                EditKey::new("lb", Some("node2"), "activation"),
+                Some("stopped".to_owned()),
+            ),
+            (EditKey::new("lb", Some("node1"), "activation"), None),
+        ]);
+        assert!(book.has_unsaved());
+        // The store still holds the old state and someone else's edit of node3.
+        let changed = book.take_stored(stored(&[("node1", "disabled"), ("node3", "stopped")]));
+        assert!(changed);
+        assert_eq!(
+            activation_of(&book, "node1"),
+            None,
+            "the local release stays"
+        );
+        assert_eq!(activation_of(&book, "node2").as_deref(), Some("stopped"));
+        assert_eq!(activation_of(&book, "node3").as_deref(), Some("stopped"));
+        // Once saved, the store is the truth again.
+        let (_, unsaved) = book.to_save();
+        book.saved(&unsaved);
+        assert!(!book.has_unsaved());
+        book.take_stored(stored(&[("node3", "stopped")]));
+        assert_eq!(activation_of(&book, "node2"), None);
+    }
+
+    #[test]
+    fn a_change_made_while_saving_stays_unsaved() {
+        let book = EditBook::new(Edits::new(), "here".to_owned());
+        let key = EditKey::new("lb", Some("node1"), "lbfactor");
+        book.record(vec![(key.clone(), Some("2".to_owned()))]);
+        let (_, saving) = book.to_save();
+        book.record(vec![(key.clone(), Some("3".to_owned()))]);
+        book.saved(&saving);
+        assert!(book.has_unsaved(), "the second value still has to be saved");
+        let (all, unsaved) = book.to_save();
+        assert_eq!(all[&key].value, "3");
+        assert_eq!(unsaved[&key].as_ref().map(|v| v.value.as_str()), Some("3"));
+        assert_eq!(all[&key].by.as_deref(), Some("here"));
+    }
+
+    #[test]
+    fn revert_releases_a_member_or_a_whole_worker() {
+        let mut edits = stored(&[("node1", "disabled"), ("node2", "stopped")]);
+        edits.insert(EditKey::new("lb", None, "retries"), value("3"));
+        edits.insert(EditKey::new("other", None, "retries"), value("4"));
+        let book = EditBook::new(edits, "here".to_owned());
+        assert_eq!(book.revert("lb", Some("node1")), 1);
+        assert_eq!(activation_of(&book, "node1"), None);
+        assert_eq!(book.revert("lb", None), 2);
+        let left: Vec<String> = book.edits().keys().map(ToString::to_string).collect();
+        assert_eq!(left, ["other retries"]);
+    }
+}
