@@ -254,6 +254,7 @@ fn an_edit_that_no_longer_fits_is_reported_and_skipped() {
             edit("lb", Some("node1"), "lbfactor", "0"),
             edit("gone", None, "retries", "3"),
             edit("lb", Some("node2"), "activation", "disabled"),
+            edit("lb", Some("node1"), "host", "no-such-host.invalid"),
         ]
     });
     std::fs::write(
@@ -280,11 +281,12 @@ fn an_edit_that_no_longer_fits_is_reported_and_skipped() {
         String::from_utf8_lossy(&out.stderr)
     );
     for line in [
-        "runtime edits: 4 in the state store, 1 applied over workers.properties, 3 not applied",
+        "runtime edits: 5 in the state store, 1 applied over workers.properties, 4 not applied",
         "applied: lb/node2 activation=disabled",
         "runtime edit lb/node3 activation=stopped not applied: node3 is no longer a member of lb",
         "runtime edit lb/node1 lbfactor=0 not applied: 0 is out of range",
         "runtime edit gone retries=3 not applied: worker gone is no longer in worker.list",
+        "runtime edit lb/node1 host=no-such-host.invalid not applied: worker `node1` (member of lb `lb`): cannot resolve host",
     ] {
         assert!(stdout.contains(line), "check lacks {line:?}:\n{stdout}");
     }
@@ -297,6 +299,10 @@ fn an_edit_that_no_longer_fits_is_reported_and_skipped() {
     );
     let log = gate.error_log();
     assert!(log.contains("lb/node1 lbfactor=0 not applied"), "{log}");
+    assert!(
+        log.contains("lb/node1 host=no-such-host.invalid not applied"),
+        "{log}"
+    );
     let status = gate.status_prop();
     assert_eq!(status.req("worker.node2.activation"), "DIS");
     assert_eq!(status.req("worker.node1.lbfactor"), "1");
@@ -312,7 +318,7 @@ fn an_edit_that_no_longer_fits_is_reported_and_skipped() {
     );
     assert_eq!(served(&gate, 3), BTreeMap::from([("node1".to_owned(), 3)]));
     // Stale entries stay in the file (node2 may come back): nothing was rewritten.
-    assert_eq!(state_entries(&state_file).len(), 4);
+    assert_eq!(state_entries(&state_file).len(), 5);
     drop(gate);
     let _ = std::fs::remove_dir_all(&dir);
 }

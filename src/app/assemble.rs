@@ -6,8 +6,9 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 
 use crate::backend::registry::{PreparedWorkers, RegistryError, WorkerOptions, prepare_workers};
+use crate::backend::settings::MemberSettingsError;
 use crate::config::error::At;
-use crate::config::state::{StaleEdit, apply_edits};
+use crate::config::state::{EditKey, Edits, StaleEdit, apply_edits};
 use crate::config::{Origin, RunSettings};
 use crate::server::Gateway;
 use crate::server::limits::{ConnectionCap, http_builder};
@@ -110,20 +111,29 @@ pub fn assemble_with_edits(
     previous: Option<&Gateway>,
     edits: Option<&Arc<EditBook>>,
 ) -> Result<PreparedGateway, AssembleError> {
-    let (workers_config, stale) = match edits {
-        Some(book) => apply_edits(&settings.workers, &book.edits()),
-        None => (settings.workers.clone(), Vec::new()),
-    };
+    let mut pending = edits.map(|book| book.edits()).unwrap_or_default();
+    let mut unusable = Vec::new();
     let options = WorkerOptions {
         disable_reuse: settings.options.disable_reuse,
         replay: settings.replay,
     };
-    let workers = prepare_workers(&workers_config, options, previous.map(|g| &g.workers)).map_err(
-        |source| AssembleError::Workers {
-            origin: registry_error_origin(settings, &source),
-            source: Box::new(source),
-        },
-    )?;
+    // An edited host that no longer resolves (or an edited packet size) must not keep
+    // jkgate from starting: that edit is left out as stale and the workers built again.
+    let (workers_config, mut stale, workers) = loop {
+        let (config, stale) = apply_edits(&settings.workers, &pending);
+        match prepare_workers(&config, options, previous.map(|g| &g.workers)) {
+            Ok(workers) => break (config, stale, workers),
+            Err(RegistryError::Member(e)) if take_edits_behind(&e, &mut pending, &mut unusable) => {
+            }
+            Err(source) => {
+                return Err(AssembleError::Workers {
+                    origin: registry_error_origin(settings, &source),
+                    source: Box::new(source),
+                });
+            }
+        }
+    };
+    stale.append(&mut unusable);
     let tls = match &settings.tls {
         Some(t) => Some(tls::acceptor(
             &t.certificate,
@@ -155,6 +165,39 @@ pub fn assemble_with_edits(
         edits: edits.cloned(),
         stale,
     })
+}
+
+/// Moves the edits that made member `error` unable to run (its edited `host` or `port`, or
+/// `max_packet_size`) from `pending` to `stale`; `false` when no edit is behind it.
+fn take_edits_behind(
+    error: &MemberSettingsError,
+    pending: &mut Edits,
+    stale: &mut Vec<StaleEdit>,
+) -> bool {
+    let (worker, member) = match error.lb() {
+        Some(lb) => (lb, Some(error.worker())),
+        None => (error.worker(), None),
+    };
+    let directive = error.directive();
+    let keys: Vec<EditKey> = pending
+        .keys()
+        .filter(|k| {
+            k.worker == worker
+                && k.member.as_deref() == member
+                && (k.setting == directive || (directive == "host" && k.setting == "port"))
+        })
+        .cloned()
+        .collect();
+    for key in &keys {
+        if let Some(value) = pending.remove(key) {
+            stale.push(StaleEdit {
+                key: key.clone(),
+                value: value.value,
+                reason: error.to_string(),
+            });
+        }
+    }
+    !keys.is_empty()
 }
 
 /// The workers.properties line to fix for `error`: the member's offending key, else the

@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{StateError, StateStore};
 use crate::config::state::{Edits, StateDocument};
@@ -57,7 +58,13 @@ impl FileStore {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "state".to_owned());
-        let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        // One temporary name per write: the driver and a reload may write at once.
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let temporary = dir.join(format!(
+            ".{name}.{}.{}.tmp",
+            std::process::id(),
+            WRITES.fetch_add(1, Ordering::Relaxed)
+        ));
         let text = StateDocument::of(edits).to_json();
         let written = (|| {
             let mut file = std::fs::File::create(&temporary)?;
