@@ -164,6 +164,10 @@ fn three_jkgates_share_edits_through_etcd_and_survive_its_absence() {
     assert_eq!(value(&a, "worker.node1.lbfactor"), "1", "a cannot know yet");
     let mut b = b;
     b.wait_for_log("saved when the store answers", Duration::from_secs(10));
+    // A reload while etcd is away keeps what is in force, the unsaved edit included.
+    b.hup_expect_reloaded();
+    assert_eq!(value(&b, "worker.node1.lbfactor"), "5");
+    assert_eq!(value(&b, "worker.node2.activation"), "STP");
     // A jkgate starting now starts from its local copy (c keeps one: StateFile).
     let c_copy = std::fs::read_to_string(c.dir.join("state.json")).expect("c's local copy");
     assert!(c_copy.contains("stopped"), "{c_copy}");
@@ -174,12 +178,23 @@ fn three_jkgates_share_edits_through_etcd_and_survive_its_absence() {
     drop(e);
 
     // etcd is back: b's edit reaches etcd and the others, within the retry backoff.
+    let restarted = Instant::now();
     etcd.start_again();
-    let to_a = wait_value(&a, "worker.node1.lbfactor", "5", Duration::from_secs(15));
-    let to_c = wait_value(&c, "worker.node1.lbfactor", "5", Duration::from_secs(15));
-    eprintln!("after etcd came back: b's edit on a in {to_a:?}, on c in {to_c:?}");
+    let healthy = restarted.elapsed();
+    wait_value(&a, "worker.node1.lbfactor", "5", Duration::from_secs(15));
+    let to_a = restarted.elapsed();
+    wait_value(&c, "worker.node1.lbfactor", "5", Duration::from_secs(15));
+    let to_c = restarted.elapsed();
+    eprintln!(
+        "etcd restarted, healthy after {healthy:?}; b's edit on a after {to_a:?}, on c after {to_c:?}"
+    );
     b.wait_for_log("runtime edits saved again", Duration::from_secs(10));
     assert_eq!(etcd.get_prefix(&format!("{prefix}/")).len(), 2);
+    // A reload reads etcd again and keeps both.
+    let mut a = a;
+    a.hup_expect_reloaded();
+    assert_eq!(value(&a, "worker.node1.lbfactor"), "5");
+    assert_eq!(value(&a, "worker.node2.activation"), "STP");
     for gate in [&a, &b, &c] {
         serves(gate, 3);
     }
