@@ -6,12 +6,15 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 
 use crate::backend::registry::{PreparedWorkers, RegistryError, WorkerOptions, prepare_workers};
+use crate::backend::settings::MemberSettingsError;
 use crate::config::error::At;
+use crate::config::state::{EditKey, Edits, StaleEdit, apply_edits};
 use crate::config::{Origin, RunSettings};
 use crate::server::limits::{ConnectionCap, http_builder};
 use crate::server::mapping::MappingOptions;
 use crate::server::tls::{self, TlsError};
 use crate::server::{Gateway, MetricsRoute};
+use crate::status::edits::EditBook;
 use crate::status::{Generation, StatusWorkers};
 
 /// Why settings could not become a running configuration. Nothing was changed; the same
@@ -42,6 +45,8 @@ pub struct PreparedGateway {
     status: StatusWorkers,
     tls: Option<tokio_rustls::TlsAcceptor>,
     connections: Arc<ConnectionCap>,
+    edits: Option<Arc<EditBook>>,
+    stale: Vec<StaleEdit>,
 }
 
 impl std::fmt::Debug for PreparedGateway {
@@ -59,6 +64,9 @@ impl PreparedGateway {
     pub fn commit(self) -> Gateway {
         let settings = &self.settings;
         self.connections.resize(settings.limits.max_connections);
+        if let Some(book) = &self.edits {
+            book.set_base(&settings.workers);
+        }
         Gateway {
             mounts: ArcSwap::from_pointee(settings.mounts.clone()),
             workers: self.workers.commit(),
@@ -81,6 +89,11 @@ impl PreparedGateway {
     pub fn generation(&self) -> &Generation {
         &self.generation
     }
+
+    /// The runtime edits that no longer fit workers.properties and were not applied.
+    pub fn stale_edits(&self) -> &[StaleEdit] {
+        &self.stale
+    }
 }
 
 /// Builds everything `settings` ask for. `previous` is the gateway serving now (on a
@@ -90,15 +103,41 @@ pub fn assemble(
     generation: Generation,
     previous: Option<&Gateway>,
 ) -> Result<PreparedGateway, AssembleError> {
+    assemble_with_edits(settings, generation, previous, None)
+}
+
+/// [`assemble`] with the runtime edits of `edits` laid over workers.properties (an edit
+/// wins over the file until it is reverted). Edits that no longer fit are left out and
+/// listed by [`PreparedGateway::stale_edits`]; the status workers record new edits there.
+pub fn assemble_with_edits(
+    settings: &RunSettings,
+    generation: Generation,
+    previous: Option<&Gateway>,
+    edits: Option<&Arc<EditBook>>,
+) -> Result<PreparedGateway, AssembleError> {
+    let mut pending = edits.map(|book| book.edits()).unwrap_or_default();
+    let mut unusable = Vec::new();
     let options = WorkerOptions {
         disable_reuse: settings.options.disable_reuse,
         replay: settings.replay,
     };
-    let workers = prepare_workers(&settings.workers, options, previous.map(|g| &g.workers))
-        .map_err(|source| AssembleError::Workers {
-            origin: registry_error_origin(settings, &source),
-            source: Box::new(source),
-        })?;
+    // An edited host that no longer resolves (or an edited packet size) must not keep
+    // jkgate from starting: that edit is left out as stale and the workers built again.
+    let (workers_config, mut stale, workers) = loop {
+        let (config, stale) = apply_edits(&settings.workers, &pending);
+        match prepare_workers(&config, options, previous.map(|g| &g.workers)) {
+            Ok(workers) => break (config, stale, workers),
+            Err(RegistryError::Member(e)) if take_edits_behind(&e, &mut pending, &mut unusable) => {
+            }
+            Err(source) => {
+                return Err(AssembleError::Workers {
+                    origin: registry_error_origin(settings, &source),
+                    source: Box::new(source),
+                });
+            }
+        }
+    };
+    stale.append(&mut unusable);
     let tls = match &settings.tls {
         Some(t) => Some(tls::acceptor(
             &t.certificate,
@@ -108,11 +147,12 @@ pub fn assemble(
         None => None,
     };
     let status = StatusWorkers::new(
-        &settings.workers,
+        &workers_config,
         &settings.worker_properties,
         &settings.status_users,
         generation.clone(),
         previous.map(|g| &g.status),
+        edits.cloned(),
     );
     // One cap for the process: a reload keeps the count of open connections.
     let connections = match previous {
@@ -126,7 +166,42 @@ pub fn assemble(
         generation,
         status,
         tls,
+        edits: edits.cloned(),
+        stale,
     })
+}
+
+/// Moves the edits that made member `error` unable to run (its edited `host` or `port`, or
+/// `max_packet_size`) from `pending` to `stale`; `false` when no edit is behind it.
+fn take_edits_behind(
+    error: &MemberSettingsError,
+    pending: &mut Edits,
+    stale: &mut Vec<StaleEdit>,
+) -> bool {
+    let (worker, member) = match error.lb() {
+        Some(lb) => (lb, Some(error.worker())),
+        None => (error.worker(), None),
+    };
+    let directive = error.directive();
+    let keys: Vec<EditKey> = pending
+        .keys()
+        .filter(|k| {
+            k.worker == worker
+                && k.member.as_deref() == member
+                && (k.setting == directive || (directive == "host" && k.setting == "port"))
+        })
+        .cloned()
+        .collect();
+    for key in &keys {
+        if let Some(value) = pending.remove(key) {
+            stale.push(StaleEdit {
+                key: key.clone(),
+                value: value.value,
+                reason: error.to_string(),
+            });
+        }
+    }
+    !keys.is_empty()
 }
 
 /// The workers.properties line to fix for `error`: the member's offending key, else the

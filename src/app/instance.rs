@@ -7,7 +7,8 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio::task::JoinHandle;
 
-use super::assemble::{AssembleError, assemble};
+use super::assemble::{AssembleError, PreparedGateway, assemble_with_edits};
+use super::state::{StateError, StateService};
 use super::{health_checks, mount_file};
 use crate::config::{ConfigError, Listener, RunSettings};
 use crate::server::{self, CurrentGateway, Gateway, Role, RunningServer};
@@ -36,6 +37,9 @@ pub enum StartError {
     /// A listen address cannot be bound.
     #[error(transparent)]
     Bind(#[from] BindError),
+    /// The state file cannot be read.
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// Why a reload changed nothing. jkgate goes on serving with the configuration it had.
@@ -50,6 +54,9 @@ pub enum ReloadError {
     /// A new listen address cannot be bound.
     #[error(transparent)]
     Bind(#[from] BindError),
+    /// The state file cannot be read.
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// Binds `addr` without serving yet.
@@ -84,6 +91,14 @@ pub struct Jkgate {
     mount_file: Option<JoinHandle<()>>,
     /// The application health checks' driver.
     health_checks: Option<JoinHandle<()>>,
+    state: StateService,
+}
+
+/// Logs each runtime edit that was left out because it no longer fits workers.properties.
+fn report_stale(prepared: &PreparedGateway) {
+    for edit in prepared.stale_edits() {
+        tracing::warn!("{edit}");
+    }
 }
 
 impl std::fmt::Debug for Jkgate {
@@ -103,7 +118,11 @@ impl Jkgate {
         source: SettingsSource,
     ) -> Result<Jkgate, StartError> {
         let generation = Generation::first();
-        let gateway = assemble(&settings, generation.clone(), None)?.commit();
+        let mut state = StateService::open(&settings).await?;
+        let prepared =
+            assemble_with_edits(&settings, generation.clone(), None, Some(state.book()))?;
+        report_stale(&prepared);
+        let gateway = prepared.commit();
         let current: CurrentGateway = Arc::new(ArcSwap::from_pointee(gateway));
         let mut listeners = Vec::with_capacity(settings.listeners.len());
         for listener in &settings.listeners {
@@ -124,6 +143,7 @@ impl Jkgate {
         };
         let mount_file = mount_file::watch(&settings, &current);
         let health_checks = health_checks::start(&settings, &current.load());
+        state.start_driver(current.clone());
         Ok(Jkgate {
             current,
             generation,
@@ -133,6 +153,7 @@ impl Jkgate {
             metrics_listener,
             mount_file,
             health_checks,
+            state,
         })
     }
 
@@ -150,6 +171,11 @@ impl Jkgate {
     /// The settings running now.
     pub fn settings(&self) -> &RunSettings {
         &self.settings
+    }
+
+    /// The runtime edits in force (what the status worker changed, kept by the state store).
+    pub fn edits(&self) -> &std::sync::Arc<crate::status::edits::EditBook> {
+        self.state.book()
     }
 
     /// The configuration generation running now.
@@ -205,7 +231,13 @@ impl Jkgate {
         let settings = (self.source)()?;
         let generation = self.generation.next();
         let previous = self.current.load_full();
-        let prepared = assemble(&settings, generation.clone(), Some(&previous))?;
+        self.state.reread(&settings).await?;
+        let prepared = assemble_with_edits(
+            &settings,
+            generation.clone(),
+            Some(&previous),
+            Some(self.state.book()),
+        )?;
         let mut opened = Vec::new();
         for listener in &settings.listeners {
             if self.listeners.iter().any(|(l, _)| l == listener) {
@@ -223,6 +255,7 @@ impl Jkgate {
         for warning in &settings.warnings {
             tracing::warn!("{warning}");
         }
+        report_stale(&prepared);
         self.current.store(Arc::new(prepared.commit()));
         let (kept, closed): (Vec<_>, Vec<_>) = std::mem::take(&mut self.listeners)
             .into_iter()
@@ -272,7 +305,8 @@ impl Jkgate {
     }
 
     /// Stops accepting on every listener at once, then waits for open connections to
-    /// finish (at most `GracefulShutdownTimeout`).
+    /// finish (at most `GracefulShutdownTimeout`), then saves the runtime edits not saved
+    /// yet.
     pub async fn shutdown(mut self) {
         if let Some(task) = self.mount_file.take() {
             task.abort();
@@ -300,5 +334,7 @@ impl Jkgate {
         for task in draining {
             let _ = task.await;
         }
+        // Last: a status request still draining may have made an edit.
+        self.state.shutdown().await;
     }
 }

@@ -22,6 +22,7 @@ pub mod logging;
 mod mount_file;
 pub mod notify;
 pub mod route_query;
+pub mod state;
 
-pub use assemble::{AssembleError, PreparedGateway, assemble};
+pub use assemble::{AssembleError, PreparedGateway, assemble, assemble_with_edits};
 pub use instance::{BindError, Jkgate, ReloadError, SettingsSource, StartError};

@@ -165,7 +165,15 @@ impl MemberSettingsError {
         self
     }
 
-    /// The worker concerned.
+    /// The lb the worker is a member of (`None`: a top-level worker).
+    pub fn lb(&self) -> Option<&str> {
+        match self {
+            MemberSettingsError::Unresolved { lb, .. }
+            | MemberSettingsError::PacketSize { lb, .. } => lb.as_deref(),
+        }
+    }
+
+    /// The worker (or lb member) whose settings cannot run.
     pub fn worker(&self) -> &str {
         match self {
             MemberSettingsError::Unresolved { worker, .. }

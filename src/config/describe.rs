@@ -168,6 +168,22 @@ pub fn describe(settings: &RunSettings) -> String {
             check.fall,
         );
     }
+    match (&settings.state_file, &settings.state_store) {
+        (None, None) => {
+            let _ = writeln!(out, "runtime edits: kept until jkgate stops (no StateFile)");
+        }
+        (file, store) => {
+            let _ = writeln!(
+                out,
+                "runtime edits: StateFile={} StateStore={}",
+                file.as_ref()
+                    .map_or_else(|| "-".to_owned(), |f| f.display().to_string()),
+                store
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), ToString::to_string)
+            );
+        }
+    }
     let _ = writeln!(out, "worker.list: {}", settings.workers.list.join(","));
     let _ = writeln!(out, "worker.maintain: {}", secs(settings.workers.maintain));
     for worker in &settings.workers.workers {

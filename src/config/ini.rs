@@ -122,6 +122,14 @@ pub struct IniFile {
     /// served on the other listeners), e.g. `127.0.0.1:9100` to keep them on loopback.
     #[serde(rename = "MetricsListen")]
     pub metrics_listen: Option<String>,
+    /// `StateFile`: where runtime edits (status worker changes) are kept across restarts
+    /// and reloads (default: none, edits last until jkgate stops). Relative to `ServerRoot`.
+    #[serde(rename = "StateFile")]
+    pub state_file: Option<String>,
+    /// `StateStore`: `etcd://host:port[,host:port...]/prefix`: runtime edits shared by a
+    /// fleet of jkgate instances through etcd (needs the `etcd` build feature).
+    #[serde(rename = "StateStore")]
+    pub state_store: Option<String>,
     /// `[tls]` section.
     pub tls: Option<IniTls>,
     /// `[mounts]` section: `pattern = worker[;ext...]`, one per line (`JkMount`).
@@ -164,6 +172,8 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "MaxConnections",
     "MetricsPath",
     "MetricsListen",
+    "StateFile",
+    "StateStore",
 ];
 
 /// The section prefix of an application health check: `[healthcheck NAME]`, NAME an lb
@@ -1281,6 +1291,8 @@ mod tests {
             max_connections,
             metrics_path,
             metrics_listen,
+            state_file,
+            state_store,
             tls,
             mounts,
             env,
@@ -1313,6 +1325,8 @@ mod tests {
             max_connections,
             metrics_path,
             metrics_listen,
+            state_file,
+            state_store,
         ];
         assert_eq!(top.len(), TOP_LEVEL_KEYS.len());
         assert!(top.iter().all(|v| v.as_deref() == Some("v")));

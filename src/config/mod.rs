@@ -15,6 +15,7 @@ pub mod limits;
 pub mod properties;
 pub mod reader;
 pub mod settings;
+pub mod state;
 pub mod uriworkermap;
 pub mod value;
 pub mod workers;
@@ -25,7 +26,8 @@ pub use reader::{
     read_workers_properties_seeded,
 };
 pub use settings::{
-    Listener, MetricsSettings, RunSettings, Sources, TlsSettings, parse_listen, resolve_settings,
+    Listener, MetricsSettings, RunSettings, Sources, StoreUrl, TlsSettings, parse_listen,
+    parse_store_url, resolve_settings,
 };
 pub use uriworkermap::{
     MatchKind, Mount, MountExtensions, MountSource, MountTable, NormalizeError, normalize_path,

@@ -134,8 +134,60 @@ pub struct RunSettings {
     pub metrics: Option<MetricsSettings>,
     /// `[healthcheck NAME]` application health checks.
     pub health_checks: Vec<HealthCheck>,
+    /// `StateFile`: where runtime edits are kept (`None`: they last until jkgate stops).
+    pub state_file: Option<PathBuf>,
+    /// `StateStore`: the etcd store a fleet shares its runtime edits through.
+    pub state_store: Option<StoreUrl>,
     /// Non-fatal findings from every file read.
     pub warnings: Vec<ConfigWarning>,
+}
+
+/// `StateStore = etcd://host:port[,host:port...]/prefix`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreUrl {
+    /// `host:port` of each etcd endpoint.
+    pub endpoints: Vec<String>,
+    /// The key prefix, without a trailing `/` (`/jkgate/prod`).
+    pub prefix: String,
+}
+
+impl std::fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "etcd://{}{}", self.endpoints.join(","), self.prefix)
+    }
+}
+
+/// Parses a `StateStore` value.
+pub fn parse_store_url(value: &str) -> Result<StoreUrl, ConfigError> {
+    let bad = |why: &str| setting("StateStore", format!("{value:?}: {why}"));
+    let rest = value
+        .trim()
+        .strip_prefix("etcd://")
+        .ok_or_else(|| bad("expected etcd://host:port[,host:port...]/prefix"))?;
+    let (hosts, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let endpoints: Vec<String> = hosts
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if endpoints.is_empty() {
+        return Err(bad("no etcd endpoint"));
+    }
+    for endpoint in &endpoints {
+        match endpoint.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
+            _ => return Err(bad("each endpoint is host:port")),
+        }
+    }
+    let prefix = format!("/{}", path.trim_matches('/'));
+    if prefix == "/" {
+        return Err(bad("a key prefix is needed (etcd://host:port/jkgate/NAME)"));
+    }
+    if !cfg!(feature = "etcd") {
+        return Err(bad("this jkgate was built without the etcd feature"));
+    }
+    Ok(StoreUrl { endpoints, prefix })
 }
 
 /// `error` placed at `origin` (the jkgate.ini line its value came from), unless it already
@@ -428,6 +480,14 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
     );
     let metrics = resolve_metrics(&ini, &mut errors);
     let env_vars = ini.env.clone().unwrap_or_default().0;
+    let state_file = ini.state_file.as_deref().map(|p| resolve_path(&base, p));
+    let state_store = match ini.state_store.as_deref() {
+        Some(value) => parse_store_url(value).map(Some).unwrap_or_else(|e| {
+            errors.push(located(e, ini_line("StateStore")));
+            None
+        }),
+        None => None,
+    };
     let status_users = ini.status_users.clone().unwrap_or_default().0;
 
     // workers.properties.
@@ -517,6 +577,8 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
         limits,
         metrics,
         health_checks,
+        state_file,
+        state_store,
         warnings: all_warnings,
     })
 }
@@ -656,6 +718,8 @@ impl RunSettings {
             limits: ClientLimits::default(),
             metrics: None,
             health_checks: Vec::new(),
+            state_file: None,
+            state_store: None,
             warnings: checked.warnings,
         })
     }

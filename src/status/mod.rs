@@ -14,18 +14,24 @@
 //!   API, and the connection settings of ajp13 workers and members through the worker's
 //!   own, with mod_jk's accepted ranges (out-of-range values are silently ignored, as in
 //!   mod_jk; a host that does not resolve is reported and changes nothing).
+//! * What `update` changed is recorded in the [`edits::EditBook`] (kept by the application's
+//!   state store, laid over workers.properties at the next start and reload); jkgate's own
+//!   `cmd=revert&w=WORKER[&sw=MEMBER]` releases those edits and puts workers.properties'
+//!   values back in effect.
 //! * Access: the worker's `read_only` (or `opt` bit 0x20) forbids `edit`, `update`,
 //!   `reset`, `recover`; a non-empty `user` list requires HTTP Basic credentials from
 //!   jkgate.ini's `[status_users]` for a listed user ("Access denied." otherwise).
 //!
 //! Files: [`query`] (parameters), [`auth`] (users), [`rating`] (good/degraded/bad),
 //! [`model`] (the snapshot), [`action`] (worker selection, update/reset/recover),
+//! [`edits`] (runtime edits: recorded, reverted, put in effect),
 //! [`format`], [`txt`], [`prop`], [`xml`], [`html`] (output), [`clock`] (times),
 //! [`fuzzing`] (the fuzz target's entry point).
 
 pub mod action;
 pub mod auth;
 pub mod clock;
+pub mod edits;
 pub mod format;
 pub mod generation;
 pub mod html;
@@ -45,6 +51,7 @@ use crate::backend::dispatch::{Target, Workers};
 use crate::config::properties::PropertyMap;
 use crate::config::uriworkermap::MountTable;
 use crate::config::{StatusSettings, WorkerKind, WorkersConfig};
+use edits::EditBook;
 
 pub use generation::{Generation, ReloadRecord};
 
@@ -67,6 +74,9 @@ struct Shared {
     users: Vec<(String, String)>,
     resets: Arc<ResetTimes>,
     generation: Generation,
+    /// Where `update` records what it changed and `revert` releases it (`None`: edits are
+    /// not kept, as in `jkgate check`).
+    edits: Option<Arc<EditBook>>,
 }
 
 /// One status worker (`worker.<name>.type=status`).
@@ -97,6 +107,7 @@ impl StatusWorkers {
         users: &[(String, String)],
         generation: Generation,
         previous: Option<&StatusWorkers>,
+        edits: Option<Arc<EditBook>>,
     ) -> Self {
         let resets = previous.map_or_else(
             || Arc::new(ResetTimes::new(SystemTime::now())),
@@ -113,6 +124,7 @@ impl StatusWorkers {
             users: users.to_vec(),
             resets: resets.clone(),
             generation,
+            edits,
         });
         let workers = config
             .workers
@@ -414,7 +426,8 @@ impl Job<'_> {
         };
         let name = &self.worker.name;
         let result = match self.cmd {
-            Command::Update => action::update(selected, self.params),
+            Command::Update => self.update_recorded(selected),
+            Command::Revert => self.revert(selected),
             Command::Reset => action::reset(
                 selected,
                 &self.worker.shared.resets,
@@ -431,6 +444,57 @@ impl Job<'_> {
                 sub_worker, %message, "status worker command failed"),
         }
         result
+    }
+
+    /// `update`, with what it changed recorded in the edit book.
+    fn update_recorded(&self, selected: &Selected<'_>) -> Result<(), String> {
+        let worker = self.params.get("w").unwrap_or_default();
+        let target = self.workers.get(worker);
+        let before = target.map(|t| edits::snapshot(worker, t));
+        let result = action::update(selected, self.params);
+        // A wildcard update may have changed some members before it failed: record
+        // whatever changed either way.
+        if let (Some(book), Some(target), Some(before)) =
+            (&self.worker.shared.edits, target, before)
+        {
+            let after = edits::snapshot(worker, target);
+            book.record(edits::changes(&before, &after));
+        }
+        result
+    }
+
+    /// `revert`: releases the edits of the selected worker or member and puts
+    /// workers.properties' values back in effect.
+    fn revert(&self, selected: &Selected<'_>) -> Result<(), String> {
+        let Some(book) = &self.worker.shared.edits else {
+            return Err("Runtime edits are not kept by this jkgate".to_owned());
+        };
+        let worker = self.params.get("w").unwrap_or_default();
+        let member = match selected {
+            Selected::Lb {
+                sub_worker: true,
+                lb,
+                members,
+                ..
+            } => members
+                .first()
+                .map(|&i| lb.balancer().topology().members[i].name.clone()),
+            Selected::Status => return Err("Revert failed".to_owned()),
+            _ => None,
+        };
+        let released = book.revert(worker, member.as_deref());
+        tracing::info!(
+            worker,
+            member = member.as_deref().unwrap_or("-"),
+            released,
+            "runtime edits released: back to workers.properties"
+        );
+        if let Some((config, _)) = book.effective() {
+            for e in edits::converge(self.workers, &config) {
+                tracing::warn!("revert: {e}");
+            }
+        }
+        Ok(())
     }
 
     /// The `txt`, `prop` and `xml` answer.

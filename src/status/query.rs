@@ -48,11 +48,14 @@ pub enum Command {
     Dump,
     /// Where a session id (`sid`) would go now, on lb `w` or on every lb (jkgate's own).
     Route,
+    /// jkgate's: release the runtime edits of a worker (`w`) or lb member (`sw`): back to
+    /// workers.properties, and forgotten by the state store.
+    Revert,
 }
 
 impl Command {
-    /// Every command, in mod_jk's numeric order.
-    pub const ALL: [Command; 9] = [
+    /// Every command, in mod_jk's numeric order (then jkgate's own).
+    pub const ALL: [Command; 10] = [
         Command::List,
         Command::Show,
         Command::Edit,
@@ -62,6 +65,7 @@ impl Command {
         Command::Recover,
         Command::Dump,
         Command::Route,
+        Command::Revert,
     ];
 
     /// The command named by `cmd`: absent means `list`; an unknown (or differently cased)
@@ -85,6 +89,7 @@ impl Command {
             Command::Recover => "recover",
             Command::Dump => "dump",
             Command::Route => "route",
+            Command::Revert => "revert",
         }
     }
 
@@ -92,7 +97,7 @@ impl Command {
     pub fn is_read_only(self) -> bool {
         !matches!(
             self,
-            Command::Edit | Command::Update | Command::Reset | Command::Recover
+            Command::Edit | Command::Update | Command::Reset | Command::Recover | Command::Revert
         )
     }
 
@@ -119,7 +124,10 @@ impl Command {
 
     /// Whether the answer is only the result (and, for HTML, a redirect).
     pub fn is_action(self) -> bool {
-        matches!(self, Command::Update | Command::Reset | Command::Recover)
+        matches!(
+            self,
+            Command::Update | Command::Reset | Command::Recover | Command::Revert
+        )
     }
 }
 

@@ -70,6 +70,9 @@ pub enum ClusterMode {
     /// `SimpleTcpCluster` + `DeltaManager` (synchronous replication over Tribes, static
     /// membership on loopback) across the nodes of a [`TomcatCluster`].
     Delta,
+    /// `SimpleTcpCluster` + `BackupManager`: each session has one backup copy on another
+    /// member (of its membership domain, see [`TomcatCluster::start_in_domains`]).
+    Backup,
 }
 
 /// How to configure one Tomcat node.
@@ -88,8 +91,11 @@ pub struct TomcatOptions {
     pub allowed_request_attributes_pattern: Option<String>,
     /// Further AJP connector attributes, written verbatim (e.g. `("maxThreads", "4")`).
     pub ajp_attributes: Vec<(String, String)>,
-    /// Session replication; [`ClusterMode::Delta`] needs [`TomcatCluster::start`].
+    /// Session replication; a mode other than `None` needs [`TomcatCluster::start`].
     pub cluster: ClusterMode,
+    /// Membership domain of the node (`StaticMember domain`): it replicates only with the
+    /// members of its own domain. Set by [`TomcatCluster::start_in_domains`].
+    pub domain: Option<String>,
 }
 
 impl Default for TomcatOptions {
@@ -102,6 +108,7 @@ impl Default for TomcatOptions {
             allowed_request_attributes_pattern: None,
             ajp_attributes: Vec::new(),
             cluster: ClusterMode::None,
+            domain: None,
         }
     }
 }
@@ -140,7 +147,8 @@ pub struct TomcatNode {
     options: TomcatOptions,
     base: PathBuf,
     ports: Ports,
-    /// `(jvmRoute, tribes port)` of every cluster member including this one; empty without cluster.
+    /// `(jvmRoute, tribes port)` of every member this node replicates with, itself
+    /// included; empty without cluster.
     members: Vec<(String, u16)>,
     jvm: Option<Child>,
     watchdog: Option<Child>,
@@ -154,7 +162,7 @@ impl TomcatNode {
     pub fn start(options: TomcatOptions) -> TomcatNode {
         assert!(
             options.cluster == ClusterMode::None,
-            "ClusterMode::Delta needs the other members' ports: use TomcatCluster::start"
+            "a cluster mode needs the other members' ports: use TomcatCluster::start"
         );
         let mut node = TomcatNode::launch(options, Ports::allocate(false), Vec::new());
         node.wait_ready();
@@ -494,8 +502,8 @@ impl TomcatNode {
             let _ = write!(ajp, " {k}=\"{}\"", xml_escape(v));
         }
         let cluster = match (o.cluster, self.ports.tribes) {
-            (ClusterMode::Delta, Some(port)) => cluster_xml(port, &self.members),
-            _ => String::new(),
+            (ClusterMode::None, _) | (_, None) => String::new(),
+            (mode, Some(port)) => cluster_xml(mode, port, o.domain.as_deref(), &self.members),
         };
         format!(
             r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -550,23 +558,39 @@ impl TomcatCluster {
     /// waits for its state-transfer timeout) and this returns once sessions replicate
     /// between every pair.
     pub fn start(n: usize, options: TomcatOptions) -> TomcatCluster {
+        TomcatCluster::start_nodes(&vec![None; n], options)
+    }
+
+    /// Starts one node per entry of `domains` (`node1..nodeN`), node i in membership
+    /// domain `domains[i]`: it replicates only with the nodes of its domain (static
+    /// membership lists only those, each `StaticMember` carries the `domain`), and
+    /// [`TomcatCluster::workers_properties`] writes each member's `domain`.
+    pub fn start_in_domains(domains: &[&str], options: TomcatOptions) -> TomcatCluster {
+        let domains: Vec<Option<String>> = domains.iter().map(|d| Some((*d).to_owned())).collect();
+        TomcatCluster::start_nodes(&domains, options)
+    }
+
+    fn start_nodes(domains: &[Option<String>], options: TomcatOptions) -> TomcatCluster {
+        let n = domains.len();
         assert!(n >= 1, "a cluster needs at least one node");
-        let cluster = options.cluster == ClusterMode::Delta;
+        let cluster = options.cluster != ClusterMode::None;
         let ports: Vec<Ports> = (0..n).map(|_| Ports::allocate(cluster)).collect();
-        let members: Vec<(String, u16)> = if cluster {
-            ports
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (format!("node{}", i + 1), p.tribes.unwrap_or_default()))
-                .collect()
-        } else {
-            Vec::new()
-        };
         let mut nodes = Vec::with_capacity(n);
-        for (i, p) in ports.into_iter().enumerate() {
+        for (i, p) in ports.iter().enumerate() {
+            let members: Vec<(String, u16)> = if cluster {
+                ports
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| domains[*j] == domains[i])
+                    .map(|(j, p)| (format!("node{}", j + 1), p.tribes.unwrap_or_default()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let mut o = options.clone();
             o.jvm_route = format!("node{}", i + 1);
-            let mut node = TomcatNode::launch(o, p, members.clone());
+            o.domain = domains[i].clone();
+            let mut node = TomcatNode::launch(o, *p, members);
             if cluster {
                 node.wait_ready();
             }
@@ -613,7 +637,7 @@ impl TomcatCluster {
     /// Restarts one node; in cluster mode also waits until it replicates with the others again.
     pub fn restart_node(&mut self, route: &str) {
         self.node_mut(route).restart();
-        if self.nodes[0].options.cluster == ClusterMode::Delta {
+        if self.nodes[0].options.cluster != ClusterMode::None {
             self.wait_replication(Duration::from_secs(60));
         }
     }
@@ -635,6 +659,9 @@ impl TomcatCluster {
             let _ = writeln!(s, "worker.{r}.host=127.0.0.1");
             let _ = writeln!(s, "worker.{r}.port={}", n.ajp_port());
             let _ = writeln!(s, "worker.{r}.route={r}");
+            if let Some(domain) = &n.options.domain {
+                let _ = writeln!(s, "worker.{r}.domain={domain}");
+            }
             if let Some(secret) = &n.options.secret {
                 let _ = writeln!(s, "worker.{r}.secret={secret}");
             }
@@ -647,12 +674,12 @@ impl TomcatCluster {
     }
 
     /// Waits until a session created on each running node is readable on every other running
-    /// node (cluster mode). Panics after `timeout`.
+    /// node of its domain (cluster mode). Panics after `timeout`.
     pub fn wait_replication(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         for a in &self.nodes {
             for b in &self.nodes {
-                if a.route() == b.route() {
+                if a.route() == b.route() || a.options.domain != b.options.domain {
                     continue;
                 }
                 loop {
@@ -703,32 +730,49 @@ fn replicates(a: &TomcatNode, b: &TomcatNode) -> bool {
     ok
 }
 
-fn cluster_xml(own_port: u16, members: &[(String, u16)]) -> String {
+fn cluster_xml(
+    mode: ClusterMode,
+    own_port: u16,
+    domain: Option<&str>,
+    members: &[(String, u16)],
+) -> String {
+    // The unique id's last byte is the node's number (`node7` → 7).
+    let number = |route: &str| route.trim_start_matches("node").parse::<u8>().unwrap_or(0);
+    let domain = domain
+        .map(|d| format!(" domain=\"{}\"", xml_escape(d)))
+        .unwrap_or_default();
     let mut m = String::new();
-    for (i, (_, port)) in members.iter().enumerate() {
+    let mut own_index = 0;
+    for (route, port) in members {
         if *port == own_port {
+            own_index = number(route);
             continue;
         }
         let _ = writeln!(
             m,
             "            <Member className=\"org.apache.catalina.tribes.membership.StaticMember\" \
-             host=\"127.0.0.1\" port=\"{port}\" uniqueId=\"{{0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,{}}}\"/>",
-            i + 1
+             host=\"127.0.0.1\" port=\"{port}\"{domain} uniqueId=\"{{0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,{}}}\"/>",
+            number(route)
         );
     }
-    let own_index = members
-        .iter()
-        .position(|(_, p)| *p == own_port)
-        .map_or(0, |i| i + 1);
+    let manager = match mode {
+        ClusterMode::Backup => {
+            r#"<Manager className="org.apache.catalina.ha.session.BackupManager"
+                 notifyListenersOnReplication="true" mapSendOptions="6" rpcTimeout="5000"/>"#
+        }
+        _ => {
+            r#"<Manager className="org.apache.catalina.ha.session.DeltaManager"
+                 expireSessionsOnShutdown="false" notifyListenersOnReplication="true"
+                 stateTransferTimeout="10"/>"#
+        }
+    };
     format!(
         r#"      <Cluster className="org.apache.catalina.ha.tcp.SimpleTcpCluster" channelSendOptions="6">
-        <Manager className="org.apache.catalina.ha.session.DeltaManager"
-                 expireSessionsOnShutdown="false" notifyListenersOnReplication="true"
-                 stateTransferTimeout="10"/>
+        {manager}
         <Channel className="org.apache.catalina.tribes.group.GroupChannel">
           <Membership className="org.apache.catalina.tribes.membership.StaticMembershipService"
                       connectTimeout="500" expirationTime="3000" pingInterval="1000">
-            <LocalMember className="org.apache.catalina.tribes.membership.StaticMember"
+            <LocalMember className="org.apache.catalina.tribes.membership.StaticMember"{domain}
                          uniqueId="{{0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,{own_index}}}"/>
 {m}          </Membership>
           <Receiver className="org.apache.catalina.tribes.transport.nio.NioReceiver"
