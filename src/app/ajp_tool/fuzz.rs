@@ -160,7 +160,7 @@ pub(crate) async fn run(options: FuzzOptions) -> Result<Summary, ToolError> {
         (count, _) => count,
     };
     let deadline = options.duration.map(|d| Instant::now() + d);
-    println!(
+    say!(
         "fuzzing {} ({addr}) with seed {seed}: the valid request answers {base_status}; {}{}; findings go to {}",
         url.authority(),
         count.map_or_else(String::new, |c| format!("up to {c} conversations")),
@@ -241,7 +241,7 @@ pub(crate) async fn run(options: FuzzOptions) -> Result<Summary, ToolError> {
             } else {
                 String::new()
             };
-            println!(
+            say!(
                 "finding: conversation {} ({}): {} {}{kept}",
                 played.index,
                 played.conversation.mutation,
@@ -249,12 +249,12 @@ pub(crate) async fn run(options: FuzzOptions) -> Result<Summary, ToolError> {
                 finding.detail
             );
             if finding.kind == FindingKind::CpingLost {
-                println!("the container stopped answering CPING: stopping");
+                say!("the container stopped answering CPING: stopping");
                 stop = true;
             }
         }
         if summary.conversations % 1000 == 0 {
-            println!(
+            say!(
                 "{} conversations, {} findings, {:.0}/s",
                 summary.conversations,
                 summary.findings,
@@ -263,23 +263,23 @@ pub(crate) async fn run(options: FuzzOptions) -> Result<Summary, ToolError> {
         }
     }
     let elapsed = started.elapsed();
-    println!(
+    say!(
         "done: {} conversations in {:.1}s ({:.0}/s), seed {seed}, {} findings",
         summary.conversations,
         elapsed.as_secs_f64(),
         summary.conversations as f64 / elapsed.as_secs_f64().max(0.001),
         summary.findings
     );
-    println!("outcomes:");
+    say!("outcomes:");
     for (label, n) in &outcomes {
-        println!("  {n:>7}  {label}");
+        say!("  {n:>7}  {label}");
     }
     if !per_signature.is_empty() {
-        println!("findings by kind and mutation:");
+        say!("findings by kind and mutation:");
         let mut sorted: Vec<_> = per_signature.into_iter().collect();
         sorted.sort();
         for ((kind, mutation), n) in sorted {
-            println!("  {n:>7}  {} ({mutation})", kind.word());
+            say!("  {n:>7}  {} ({mutation})", kind.word());
         }
     }
     Ok(summary)

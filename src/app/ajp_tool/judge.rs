@@ -227,7 +227,12 @@ pub(crate) fn judge(owed: Owed, observed: &Observed) -> Option<Finding> {
             detail: format!("the container sent invalid AJP13: {detail}"),
         });
     }
-    if let Some(status) = observed.statuses.iter().find(|status| **status >= 500) {
+    // 501 is the right answer to a method the container does not implement, not a fault.
+    if let Some(status) = observed
+        .statuses
+        .iter()
+        .find(|status| **status >= 500 && **status != 501)
+    {
         return Some(Finding {
             kind: FindingKind::ServerError,
             detail: format!("status {status} (statuses {:?})", observed.statuses),
@@ -413,6 +418,7 @@ mod tests {
             kind(owes_nothing, seen(vec![500], 1, End::Closed)),
             Some(FindingKind::ServerError)
         );
+        assert_eq!(kind(owes_one, seen(vec![501], 1, End::Done)), None);
         assert_eq!(
             kind(owes_one, seen(vec![], 0, End::Reset("x".into()))),
             Some(FindingKind::Reset)

@@ -11,6 +11,15 @@
 //! Exit codes follow curl's ([`error::exit`]); `fuzz` exits 1 when it found something,
 //! `replay` 1 when the recorded finding did not come back.
 
+/// Prints a line on standard output. A reader that went away (`| head`) is not an
+/// error worth a panic: the line is dropped.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod build;
 mod client;
 mod conversation;

@@ -70,7 +70,7 @@ pub(crate) async fn run(options: PingOptions) -> Result<(), ToolError> {
     let addr = url.resolve()?;
     let trace = Trace::new(options.verbose);
     let target = url.authority();
-    println!("AJP CPING {target} ({addr})");
+    say!("AJP CPING {target} ({addr})");
     let started = Instant::now();
     let mut tally = Tally::default();
     let mut client: Option<Client> = None;
@@ -90,7 +90,7 @@ pub(crate) async fn run(options: PingOptions) -> Result<(), ToolError> {
                 None => {
                     let opened = Instant::now();
                     let open = Client::connect(addr, packet_size, options.timeout, trace).await?;
-                    println!(
+                    say!(
                         "connected to {addr} in {:.3} ms",
                         opened.elapsed().as_secs_f64() * 1000.0
                     );
@@ -108,12 +108,12 @@ pub(crate) async fn run(options: PingOptions) -> Result<(), ToolError> {
         match result {
             Ok((open, rtt)) => {
                 let ms = rtt.as_secs_f64() * 1000.0;
-                println!("CPONG from {addr}: seq={seq} time={ms:.3} ms");
+                say!("CPONG from {addr}: seq={seq} time={ms:.3} ms");
                 tally.rtts.push(ms);
                 client = Some(open);
             }
             Err(err) => {
-                println!("no CPONG from {addr}: seq={seq}: {err}");
+                say!("no CPONG from {addr}: seq={seq}: {err}");
                 last_error = Some(err);
             }
         }
@@ -125,7 +125,12 @@ pub(crate) async fn run(options: PingOptions) -> Result<(), ToolError> {
             _ = &mut interrupted => break,
         }
     }
-    print!("{}", tally.summary(&target, started.elapsed()));
+    {
+        use std::io::Write as _;
+        let _ = std::io::stdout()
+            .lock()
+            .write_all(tally.summary(&target, started.elapsed()).as_bytes());
+    }
     match last_error {
         Some(err) => Err(err),
         None => Ok(()),

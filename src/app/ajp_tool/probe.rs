@@ -5,8 +5,9 @@
 //! What Tomcat does that the checks rely on (`org.apache.coyote.ajp.AjpProcessor`):
 //! a missing or wrong `secret` when one is configured is answered 403; a
 //! `req_attribute` that is neither known nor matched by `allowedRequestAttributesPattern`
-//! is answered 403; a FORWARD_REQUEST longer than `packetSize` is answered 400 (or the
-//! connection closes). A `*.servlet.include.*` attribute the container honours makes
+//! is answered 403; a FORWARD_REQUEST longer than `packetSize` is refused (Tomcat 10.1
+//! answers 500, from an IllegalArgumentException), so the packet size check compares each
+//! answer with the baseline's status. A `*.servlet.include.*` attribute the container honours makes
 //! the DefaultServlet look the included path up, and an included path that does not
 //! exist is an error (500), where an ignored one leaves the ordinary 404.
 
@@ -282,7 +283,8 @@ impl std::fmt::Display for Report {
 /// Runs `jkgate ajp probe` and prints the report.
 pub(crate) async fn run(options: ProbeOptions) -> Result<(), ToolError> {
     let report = probe(options).await?;
-    print!("{report}");
+    use std::io::Write as _;
+    let _ = write!(std::io::stdout().lock(), "{report}");
     Ok(())
 }
 

@@ -59,7 +59,7 @@ pub(crate) async fn run(options: ReplayOptions) -> Result<Replayed, ToolError> {
         .or(reproducer.timeout)
         .unwrap_or(Duration::from_secs(5));
     let owed = judge::owed_by_steps(&reproducer.steps, packet_size);
-    println!(
+    say!(
         "replaying {} to {addr}: {} bytes in {} writes; the container owes {} answer(s){}",
         options.file.display(),
         reproducer.bytes().len(),
@@ -95,7 +95,7 @@ pub(crate) async fn run(options: ReplayOptions) -> Result<Replayed, ToolError> {
         End::Silent(limit) => format!("silent for {limit:?}"),
         End::Invalid(detail) => format!("invalid AJP13: {detail}"),
     };
-    println!(
+    say!(
         "outcome: statuses {:?}, {} answer(s), {end}{}",
         observed.statuses,
         observed.answers,
@@ -114,8 +114,8 @@ pub(crate) async fn run(options: ReplayOptions) -> Result<Replayed, ToolError> {
         });
     }
     match &now {
-        Some(finding) => println!("finding: {} {}", finding.kind.word(), finding.detail),
-        None => println!("finding: none"),
+        Some(finding) => say!("finding: {} {}", finding.kind.word(), finding.detail),
+        None => say!("finding: none"),
     }
     let recorded = reproducer.finding.as_ref().map(|f| f.kind);
     let result = if recorded == now.as_ref().map(|f| f.kind) {
@@ -123,7 +123,7 @@ pub(crate) async fn run(options: ReplayOptions) -> Result<Replayed, ToolError> {
     } else {
         Replayed::Different
     };
-    println!(
+    say!(
         "recorded: {}; {}",
         recorded.map_or("none", |k| k.word()),
         match result {

@@ -40,7 +40,7 @@ pub(crate) enum FindingKind {
     /// The container neither answered nor closed within the timeout although a whole,
     /// well-formed request (or CPING) was waiting for its answer.
     Hang,
-    /// A 5xx status.
+    /// A 5xx status other than 501 (Not Implemented: the right answer to an unknown method).
     ServerError,
     /// The container sent bytes that are not valid AJP13.
     BadReply,

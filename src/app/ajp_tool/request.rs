@@ -12,7 +12,7 @@ use super::build::{RequestSpec, forward_request, parse_attribute, parse_header};
 use super::client::{BodySource, Client, ResponseSink};
 use super::error::ToolError;
 use super::target::AjpUrl;
-use super::trace::{Trace, shown};
+use super::trace::Trace;
 use crate::ajp::{ProxyMessage, SendHeaders};
 
 /// Where `-d` takes the body from.
@@ -129,7 +129,7 @@ impl ResponseSink for Stdout {
         self.status = Some(head.status);
         if self.include {
             let mut out = std::io::stdout().lock();
-            out.write_all(status_and_headers(head).as_bytes())
+            out.write_all(&status_and_headers(head))
                 .map_err(ToolError::Output)?;
         }
         Ok(())
@@ -143,27 +143,33 @@ impl ResponseSink for Stdout {
     }
 }
 
-/// `HTTP/1.1 200 OK` and the headers, CRLF-ended like `curl -i`. The reason is
-/// Tomcat's status message unless that is only the number again.
-pub(crate) fn status_and_headers(head: &SendHeaders) -> String {
+/// `HTTP/1.1 200 OK` and the headers, CRLF-ended like `curl -i`, values as the
+/// container sent them. The reason is Tomcat's status message unless that is only the
+/// number again.
+pub(crate) fn status_and_headers(head: &SendHeaders) -> Vec<u8> {
     let message = head
         .status_msg
         .as_ref()
-        .map(|m| shown(m))
-        .filter(|m| !m.is_empty() && *m != head.status.to_string());
-    let reason = message.unwrap_or_else(|| {
-        http::StatusCode::from_u16(head.status)
-            .ok()
-            .and_then(|code| code.canonical_reason())
-            .unwrap_or("")
-            .to_owned()
-    });
-    let mut out = format!("HTTP/1.1 {} {reason}\r\n", head.status);
-    for (name, value) in &head.headers {
-        let value = value.as_ref().map(|v| shown(v)).unwrap_or_default();
-        out += &format!("{}: {value}\r\n", shown(name.as_bytes()));
+        .filter(|m| !m.is_empty() && m[..] != *head.status.to_string().as_bytes());
+    let mut out = format!("HTTP/1.1 {} ", head.status).into_bytes();
+    match message {
+        Some(message) => out.extend_from_slice(message),
+        None => out.extend_from_slice(
+            http::StatusCode::from_u16(head.status)
+                .ok()
+                .and_then(|code| code.canonical_reason())
+                .unwrap_or("")
+                .as_bytes(),
+        ),
     }
-    out += "\r\n";
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in &head.headers {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_deref().unwrap_or_default());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
     out
 }
 
@@ -258,13 +264,13 @@ mod tests {
         };
         assert_eq!(
             status_and_headers(&head),
-            "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\n\r\n"
+            b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\n\r\n"
         );
         let custom = SendHeaders {
             status: 299,
             status_msg: Some(Bytes::from_static(b"Fine")),
             headers: vec![],
         };
-        assert_eq!(status_and_headers(&custom), "HTTP/1.1 299 Fine\r\n\r\n");
+        assert_eq!(status_and_headers(&custom), b"HTTP/1.1 299 Fine\r\n\r\n");
     }
 }

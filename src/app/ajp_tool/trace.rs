@@ -56,9 +56,17 @@ impl Trace {
     }
 }
 
-/// Bytes as text, non-printable ones escaped.
+/// Bytes as text: printable ASCII as it is, anything else as `\xHH`.
 pub(crate) fn shown(bytes: &[u8]) -> String {
-    bytes.escape_ascii().to_string()
+    let mut out = String::with_capacity(bytes.len());
+    for &byte in bytes {
+        if (0x20..0x7f).contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out += &format!("\\x{byte:02x}");
+        }
+    }
+    out
 }
 
 fn opt(bytes: &Option<bytes::Bytes>) -> String {
@@ -156,5 +164,16 @@ pub(crate) fn describe_container(message: &ContainerMessage) -> String {
             )
         }
         ContainerMessage::CPong => "< CPONG\n".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_escapes_only_what_a_terminal_cannot_show() {
+        assert_eq!(shown(b"W/\"1-2\" a\\b"), "W/\"1-2\" a\\b");
+        assert_eq!(shown(b"a\r\n\x00\xff"), "a\\x0d\\x0a\\x00\\xff");
     }
 }
