@@ -45,6 +45,7 @@ pub enum Command {
     /// lb with its members and their effective settings) or the errors. Exit 0 or 1.
     Check(SettingsArgs),
     /// AJP toolkit for testers: talk to a Tomcat (or any AJP13) connector directly.
+    ///
     /// Exit codes follow curl's: 0 ok, 1 unsupported scheme, 2 bad option or refused
     /// target, 3 malformed URL, 6 unresolved host, 7 connection failed, 8 protocol error,
     /// 18 closed mid-response, 23 write error, 26 body read error, 28 timeout, 52 closed

@@ -841,3 +841,116 @@ fn get_frame(uri: &str) -> Vec<u8> {
     encode_forward_request(&request, PacketSize::DEFAULT, &mut out).unwrap();
     out.to_vec()
 }
+
+/// A listener whose every connection is handled by `script` on its own thread.
+fn fake_container(script: fn(std::net::TcpStream)) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || script(conn));
+        }
+    });
+    port
+}
+
+/// Reads what arrives for a while, so a close is not a reset by accident.
+fn drain(conn: &mut std::net::TcpStream, wait: Duration) {
+    let _ = conn.set_read_timeout(Some(wait));
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = std::io::Read::read(conn, &mut buf) {
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+#[test]
+fn replay_judges_hangs_resets_and_a_lost_cping() {
+    let dir = TestDir::new("ajpjudge");
+    let limit = Duration::from_secs(60);
+    let whole_get = hex(&get_frame("/app/echo"));
+    let reproducer = |name: &str, kind: &str, writes: &str| {
+        let file = dir.path.join(name);
+        fs::write(
+            &file,
+            format!("format 1\nfinding {kind} claimed\ntimeout-ms 1000\n{writes}"),
+        )
+        .unwrap();
+        file
+    };
+    // A container that reads a whole request and never answers: a hang.
+    let silent = fake_container(|mut conn| {
+        drain(&mut conn, Duration::from_secs(5));
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let file = reproducer("hang.ajp", "hang", &format!("write {whole_get}\n"));
+    let ran = jkgate(
+        &dir.path,
+        "hang",
+        &[
+            "ajp",
+            "replay",
+            file.to_str().unwrap(),
+            &format!("ajp://127.0.0.1:{silent}"),
+        ],
+        None,
+        limit,
+    );
+    assert_eq!(ran.code, 0, "{}\n{}", ran.out(), ran.stderr);
+    assert!(
+        ran.out().contains("finding: hang no answer within 1s"),
+        "{}",
+        ran.out()
+    );
+    // One that resets the connection instead of answering.
+    let resetting = fake_container(|mut conn| {
+        let mut buf = [0u8; 16];
+        let _ = std::io::Read::read(&mut conn, &mut buf);
+        socket2::SockRef::from(&conn)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(conn);
+    });
+    let file = reproducer("reset.ajp", "reset", &format!("write {whole_get}\n"));
+    let ran = jkgate(
+        &dir.path,
+        "reset",
+        &[
+            "ajp",
+            "replay",
+            file.to_str().unwrap(),
+            &format!("ajp://127.0.0.1:{resetting}"),
+        ],
+        None,
+        limit,
+    );
+    assert_eq!(ran.code, 0, "{}\n{}", ran.out(), ran.stderr);
+    assert!(
+        ran.out()
+            .contains("finding: reset reset after 0 of 1 answers"),
+        "{}",
+        ran.out()
+    );
+    // Half a packet owes nothing; the silent container then fails the CPING check.
+    let file = reproducer("cping.ajp", "cping-lost", "write 123400\n");
+    let ran = jkgate(
+        &dir.path,
+        "cping",
+        &[
+            "ajp",
+            "replay",
+            file.to_str().unwrap(),
+            &format!("ajp://127.0.0.1:{silent}"),
+        ],
+        None,
+        limit,
+    );
+    assert_eq!(ran.code, 0, "{}\n{}", ran.out(), ran.stderr);
+    assert!(
+        ran.out()
+            .contains("finding: cping-lost no CPONG on a new connection"),
+        "{}",
+        ran.out()
+    );
+}

@@ -216,7 +216,10 @@ pub(crate) async fn run(options: FuzzOptions) -> Result<Summary, ToolError> {
                 .entry((finding.kind, mutation.clone()))
                 .or_default();
             *seen += 1;
-            let kept = if *seen <= options.keep as u64 {
+            // Each finding past `--keep` of its kind and mutation is only counted: a
+            // container that answers one malformation badly answers thousands alike.
+            let lost_cping = finding.kind == FindingKind::CpingLost;
+            if *seen <= options.keep as u64 || lost_cping {
                 let path = options.out.join(format!(
                     "{}-seed{seed}-n{}.ajp",
                     finding.kind.word(),
@@ -237,18 +240,16 @@ pub(crate) async fn run(options: FuzzOptions) -> Result<Summary, ToolError> {
                         cause,
                     }
                 })?;
-                format!(" -> {}", path.display())
-            } else {
-                String::new()
-            };
-            say!(
-                "finding: conversation {} ({}): {} {}{kept}",
-                played.index,
-                played.conversation.mutation,
-                finding.kind.word(),
-                finding.detail
-            );
-            if finding.kind == FindingKind::CpingLost {
+                say!(
+                    "finding: conversation {} ({}): {} {} -> {}",
+                    played.index,
+                    played.conversation.mutation,
+                    finding.kind.word(),
+                    finding.detail,
+                    path.display()
+                );
+            }
+            if lost_cping {
                 say!("the container stopped answering CPING: stopping");
                 stop = true;
             }
