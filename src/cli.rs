@@ -82,7 +82,7 @@ pub enum AjpSubcommand {
 /// Flags of `jkgate ajp request`.
 #[derive(Debug, Args)]
 pub struct AjpRequestArgs {
-    /// ajp://host[:port][/path][?query] (port 8009 by default).
+    /// `ajp://host[:port][/path][?query]` (port 8009 by default).
     pub url: String,
     /// The method (default GET, POST with -d); methods without an AJP code are sent as
     /// stored methods.
@@ -122,7 +122,7 @@ pub struct AjpRequestArgs {
 /// Flags of `jkgate ajp ping`.
 #[derive(Debug, Args)]
 pub struct AjpPingArgs {
-    /// ajp://host[:port].
+    /// `ajp://host[:port]`.
     pub url: String,
     /// Stop after COUNT CPINGs (default: until interrupted).
     #[arg(short = 'c', long, value_name = "COUNT")]
@@ -144,7 +144,7 @@ pub struct AjpPingArgs {
 /// Flags of `jkgate ajp probe`.
 #[derive(Debug, Args)]
 pub struct AjpProbeArgs {
-    /// ajp://host[:port]/context/ (a context root: / for ROOT, /app/ for /app).
+    /// `ajp://host[:port]/context/` (a context root: / for ROOT, /app/ for /app).
     pub url: String,
     /// The connector's secret to test (a wrong one is tested too).
     #[arg(
@@ -165,7 +165,7 @@ pub struct AjpProbeArgs {
 /// Flags of `jkgate ajp fuzz`.
 #[derive(Debug, Args)]
 pub struct AjpFuzzArgs {
-    /// ajp://host[:port]/path: the valid request the conversations start from.
+    /// `ajp://host[:port]/path`: the valid request the conversations start from.
     pub url: String,
     /// Stop after N conversations (default 1000 when --duration is not given either).
     #[arg(long, value_name = "N")]
@@ -213,7 +213,7 @@ pub struct AjpFuzzArgs {
 pub struct AjpReplayArgs {
     /// The reproducer file.
     pub file: PathBuf,
-    /// ajp://host[:port]: the target, instead of the file's `target` line.
+    /// `ajp://host[:port]`: the target, instead of the file's `target` line.
     pub url: Option<String>,
     /// Seconds of silence before it counts as a hang (default: the file's, else 5).
     #[arg(long, value_name = "SECS")]

@@ -1,7 +1,7 @@
-//! `jkgate ajp fuzz URL`: mutated AJP conversations (see [`super::conversation`]) sent to
+//! `jkgate ajp fuzz URL`: mutated AJP conversations (see `conversation`) sent to
 //! a live container for a bounded count or time, each on its own connection and
-//! followed by a CPING on a fresh one. Every finding (see [`super::judge`]) is written as
-//! a reproducer file (see [`super::reproducer`]) that `jkgate ajp replay` sends again.
+//! followed by a CPING on a fresh one. Every finding (see `judge`) is written as
+//! a reproducer file (see `reproducer`) that `jkgate ajp replay` sends again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;

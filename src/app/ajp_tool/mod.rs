@@ -6,9 +6,9 @@
 //! * [`probe`]: a read-only report on a container (secret, request attributes, the
 //!   Ghostcat include attributes, packet size, methods);
 //! * [`fuzz`]: mutated conversations against a live container, findings written as
-//!   reproducer files ([`reproducer`]) that [`replay`] sends again.
+//!   reproducer files (`reproducer`) that [`replay`] sends again.
 //!
-//! Exit codes follow curl's ([`error::exit`]); `fuzz` exits 1 when it found something,
+//! Exit codes follow curl's (`error::exit`); `fuzz` exits 1 when it found something,
 //! `replay` 1 when the recorded finding did not come back.
 
 /// Prints a line on standard output. A reader that went away (`| head`) is not an
