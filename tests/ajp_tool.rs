@@ -293,6 +293,59 @@ fn request_ping_fuzz_and_replay_on_tomcat() {
     tomcat::ajp_cping(port, Duration::from_secs(5))
         .expect("Tomcat answers CPING after the fuzz run");
 
+    // --seed: two runs of the same seed against the same URL send the same conversations
+    // and write the same reproducers, byte for byte.
+    let runs: Vec<Vec<(String, String)>> = (0..2)
+        .map(|round| {
+            let out = dir.path.join(format!("seeded{round}"));
+            let ran = jkgate(
+                &dir.path,
+                "seeded",
+                &[
+                    "ajp",
+                    "fuzz",
+                    &format!("{base}/app/echo"),
+                    "--count",
+                    "60",
+                    "--seed",
+                    "11",
+                    "--concurrency",
+                    "1",
+                    "--keep",
+                    "100",
+                    "--out",
+                    out.to_str().unwrap(),
+                ],
+                None,
+                Duration::from_secs(300),
+            );
+            assert!(
+                ran.code == 0 || ran.code == 1,
+                "{}\n{}",
+                ran.out(),
+                ran.stderr
+            );
+            let mut files: Vec<(String, String)> = fs::read_dir(&out)
+                .unwrap()
+                .map(|e| {
+                    let path = e.unwrap().path();
+                    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                    (name, fs::read_to_string(&path).unwrap())
+                })
+                .collect();
+            files.sort();
+            files
+        })
+        .collect();
+    assert!(
+        !runs[0].is_empty(),
+        "60 conversations found nothing to compare"
+    );
+    assert_eq!(
+        runs[0], runs[1],
+        "the same seed wrote different reproducers"
+    );
+
     // Every reproducer the run wrote replays (whether the finding comes back is printed).
     for file in &files {
         let ran = jkgate(
