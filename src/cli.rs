@@ -1,12 +1,18 @@
 //! The command line: `jkgate [run] [--config jkgate.ini] [--workers-file F] ...`,
-//! `jkgate check ...` and `jkgate demo`. Flags become [`Sources`] for the configuration
-//! and the [`crate::app`] does the rest; nothing below this file sees a flag.
+//! `jkgate check ...`, `jkgate demo` and `jkgate ajp request|ping|probe|fuzz|replay`.
+//! Flags become [`Sources`] for the configuration or the typed options of
+//! [`crate::app::ajp_tool`], and the [`crate::app`] does the rest; nothing below this
+//! file sees a flag.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::app::ajp_tool::{
+    AjpCommand, BodyArg, FuzzOptions, PingOptions, ProbeOptions, ReplayOptions, RequestOptions,
+};
 use crate::config::Sources;
 
 /// `jkgate`: a drop-in replacement for Apache httpd + mod_jk.
@@ -42,6 +48,14 @@ pub enum Command {
     /// without sending a request: its status worker answers from the live state with the
     /// balancer's own routing code (`cmd=route`). Exit 0, or 1 with the error.
     Route(RouteArgs),
+    /// AJP toolkit for testers: talk to a Tomcat (or any AJP13) connector directly.
+    ///
+    /// Exit codes follow curl's: 0 ok, 1 unsupported scheme, 2 bad option or refused
+    /// target, 3 malformed URL, 6 unresolved host, 7 connection failed, 8 protocol error,
+    /// 18 closed mid-response, 23 write error, 26 body read error, 28 timeout, 52 closed
+    /// without answer, 55/56 send/receive error. `fuzz` exits 1 when it found
+    /// something, `replay` 1 when the recorded finding did not come back.
+    Ajp(AjpArgs),
 }
 
 /// Flags of `jkgate route`.
@@ -65,6 +79,237 @@ pub struct RouteArgs {
     /// The session id (e.g. the JSESSIONID cookie's value, `ABC123.node1`).
     #[arg(value_name = "SESSIONID")]
     pub session_id: String,
+}
+
+/// `jkgate ajp`.
+#[derive(Debug, Args)]
+pub struct AjpArgs {
+    /// The AJP command.
+    #[command(subcommand)]
+    pub command: AjpSubcommand,
+}
+
+/// The `jkgate ajp` commands.
+#[derive(Debug, Subcommand)]
+pub enum AjpSubcommand {
+    /// curl for AJP: one request, the response body on standard output.
+    Request(AjpRequestArgs),
+    /// CPING/CPONG with timing, repeated like ping.
+    Ping(AjpPingArgs),
+    /// Read-only report: secret, request attributes, Ghostcat include attributes,
+    /// packet size, methods.
+    Probe(AjpProbeArgs),
+    /// Mutated AJP conversations against a live container (loopback only unless
+    /// --allow-remote); findings written as reproducer files.
+    Fuzz(AjpFuzzArgs),
+    /// Send a reproducer file's conversation again and judge the outcome.
+    Replay(AjpReplayArgs),
+}
+
+/// Flags of `jkgate ajp request`.
+#[derive(Debug, Args)]
+pub struct AjpRequestArgs {
+    /// `ajp://host[:port][/path][?query]` (port 8009 by default).
+    pub url: String,
+    /// The method (default GET, POST with -d); methods without an AJP code are sent as
+    /// stored methods.
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    pub method: Option<String>,
+    /// A request header "Name: value" (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// A request attribute NAME=VALUE (AJP req_attribute, repeatable).
+    #[arg(short = 'a', long = "attribute", value_name = "NAME=VALUE")]
+    pub attributes: Vec<String>,
+    /// The connector's secret.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "JKGATE_AJP_SECRET",
+        hide_env_values = true
+    )]
+    pub secret: Option<String>,
+    /// The request body: DATA, @FILE or @- (standard input, streamed).
+    #[arg(short = 'd', long = "data", value_name = "DATA")]
+    pub data: Option<String>,
+    /// The connector's packetSize.
+    #[arg(long, value_name = "BYTES", default_value_t = 8192)]
+    pub packet_size: u32,
+    /// Print the status line and headers before the body.
+    #[arg(short = 'i', long = "include")]
+    pub include: bool,
+    /// Show every AJP packet both ways, decoded, on standard error.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Seconds allowed for connecting and for each packet.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+}
+
+/// Flags of `jkgate ajp ping`.
+#[derive(Debug, Args)]
+pub struct AjpPingArgs {
+    /// `ajp://host[:port]`.
+    pub url: String,
+    /// Stop after COUNT CPINGs (default: until interrupted).
+    #[arg(short = 'c', long, value_name = "COUNT")]
+    pub count: Option<u64>,
+    /// Seconds between CPINGs.
+    #[arg(short = 'i', long, value_name = "SECS", default_value_t = 1.0)]
+    pub interval: f64,
+    /// The connector's packetSize.
+    #[arg(long, value_name = "BYTES", default_value_t = 8192)]
+    pub packet_size: u32,
+    /// Seconds allowed for connecting and for each CPONG.
+    #[arg(short = 'W', long, value_name = "SECS", default_value_t = 5.0)]
+    pub timeout: f64,
+    /// Show every AJP packet.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+/// Flags of `jkgate ajp probe`.
+#[derive(Debug, Args)]
+pub struct AjpProbeArgs {
+    /// `ajp://host[:port]/context/` (a context root: / for ROOT, /app/ for /app).
+    pub url: String,
+    /// The connector's secret to test (a wrong one is tested too).
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "JKGATE_AJP_SECRET",
+        hide_env_values = true
+    )]
+    pub secret: Option<String>,
+    /// Seconds allowed for connecting and for each answer.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Show every AJP packet.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+/// Flags of `jkgate ajp fuzz`.
+#[derive(Debug, Args)]
+pub struct AjpFuzzArgs {
+    /// `ajp://host[:port]/path`: the valid request the conversations start from.
+    pub url: String,
+    /// Stop after N conversations (default 1000 when --duration is not given either).
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Stop after SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<u64>,
+    /// The seed: the same seed sends the same conversations (default: from the clock,
+    /// printed).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Directory for reproducer files.
+    #[arg(long, value_name = "DIR", default_value = "ajp-fuzz-findings")]
+    pub out: PathBuf,
+    /// Reproducer files kept per kind of finding and mutation.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub keep: usize,
+    /// Seconds of silence after a whole request before it counts as a hang.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub timeout: f64,
+    /// The connector's secret, put into the valid request.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "JKGATE_AJP_SECRET",
+        hide_env_values = true
+    )]
+    pub secret: Option<String>,
+    /// The connector's packetSize.
+    #[arg(long, value_name = "BYTES", default_value_t = 8192)]
+    pub packet_size: u32,
+    /// Conversations in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Allow a target that is not a loopback address.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Show every AJP packet.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+/// Flags of `jkgate ajp replay`.
+#[derive(Debug, Args)]
+pub struct AjpReplayArgs {
+    /// The reproducer file.
+    pub file: PathBuf,
+    /// `ajp://host[:port]`: the target, instead of the file's `target` line.
+    pub url: Option<String>,
+    /// Seconds of silence before it counts as a hang (default: the file's, else 5).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// The connector's packetSize.
+    #[arg(long, value_name = "BYTES", default_value_t = 8192)]
+    pub packet_size: u32,
+    /// Allow a target that is not a loopback address.
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+/// Seconds from a flag; negative and non-finite values count as zero.
+fn secs(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value).unwrap_or(Duration::ZERO)
+}
+
+impl From<AjpSubcommand> for AjpCommand {
+    fn from(command: AjpSubcommand) -> Self {
+        match command {
+            AjpSubcommand::Request(a) => AjpCommand::Request(RequestOptions {
+                url: a.url,
+                method: a.method,
+                headers: a.headers,
+                attributes: a.attributes,
+                secret: a.secret,
+                data: a.data.as_deref().map(BodyArg::parse),
+                packet_size: a.packet_size,
+                include: a.include,
+                verbose: a.verbose,
+                timeout: secs(a.timeout),
+            }),
+            AjpSubcommand::Ping(a) => AjpCommand::Ping(PingOptions {
+                url: a.url,
+                count: a.count,
+                interval: secs(a.interval),
+                packet_size: a.packet_size,
+                timeout: secs(a.timeout),
+                verbose: a.verbose,
+            }),
+            AjpSubcommand::Probe(a) => AjpCommand::Probe(ProbeOptions {
+                url: a.url,
+                secret: a.secret,
+                timeout: secs(a.timeout),
+                verbose: a.verbose,
+            }),
+            AjpSubcommand::Fuzz(a) => AjpCommand::Fuzz(FuzzOptions {
+                url: a.url,
+                count: a.count,
+                duration: a.duration.map(Duration::from_secs),
+                seed: a.seed,
+                out: a.out,
+                keep: a.keep,
+                timeout: secs(a.timeout),
+                secret: a.secret,
+                packet_size: a.packet_size,
+                concurrency: a.concurrency,
+                allow_remote: a.allow_remote,
+                verbose: a.verbose,
+            }),
+            AjpSubcommand::Replay(a) => AjpCommand::Replay(ReplayOptions {
+                file: a.file,
+                url: a.url,
+                timeout: a.timeout.map(secs),
+                packet_size: a.packet_size,
+                allow_remote: a.allow_remote,
+            }),
+        }
+    }
 }
 
 /// Flags of `jkgate demo`.
@@ -139,10 +384,10 @@ impl From<&SettingsArgs> for Sources {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match &cli.command {
+    match cli.command {
         None => crate::app::lifecycle::run(Sources::from(&cli.run)),
-        Some(Command::Run(args)) => crate::app::lifecycle::run(Sources::from(args)),
-        Some(Command::Check(args)) => crate::app::check::check(&Sources::from(args)),
+        Some(Command::Run(args)) => crate::app::lifecycle::run(Sources::from(&args)),
+        Some(Command::Check(args)) => crate::app::check::check(&Sources::from(&args)),
         Some(Command::Demo(args)) => crate::app::lifecycle::demo(&args.listen),
         Some(Command::Route(args)) => {
             crate::app::route_query::route(&crate::app::route_query::RouteQuery {
@@ -154,5 +399,6 @@ pub fn main() -> ExitCode {
                 json: args.json,
             })
         }
+        Some(Command::Ajp(args)) => crate::app::ajp_tool::run(AjpCommand::from(args.command)),
     }
 }

@@ -5,10 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-#[allow(dead_code)]
-#[path = "../fuzz/src/structured.rs"]
-mod structured;
-
 /// The logic one fuzz target runs on one input.
 type FuzzLogic = fn(&[u8]);
 
@@ -28,7 +24,8 @@ const TARGETS: &[(&str, FuzzLogic)] = &[
     ),
     ("body_payload", jkgate::ajp::fuzzing::body_payload),
     ("borrowed_messages", jkgate::ajp::fuzzing::borrowed_messages),
-    ("round_trip", structured::round_trip),
+    #[cfg(feature = "ajp-fuzz")]
+    ("round_trip", jkgate::ajp::structured::round_trip),
     #[cfg(feature = "proxy")]
     (
         "workers_properties",
@@ -42,10 +39,11 @@ const TARGETS: &[(&str, FuzzLogic)] = &[
     ("jkgate_ini", jkgate::config::fuzzing::jkgate_ini),
 ];
 
-/// Targets whose logic lives in the proxy build (`jkgate::config`, `jkgate::status`): a
-/// codec-only build (`--no-default-features`) has no replay function for them and passes
-/// over their inputs.
+/// Targets whose logic lives behind a feature (`jkgate::config` and `jkgate::status` in
+/// the proxy build, the structured generator behind `ajp-fuzz`): a codec-only build
+/// (`--no-default-features`) has no replay function for them and passes over their inputs.
 const PROXY_ONLY_TARGETS: &[&str] = &[
+    "round_trip",
     "workers_properties",
     "uriworkermap",
     "status_requests",

@@ -1,6 +1,5 @@
-//! Shared code of the fuzz targets. `structured.rs` is also compiled into
-//! `tests/fuzz_replay.rs` of the main crate, so corpus replays run the same builder.
+//! Shared code of the fuzz targets. The structure-aware generator lives in the main
+//! crate (`jkgate::ajp::structured`, feature `ajp-fuzz`), where `jkgate ajp fuzz` and
+//! `tests/fuzz_replay.rs` use the same builder.
 
-mod structured;
-
-pub use structured::round_trip;
+pub use jkgate::ajp::structured::round_trip;

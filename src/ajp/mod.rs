@@ -27,6 +27,8 @@
 //!   they refuse (with an [`EncodeError`], writing nothing) what cannot be valid AJP:
 //!   too large for the [`PacketSize`], null where a value is required, NUL/CR/LF in
 //!   header names or values, a stored method without its name.
+//! * **Structured generation** (feature `ajp-fuzz`) — `structured` builds arbitrary
+//!   typed messages from `arbitrary` input, for the fuzz targets and `jkgate ajp fuzz`.
 //! * **Container side** — a body packet has no type byte, so a container decodes with a
 //!   [`ContainerState`]; [`ContainerState::after`] gives Tomcat's transitions.
 //!
@@ -83,6 +85,8 @@ pub mod fuzzing;
 mod message;
 mod options;
 mod packet_size;
+#[cfg(feature = "ajp-fuzz")]
+pub mod structured;
 mod view;
 
 #[cfg(feature = "tokio-codec")]

@@ -7,11 +7,13 @@
 //!   the fuzz targets all start jkgate through it or through [`assemble`].
 //! * [`lifecycle`] is what a process does with it: signals (HUP reload, USR1 reopen logs,
 //!   TERM/INT stop), systemd notifications, exit codes; [`logging`] the error and access
-//!   logs; [`notify`] sd_notify; [`check`] `jkgate check`.
+//!   logs; [`notify`] sd_notify; [`check`] `jkgate check`; [`ajp_tool`] the `jkgate ajp`
+//!   toolkit (request, ping, probe, fuzz, replay a live container).
 //!
 //! [`RunSettings`]: crate::config::RunSettings
 //! [`Gateway`]: crate::server::Gateway
 
+pub mod ajp_tool;
 mod assemble;
 pub mod check;
 pub mod fuzzing;

@@ -46,6 +46,23 @@ impl ReadError {
     }
 }
 
+/// Why a CPING did not get its CPONG.
+#[derive(Debug, thiserror::Error)]
+pub enum CpingError {
+    /// The CPING itself could not be written.
+    #[error("sending CPING: {0}")]
+    Send(io::Error),
+    /// Reading the answer failed (timeout, close, reset, invalid AJP).
+    #[error("waiting for CPONG: {0}")]
+    Read(#[from] ReadError),
+    /// The member answered with another packet type.
+    #[error("expected CPONG, got packet type {0:#04x}")]
+    Unexpected(u8),
+    /// Two leftover packets of an earlier response in a row, no CPONG.
+    #[error("expected CPONG, got two other packets")]
+    NoCpong,
+}
+
 /// An open connection to a member.
 #[derive(Debug)]
 pub struct AjpConnection {
@@ -200,12 +217,10 @@ impl AjpConnection {
 
     /// Sends CPING and waits for CPONG. A stray body chunk or END_RESPONSE left over
     /// from an earlier response is skipped once, as mod_jk does.
-    pub async fn cping(&mut self, limit: Duration) -> Result<(), String> {
-        self.queue(&ProxyMessage::CPing)
-            .map_err(|e| e.to_string())?;
-        self.flush(Some(limit))
-            .await
-            .map_err(|e| format!("sending CPING: {e}"))?;
+    pub async fn cping(&mut self, limit: Duration) -> Result<(), CpingError> {
+        // A CPING always fits a packet.
+        let _ = self.queue(&ProxyMessage::CPing);
+        self.flush(Some(limit)).await.map_err(CpingError::Send)?;
         let deadline = Instant::now() + limit;
         for _ in 0..2 {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -216,16 +231,22 @@ impl AjpConnection {
                         other,
                         ContainerMessage::SendBodyChunk(_) | ContainerMessage::EndResponse { .. }
                     ) {
-                        return Err(format!(
-                            "expected CPONG, got packet type {:#04x}",
-                            other.code()
-                        ));
+                        return Err(CpingError::Unexpected(other.code()));
                     }
                 }
-                Err(e) => return Err(format!("waiting for CPONG: {e}")),
+                Err(e) => return Err(CpingError::Read(e)),
             }
         }
-        Err("expected CPONG, got two other packets".to_owned())
+        Err(CpingError::NoCpong)
+    }
+
+    /// Writes `bytes` as they are, outside the codec, bounded by `limit` when given: for
+    /// tools that send hostile or hand-split packets (`jkgate ajp fuzz` and `replay`).
+    /// Anything queued goes first.
+    pub async fn write_raw(&mut self, bytes: &[u8], limit: Option<Duration>) -> io::Result<()> {
+        self.flush(limit).await?;
+        self.write_buf.extend_from_slice(bytes);
+        self.flush(limit).await
     }
 
     /// Checks an idle connection without waiting: false when the member closed it,

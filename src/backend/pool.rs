@@ -311,9 +311,9 @@ impl Pool {
         self.stats.opened.fetch_add(1, Ordering::Relaxed);
         let ping = nonzero(cfg.connect_timeout).or(nonzero(cfg.prepost_timeout));
         if let Some(limit) = ping {
-            conn.cping(limit)
-                .await
-                .map_err(|cause| AttemptError::new(FailureKind::PingFailed, Phase::Ping, cause))?;
+            conn.cping(limit).await.map_err(|cause| {
+                AttemptError::new(FailureKind::PingFailed, Phase::Ping, cause.to_string())
+            })?;
         }
         self.note_connected();
         Ok(Checkout {

@@ -1,21 +1,24 @@
-//! Structure-aware round trip: `arbitrary::Unstructured` drives the construction of
-//! AJP13 messages of both directions (valid-ish: random strings may still contain bytes
-//! the encoder refuses, and sizes may exceed the packet), which are then checked with
-//! `jkgate::ajp::fuzzing::assert_*_round_trip`.
+//! Structure-aware AJP13 messages (feature `ajp-fuzz`): `arbitrary::Unstructured` drives
+//! the construction of typed messages of both directions. They are valid-ish on purpose:
+//! random strings may still contain bytes the encoder refuses, and sizes may exceed the
+//! packet. One generator serves two users, so they explore the same message space:
 //!
-//! This file is compiled into the fuzz crate and, through `#[path]`, into the main
-//! crate's `tests/fuzz_replay.rs`.
+//! * the `round_trip` fuzz target (`fuzz/`, replayed by `tests/fuzz_replay.rs`), which
+//!   checks each message survives encode → decode ([`round_trip`]);
+//! * `jkgate ajp fuzz`, which mutates fields of a live container's requests with them.
 
 use arbitrary::{Result, Unstructured};
 use bytes::Bytes;
-use jkgate::ajp::{
-    Attribute, ContainerMessage, ForwardRequest, KnownMethod, Method, PacketSize, ProxyMessage,
+
+use super::fuzzing;
+use super::message::{
+    Attribute, ContainerMessage, ForwardRequest, KnownMethod, Method, ProxyMessage,
     RequestHeaderCode, RequestHeaderName, ResponseHeaderCode, ResponseHeaderName, SendHeaders,
-    fuzzing,
 };
+use super::packet_size::PacketSize;
 
 /// Bytes for a string field: mostly short, printable, sometimes anything.
-fn field_bytes(u: &mut Unstructured<'_>) -> Result<Bytes> {
+pub fn field_bytes(u: &mut Unstructured<'_>) -> Result<Bytes> {
     let len = if u.ratio(1, 16)? {
         u.int_in_range(0..=9000)?
     } else {
@@ -28,7 +31,8 @@ fn field_bytes(u: &mut Unstructured<'_>) -> Result<Bytes> {
     Ok(raw.iter().map(|b| b'!' + b % 94).collect())
 }
 
-fn optional_bytes(u: &mut Unstructured<'_>) -> Result<Option<Bytes>> {
+/// A nullable string field: null one time in eight.
+pub fn optional_bytes(u: &mut Unstructured<'_>) -> Result<Option<Bytes>> {
     Ok(if u.ratio(1, 8)? {
         None
     } else {
@@ -36,11 +40,13 @@ fn optional_bytes(u: &mut Unstructured<'_>) -> Result<Option<Bytes>> {
     })
 }
 
-fn pick<T: Copy>(u: &mut Unstructured<'_>, all: &[T]) -> Result<T> {
+/// One of `all`.
+pub fn pick<T: Copy>(u: &mut Unstructured<'_>, all: &[T]) -> Result<T> {
     Ok(*u.choose(all)?)
 }
 
-fn attribute(u: &mut Unstructured<'_>) -> Result<Attribute> {
+/// Any FORWARD_REQUEST attribute, with arbitrary values.
+pub fn attribute(u: &mut Unstructured<'_>) -> Result<Attribute> {
     Ok(match u.int_in_range(1u8..=13)? {
         1 => Attribute::Context(field_bytes(u)?),
         2 => Attribute::ServletPath(field_bytes(u)?),
@@ -61,7 +67,18 @@ fn attribute(u: &mut Unstructured<'_>) -> Result<Attribute> {
     })
 }
 
-fn forward_request(u: &mut Unstructured<'_>) -> Result<ForwardRequest> {
+/// A request header: a coded or string name, an arbitrary value.
+pub fn request_header(u: &mut Unstructured<'_>) -> Result<(RequestHeaderName, Option<Bytes>)> {
+    let name = if u.arbitrary()? {
+        RequestHeaderName::Coded(pick(u, RequestHeaderCode::ALL)?)
+    } else {
+        RequestHeaderName::Named(field_bytes(u)?)
+    };
+    Ok((name, Some(field_bytes(u)?)))
+}
+
+/// A FORWARD_REQUEST with arbitrary method, strings, headers and attributes.
+pub fn forward_request(u: &mut Unstructured<'_>) -> Result<ForwardRequest> {
     let method = if u.ratio(1, 8)? {
         Method::Stored
     } else {
@@ -70,12 +87,7 @@ fn forward_request(u: &mut Unstructured<'_>) -> Result<ForwardRequest> {
     let header_count = u.int_in_range(0..=20)?;
     let mut headers = Vec::with_capacity(header_count);
     for _ in 0..header_count {
-        let name = if u.arbitrary()? {
-            RequestHeaderName::Coded(pick(u, RequestHeaderCode::ALL)?)
-        } else {
-            RequestHeaderName::Named(field_bytes(u)?)
-        };
-        headers.push((name, Some(field_bytes(u)?)));
+        headers.push(request_header(u)?);
     }
     let attribute_count = u.int_in_range(0..=8)?;
     let mut attributes = Vec::with_capacity(attribute_count);
@@ -96,7 +108,8 @@ fn forward_request(u: &mut Unstructured<'_>) -> Result<ForwardRequest> {
     })
 }
 
-fn proxy_message(u: &mut Unstructured<'_>) -> Result<ProxyMessage> {
+/// Any proxy → container message.
+pub fn proxy_message(u: &mut Unstructured<'_>) -> Result<ProxyMessage> {
     Ok(match u.int_in_range(0u8..=4)? {
         0 | 1 => ProxyMessage::ForwardRequest(forward_request(u)?),
         2 => ProxyMessage::Body(field_bytes(u)?),
@@ -111,7 +124,8 @@ fn proxy_message(u: &mut Unstructured<'_>) -> Result<ProxyMessage> {
     })
 }
 
-fn container_message(u: &mut Unstructured<'_>) -> Result<ContainerMessage> {
+/// Any container → proxy message.
+pub fn container_message(u: &mut Unstructured<'_>) -> Result<ContainerMessage> {
     Ok(match u.int_in_range(0u8..=4)? {
         0 | 1 => {
             let header_count = u.int_in_range(0..=16)?;
