@@ -18,6 +18,7 @@
 #   - clients that abort: curl --max-time 0.3 on /app/echo?sleep=1000 (gives up while Tomcat
 #     works) and on a 20 MB streamed response (gives up in the middle of the body)
 #   - node2 restarted twice: kill -9 at 1/3 and 2/3 of the duration, started again 5 s later
+#     (the lb's recover_time is 10 s, so it serves again during the run)
 # Every --interval seconds a sample of jkgate: RSS (KiB), open file descriptors, threads, and
 # from its status worker (mime=prop): busy and connected per member, the lb's busy, member
 # states. Printed as a table (and kept as WORK/samples.tsv).
@@ -69,6 +70,8 @@ EOF
     echo "worker.lb.type=lb"
     echo "worker.lb.balance_workers=$(IFS=,; echo "${members[*]}")"
     echo "worker.lb.sticky_session=true"
+    # node2 is restarted twice: let the lb try it again 10 s after an error (mod_jk's 60).
+    echo "worker.lb.recover_time=10"
     echo "worker.jkstatus.type=status"
 } >"$WORK/workers.properties"
 start_jkgate "$WORK/workers.properties" --mount '/jkstatus=jkstatus'
@@ -111,19 +114,25 @@ start_bg loop_until_end curl -s -o /dev/null -m 30 --data-binary @"$WORK/upload.
 start_bg loop_until_end curl -s -o /dev/null --max-time 0.3 "$URL/app/echo?sleep=1000"
 start_bg loop_until_end curl -s -o /dev/null --max-time 0.3 --limit-rate 2M "$URL/app/echo?gen=20000000&flush=65536"
 
-restarts=()
-for frac in 1 2; do restarts+=($((SECONDS + DURATION * frac / 3))); done
-next_restart=0
-log "soak: $DURATION s of mixed traffic on $URL, a sample every $INTERVAL s"
 START=$SECONDS
-while ((SECONDS < END)); do
-    if ((next_restart < ${#restarts[@]} && SECONDS >= restarts[next_restart])); then
-        log "kill -9 node2"
+restarter() { # node2: kill -9 at 1/3 and 2/3 of the duration, started again 5 s later
+    local frac at
+    for frac in 1 2; do
+        at=$((START + DURATION * frac / 3))
+        while ((SECONDS < at)); do sleep 1; done
+        # shellcheck disable=SC1091
+        source "$WORK/tomcat2/node.env"
+        TOMCAT_PIDS[1]=$PID
+        log "kill -9 node2 (t=$((SECONDS - START)) s)"
         node_kill 2
         sleep 5
         node_start 2 --fast-start
-        next_restart=$((next_restart + 1))
-    fi
+        log "node2 back (t=$((SECONDS - START)) s)"
+    done
+}
+start_bg restarter
+log "soak: $DURATION s of mixed traffic on $URL, a sample every $INTERVAL s"
+while ((SECONDS < END)); do
     sample $((SECONDS - START))
     sleep "$INTERVAL"
 done
