@@ -292,7 +292,7 @@ fn run_case(node: &TomcatNode, front: &str, port: u16, case: &Case) -> Outcome {
         .raw
         .replace("{m}", &mark)
         .replace("{s}", &format!("{mark}-smuggled"));
-    let answer = send_raw(port, raw.as_bytes(), Duration::from_millis(1500));
+    let answer = send_raw(port, raw.as_bytes(), Duration::from_secs(5));
     let reached = node
         .marks()
         .into_iter()
