@@ -363,6 +363,12 @@ fn broken_members_leak_nothing_and_the_others_keep_serving() {
         let status = wait_idle(&gate, case);
         let state = status.get("worker.bad.state").unwrap_or("?").to_owned();
         let connected = status.get("worker.bad.connected").unwrap_or("?").to_owned();
+        // mod_jk puts a member in error after a failure that is not the client's (a protocol
+        // error, a connection lost, a reply timeout with max_reply_timeouts=0).
+        assert!(
+            state.starts_with("ERR"),
+            "{case}: the bad member is in state {state}, not ERR"
+        );
         let max_connected: usize = status
             .get("worker.good.max_connected")
             .and_then(|v| v.parse().ok())
