@@ -612,6 +612,40 @@ mod tests {
     }
 
     #[test]
+    fn an_absolute_form_target_names_the_host() {
+        let conn = ConnectionInfo::new(
+            "192.0.2.1:4000".parse().expect("addr"),
+            "127.0.0.1:80".parse().expect("addr"),
+            None,
+        );
+        let (parts, ()) = http::Request::builder()
+            .uri("http://other.example:8123/app/x")
+            .header("host", "x")
+            .body(())
+            .expect("request")
+            .into_parts();
+        let (ctx, _) =
+            build_context(&parts, true, &conn, &MappingOptions::default()).expect("mapped");
+        assert_eq!(
+            ctx.request.server_name.as_deref(),
+            Some(&b"other.example"[..])
+        );
+        assert_eq!(ctx.request.server_port, 8123);
+        let hosts: Vec<&[u8]> = ctx
+            .request
+            .headers
+            .iter()
+            .filter(|(name, _)| name.is(b"host"))
+            .filter_map(|(_, value)| value.as_deref())
+            .collect();
+        assert_eq!(
+            hosts,
+            [&b"other.example:8123"[..]],
+            "one Host, the target's"
+        );
+    }
+
+    #[test]
     fn connect_is_never_relayed() {
         let conn = ConnectionInfo::new(
             "192.0.2.1:4000".parse().expect("addr"),
