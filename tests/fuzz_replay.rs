@@ -37,6 +37,8 @@ const TARGETS: &[(&str, FuzzLogic)] = &[
     ("status_requests", jkgate::app::fuzzing::status_requests),
     #[cfg(feature = "proxy")]
     ("jkgate_ini", jkgate::config::fuzzing::jkgate_ini),
+    #[cfg(feature = "proxy")]
+    ("request_parsers", jkgate::server::fuzzing::request_parsers),
 ];
 
 /// Targets whose logic lives behind a feature (`jkgate::config` and `jkgate::status` in
@@ -48,6 +50,7 @@ const PROXY_ONLY_TARGETS: &[&str] = &[
     "uriworkermap",
     "status_requests",
     "jkgate_ini",
+    "request_parsers",
 ];
 
 fn target_dirs(root: &Path) -> Vec<PathBuf> {
@@ -62,12 +65,21 @@ fn target_dirs(root: &Path) -> Vec<PathBuf> {
     dirs
 }
 
+/// Replays every file under `fuzz/<kind>/<target>/`; panics when `fuzz/<kind>` has no
+/// target folder or a target folder has no file (an emptied corpus or regression folder
+/// would otherwise pass without testing anything).
 fn replay(kind: &str) -> usize {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz")
         .join(kind);
     let mut replayed = 0;
-    for dir in target_dirs(&root) {
+    let dirs = target_dirs(&root);
+    assert!(
+        !dirs.is_empty(),
+        "{} has no target folder: the committed fuzz inputs are gone",
+        root.display()
+    );
+    for dir in dirs {
         let target = dir
             .file_name()
             .and_then(|name| name.to_str())
@@ -87,6 +99,11 @@ fn replay(kind: &str) -> usize {
             .filter(|path| path.is_file())
             .collect();
         files.sort();
+        assert!(
+            !files.is_empty(),
+            "{} is empty: commit its inputs (or remove the folder with its target)",
+            dir.display()
+        );
         for file in files {
             let data = std::fs::read(&file).expect("readable corpus file");
             eprintln!("replaying {}", file.display());
@@ -99,6 +116,14 @@ fn replay(kind: &str) -> usize {
 
 #[test]
 fn corpus_replays_cleanly() {
+    // Every target has seeds: a target without a corpus folder is a forgotten one.
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    for (name, _) in TARGETS {
+        assert!(
+            corpus.join(name).is_dir(),
+            "fuzz target {name} has no fuzz/corpus/{name}/ folder"
+        );
+    }
     let replayed = replay("corpus");
     assert!(
         replayed >= 30,

@@ -187,6 +187,17 @@ impl RequestBody {
         }
     }
 
+    /// Reads the first piece of the body (if any) before the request goes to a member,
+    /// as mod_jk reads its first body packet before it sends the request: a client whose
+    /// chunked framing is broken from its first chunk is refused before anything reaches
+    /// the member. The piece stays here for the member.
+    pub async fn prefetch(&mut self) -> Result<(), BodyError> {
+        while self.chunks.is_empty() && !self.source_done {
+            self.pull().await?;
+        }
+        Ok(())
+    }
+
     /// True while the client may still send body bytes nobody read.
     pub fn has_unread_rest(&self) -> bool {
         !self.source_done

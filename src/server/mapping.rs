@@ -238,6 +238,11 @@ pub fn build_context(
     options: &MappingOptions,
 ) -> Result<(ForwardContext, BodyKind), Rejected> {
     let method_name = parts.method.as_str().as_bytes();
+    // jkgate is no forward proxy and AJP has no tunnel: a CONNECT never reaches a member
+    // (hyper would turn the connection into a raw tunnel after a 2xx answer).
+    if parts.method == http::Method::CONNECT {
+        return Err(reject(400, "CONNECT is not relayed"));
+    }
     if forbidden(method_name) {
         return Err(reject(400, "forbidden byte in method"));
     }
@@ -312,12 +317,21 @@ pub fn build_context(
         }
     };
 
+    // Absolute-form (`GET http://name:port/path HTTP/1.1`): the target's authority is the
+    // host, whatever a Host header says (RFC 9112 §3.2.2), as httpd takes it.
+    let absolute_authority: Option<Bytes> = (parts.version < Version::HTTP_2)
+        .then(|| parts.uri.authority())
+        .flatten()
+        .map(|authority| Bytes::copy_from_slice(authority.as_str().as_bytes()));
     let mut host_header: Option<&[u8]> = None;
     let mut headers = Vec::with_capacity(parts.headers.len() + 2);
     for (name, value) in &parts.headers {
         let value = value.as_bytes();
         if forbidden(value) {
             return Err(reject(400, format!("forbidden byte in header {name}")));
+        }
+        if name == http::header::HOST && absolute_authority.is_some() {
+            continue;
         }
         if name == http::header::HOST && host_header.is_none() {
             host_header = Some(value);
@@ -329,6 +343,13 @@ pub fn build_context(
             RequestHeaderName::from_name_slice(name.as_str().as_bytes()),
             Some(Bytes::copy_from_slice(value)),
         ));
+    }
+    if let Some(authority) = &absolute_authority {
+        headers.push((
+            RequestHeaderName::from_name(Bytes::from_static(b"host")),
+            Some(authority.clone()),
+        ));
+        host_header = Some(&authority[..]);
     }
     // HTTP/2 carries the host in :authority.
     let authority_host;
@@ -402,7 +423,7 @@ pub fn build_context(
 
 /// Host header → (server name, server port): the port from the header when it
 /// has one, else the local port (httpd's `UseCanonicalName Off`).
-fn split_host(host: &[u8], conn: &ConnectionInfo) -> (Bytes, u16) {
+pub(crate) fn split_host(host: &[u8], conn: &ConnectionInfo) -> (Bytes, u16) {
     let (name, port) = if host.starts_with(b"[") {
         match host.iter().position(|&b| b == b']') {
             Some(end) => (
@@ -514,6 +535,131 @@ mod tests {
         assert_eq!(p("/a/%2fb").map_err(|r| r.status), Err(404));
         assert_eq!(p("/../x").map_err(|r| r.status), Err(400));
         assert_eq!(p("/a%zz").map_err(|r| r.status), Err(400));
+    }
+
+    /// Ghostcat (CVE-2020-1938) set `javax.servlet.include.*` as AJP attributes; no header a
+    /// client sends, whatever its name, becomes an attribute: the attributes are the same
+    /// with and without such headers, and every one of them is jkgate's own.
+    #[test]
+    fn client_headers_never_become_attributes() {
+        let conn = ConnectionInfo::new(
+            "192.0.2.1:4000".parse().expect("addr"),
+            "127.0.0.1:80".parse().expect("addr"),
+            None,
+        );
+        let options = MappingOptions {
+            env_vars: Arc::from(vec![(
+                Bytes::from_static(b"SITE"),
+                Bytes::from_static(b"blue"),
+            )]),
+            ..MappingOptions::default()
+        };
+        let attributes = |hostile: &[(&str, &str)]| {
+            let mut builder = http::Request::builder()
+                .method("GET")
+                .uri("/app/x?q=1")
+                .header("host", "h");
+            for (name, value) in hostile {
+                builder = builder.header(*name, *value);
+            }
+            let (parts, ()) = builder.body(()).expect("request").into_parts();
+            let (mut ctx, _) = build_context(&parts, true, &conn, &options).expect("mapped");
+            ctx.build_attributes(None);
+            (ctx.request.attributes.clone(), ctx.request.headers.len())
+        };
+        let (plain, plain_headers) = attributes(&[]);
+        let hostile = [
+            ("javax.servlet.include.request_uri", "/WEB-INF/web.xml"),
+            ("javax.servlet.include.servlet_path", "/WEB-INF/web.xml"),
+            ("jakarta.servlet.include.request_uri", "/"),
+            ("AJP_REMOTE_PORT", "1"),
+            ("AJP_LOCAL_ADDR", "6.6.6.6"),
+            ("AJP_SSL_PROTOCOL", "SSLv2"),
+            ("JK_LB_ACTIVATION", "DIS"),
+            ("SITE", "red"),
+            ("SSL_CLIENT_CERT", "x"),
+            ("req_attribute", "x"),
+            ("secret", "x"),
+            ("query_string", "x"),
+            ("route", "x"),
+        ];
+        let (with_hostile, hostile_headers) = attributes(&hostile);
+        assert_eq!(plain, with_hostile, "client headers changed the attributes");
+        assert_eq!(
+            hostile_headers,
+            plain_headers + hostile.len(),
+            "they stay headers"
+        );
+        let names: Vec<&[u8]> = plain
+            .iter()
+            .filter_map(|a| match a {
+                crate::ajp::Attribute::ReqAttribute { name, .. } => Some(&name[..]),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                &b"AJP_REMOTE_PORT"[..],
+                b"AJP_LOCAL_ADDR",
+                b"JK_LB_ACTIVATION",
+                b"SITE"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_absolute_form_target_names_the_host() {
+        let conn = ConnectionInfo::new(
+            "192.0.2.1:4000".parse().expect("addr"),
+            "127.0.0.1:80".parse().expect("addr"),
+            None,
+        );
+        let (parts, ()) = http::Request::builder()
+            .uri("http://other.example:8123/app/x")
+            .header("host", "x")
+            .body(())
+            .expect("request")
+            .into_parts();
+        let (ctx, _) =
+            build_context(&parts, true, &conn, &MappingOptions::default()).expect("mapped");
+        assert_eq!(
+            ctx.request.server_name.as_deref(),
+            Some(&b"other.example"[..])
+        );
+        assert_eq!(ctx.request.server_port, 8123);
+        let hosts: Vec<&[u8]> = ctx
+            .request
+            .headers
+            .iter()
+            .filter(|(name, _)| name.is(b"host"))
+            .filter_map(|(_, value)| value.as_deref())
+            .collect();
+        assert_eq!(
+            hosts,
+            [&b"other.example:8123"[..]],
+            "one Host, the target's"
+        );
+    }
+
+    #[test]
+    fn connect_is_never_relayed() {
+        let conn = ConnectionInfo::new(
+            "192.0.2.1:4000".parse().expect("addr"),
+            "127.0.0.1:80".parse().expect("addr"),
+            None,
+        );
+        for target in ["/app/x", "127.0.0.1:22"] {
+            let (parts, ()) = http::Request::builder()
+                .method("CONNECT")
+                .uri(target)
+                .body(())
+                .expect("request")
+                .into_parts();
+            let refused = build_context(&parts, true, &conn, &MappingOptions::default())
+                .expect_err("CONNECT refused");
+            assert_eq!(refused.status, 400, "{target}");
+        }
     }
 
     #[test]

@@ -7,10 +7,13 @@
 //! gateway; what is in flight finishes on the one it started with.
 
 pub mod access_log;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod limits;
 pub mod mapping;
 pub(crate) mod metrics_page;
 pub(crate) mod status_page;
+pub mod strict_lines;
 pub mod tls;
 
 use std::convert::Infallible;
@@ -185,6 +188,7 @@ pub async fn serve_as(
                     None => {
                         let info = Arc::new(ConnectionInfo::new(remote, local, None));
                         let service = service(current, info, limits, clock.clone(), metrics_only);
+                        let stream = strict_lines::StrictLines::new(stream);
                         let conn = builder.serve_connection(TokioIo::new(stream), service);
                         let _ = watcher.watch(conn.into_owned()).await;
                     }
@@ -204,6 +208,7 @@ pub async fn serve_as(
                             Some(tls::tls_info(stream.get_ref().1)),
                         ));
                         let service = service(current, info, limits, clock.clone(), metrics_only);
+                        let stream = strict_lines::StrictLines::new(stream);
                         let conn = builder.serve_connection(TokioIo::new(stream), service);
                         let _ = watcher.watch(conn.into_owned()).await;
                     }
@@ -296,6 +301,17 @@ pub async fn handle(
         // The body (if any) stays unread: the connection closes after the answer.
         return Ok(closing(error_response(refused.status), parts.version));
     }
+    if parts.method == http::Method::CONNECT && !parts.uri.path().starts_with('/') {
+        // jkgate is no forward proxy: httpd's answer to a tunnel request it has no proxy
+        // module for. The connection stays open, as httpd keeps it.
+        log.write(405, 0, "-", Routing::default());
+        let mut response = error_response(405);
+        response.headers_mut().insert(
+            http::header::ALLOW,
+            http::HeaderValue::from_static("GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH"),
+        );
+        return Ok(response);
+    }
     if let Some(route) = &gateway.metrics
         && (metrics_only || route.on_every_listener)
         && parts.uri.path() == route.path
@@ -316,7 +332,7 @@ pub async fn handle(
         Err(rejected) => {
             log.write(rejected.status, 0, "-", Routing::default());
             discard_request_body(incoming, &parts, &limits);
-            return Ok(error_response(rejected.status));
+            return Ok(refusal_response(rejected.status, parts.version));
         }
     };
     let mounts = gateway.mounts.load();
@@ -350,7 +366,7 @@ pub async fn handle(
             tracing::info!(worker = %worker_name, reason = %rejected.reason, "request rejected");
             log.write(rejected.status, 0, &worker_name, Routing::default());
             discard_request_body(incoming, &parts, &limits);
-            return Ok(error_response(rejected.status));
+            return Ok(refusal_response(rejected.status, parts.version));
         }
     };
     let ext = &mount.extensions;
@@ -366,6 +382,17 @@ pub async fn handle(
     drop(mounts);
     let mut body = RequestBody::new(incoming.map_err(BodyError::from_display).boxed(), kind);
     apply_body_limits(&mut body, &parts, &limits);
+    if kind == crate::backend::BodyKind::Chunked
+        && parts.version < http::Version::HTTP_2
+        && let Err(err) = body.prefetch().await
+    {
+        // Broken chunked framing (or a body over LimitRequestBody) before any byte of the
+        // request went to a member: httpd's answer, and the connection closes.
+        let status = if err.is_too_large() { 413 } else { 400 };
+        tracing::info!(worker = %worker_name, %err, "request refused before forwarding");
+        log.write(status, 0, &worker_name, Routing::default());
+        return Ok(closing(error_response(status), parts.version));
+    }
     let (sink, mut head_rx) = ResponseSink::new();
     let mut relay = Box::pin(relay(target, worker_name, ctx, facts, body, sink, log));
     tokio::select! {
@@ -463,6 +490,18 @@ fn closing(mut response: Response<ResponseBody>, version: http::Version) -> Resp
         );
     }
     response
+}
+
+/// jkgate's page for a request it refuses itself (a malformed target, a forbidden byte):
+/// after a 400 the connection closes, as httpd closes it (`ap_status_drops_connection`),
+/// so nothing the client pipelined behind a malformed request is read as a request.
+fn refusal_response(status: u16, version: http::Version) -> Response<ResponseBody> {
+    let response = error_response(status);
+    if status == 400 {
+        closing(response, version)
+    } else {
+        response
+    }
 }
 
 /// jkgate's page for a relay that failed before a response head went out. A 413 means the

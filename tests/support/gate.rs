@@ -104,6 +104,11 @@ impl Gate {
         panic!("jkgate {label}: no free port after 3 attempts");
     }
 
+    /// The jkgate process id (for /proc figures such as its RSS).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// jkgate's log (standard error), without terminal colour codes.
     pub fn error_log(&self) -> String {
         strip_ansi(&fs::read_to_string(self.dir.join("error.log")).unwrap_or_default())

@@ -1,0 +1,316 @@
+//! Bare LF in a request head is refused (400), as httpd's default `HttpProtocolOptions
+//! Strict` refuses it.
+//!
+//! hyper's HTTP/1 parser (httparse) takes a lone `\n` as a line end (RFC 9112 §2.2 allows
+//! it). A front end that does not would see `X: a\nTransfer-Encoding: chunked` as one
+//! header where jkgate sees two: the classic set-up for request smuggling through a chain
+//! of proxies. [`StrictLines`] sits between the client connection (after TLS) and hyper,
+//! follows the HTTP/1 message framing of what the client sends (heads; bodies by
+//! `Content-Length` or chunked, skipped without looking), and turns a bare LF found in a
+//! request head into a NUL byte, which hyper refuses with `400 Bad Request` before any
+//! request reaches jkgate's handler. hyper's chunked decoder already requires CRLF, so
+//! bodies need no such care.
+//!
+//! Anything it cannot follow (an HTTP/2 connection preface, `CONNECT`, a head hyper will
+//! refuse anyway, a head over [`MAX_TRACKED_HEAD`]) makes it step aside for the rest of the
+//! connection: it never changes a byte then.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// A head longer than this is left to hyper's own limit (which is lower).
+pub const MAX_TRACKED_HEAD: usize = 1 << 20;
+
+/// Where the client's byte stream is, in HTTP/1 message framing.
+#[derive(Debug)]
+enum Framing {
+    /// Reading a request head (bytes so far).
+    Head(Vec<u8>),
+    /// Skipping this many body bytes.
+    Body(u64),
+    /// A chunk-size line (bytes so far, without the line end).
+    ChunkSize(Vec<u8>),
+    /// Skipping chunk data and its CRLF: bytes left.
+    ChunkData(u64),
+    /// Trailer section after the last chunk: bytes of the current line.
+    Trailers(Vec<u8>),
+    /// Not followed any more (see the module documentation).
+    Aside,
+}
+
+/// The framing follower (sans-I/O, so it is tested on its own).
+#[derive(Debug)]
+pub struct LineGuard {
+    framing: Framing,
+}
+
+impl Default for LineGuard {
+    fn default() -> Self {
+        LineGuard {
+            framing: Framing::Head(Vec::new()),
+        }
+    }
+}
+
+/// What a complete head means for the bytes after it.
+fn after_head(head: &[u8]) -> Framing {
+    if head.starts_with(b"PRI * HTTP/2.0") {
+        return Framing::Aside;
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 128];
+    let mut request = httparse::Request::new(&mut headers);
+    match request.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        _ => return Framing::Aside, // hyper refuses it (or we cannot follow it)
+    }
+    if request.method == Some("CONNECT") {
+        return Framing::Aside;
+    }
+    let mut chunked = None;
+    let mut length = None;
+    for header in request.headers.iter() {
+        if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            let last = header.value.rsplit(|&b| b == b',').next().unwrap_or(b"");
+            chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if header.name.eq_ignore_ascii_case("content-length") && length.is_none() {
+            length = std::str::from_utf8(header.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if length.is_none() {
+                return Framing::Aside; // hyper refuses it
+            }
+        }
+    }
+    match (chunked, length) {
+        (Some(true), _) => Framing::ChunkSize(Vec::new()),
+        (Some(false), _) => Framing::Aside, // hyper refuses it
+        (None, Some(n)) if n > 0 => Framing::Body(n),
+        (None, _) => Framing::Head(Vec::new()),
+    }
+}
+
+impl LineGuard {
+    /// Follows `bytes` (the next bytes the client sent), turning each bare LF inside a
+    /// request head into NUL. Returns how many bytes it changed.
+    pub fn scan(&mut self, bytes: &mut [u8]) -> usize {
+        let mut changed = 0;
+        let mut at = 0;
+        while at < bytes.len() {
+            match &mut self.framing {
+                Framing::Aside => return changed,
+                Framing::Body(left) => {
+                    let take = (*left).min((bytes.len() - at) as u64);
+                    *left -= take;
+                    at += take as usize;
+                    if *left == 0 {
+                        self.framing = Framing::Head(Vec::new());
+                    }
+                }
+                Framing::ChunkData(left) => {
+                    let take = (*left).min((bytes.len() - at) as u64);
+                    *left -= take;
+                    at += take as usize;
+                    if *left == 0 {
+                        self.framing = Framing::ChunkSize(Vec::new());
+                    }
+                }
+                Framing::Head(head) => {
+                    let b = bytes[at];
+                    if b == b'\n' && head.last() != Some(&b'\r') {
+                        bytes[at] = 0;
+                        changed += 1;
+                        // hyper answers 400 and closes: nothing more to follow.
+                        self.framing = Framing::Aside;
+                        return changed;
+                    }
+                    head.push(b);
+                    at += 1;
+                    if head.as_slice() == b"\r\n" {
+                        head.clear(); // an empty line before the request line
+                    } else if head.ends_with(b"\r\n\r\n") {
+                        self.framing = after_head(head);
+                    } else if head.len() > MAX_TRACKED_HEAD {
+                        self.framing = Framing::Aside;
+                    }
+                }
+                Framing::ChunkSize(line) => {
+                    let b = bytes[at];
+                    at += 1;
+                    if b != b'\n' {
+                        line.push(b);
+                        if line.len() > 4096 {
+                            self.framing = Framing::Aside;
+                        }
+                        continue;
+                    }
+                    let digits: Vec<u8> = line
+                        .iter()
+                        .copied()
+                        .take_while(u8::is_ascii_hexdigit)
+                        .collect();
+                    let size = std::str::from_utf8(&digits)
+                        .ok()
+                        .and_then(|d| u64::from_str_radix(d, 16).ok());
+                    self.framing = match size {
+                        Some(0) => Framing::Trailers(Vec::new()),
+                        // The data, then its CRLF.
+                        Some(n) => n.checked_add(2).map_or(Framing::Aside, Framing::ChunkData),
+                        None => Framing::Aside, // hyper's decoder refuses it
+                    };
+                }
+                Framing::Trailers(line) => {
+                    let b = bytes[at];
+                    at += 1;
+                    if b != b'\n' {
+                        line.push(b);
+                        if line.len() > MAX_TRACKED_HEAD {
+                            self.framing = Framing::Aside;
+                        }
+                        continue;
+                    }
+                    if line.as_slice() == b"\r" || line.is_empty() {
+                        self.framing = Framing::Head(Vec::new());
+                    } else {
+                        line.clear();
+                    }
+                }
+            }
+        }
+        changed
+    }
+}
+
+/// A client stream whose request heads go through a [`LineGuard`] on their way to hyper.
+#[derive(Debug)]
+pub struct StrictLines<S> {
+    inner: S,
+    guard: LineGuard,
+}
+
+impl<S> StrictLines<S> {
+    /// Wraps the (decrypted) client stream.
+    pub fn new(inner: S) -> Self {
+        StrictLines {
+            inner,
+            guard: LineGuard::default(),
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for StrictLines<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            let this = &mut *self;
+            let changed = this.guard.scan(&mut buf.filled_mut()[before..]);
+            if changed > 0 {
+                tracing::debug!("bare LF in a request head: refused with 400");
+            }
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for StrictLines<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scans `input` in pieces of `step` bytes; returns the bytes hyper would read.
+    fn scan(input: &[u8], step: usize) -> Vec<u8> {
+        let mut guard = LineGuard::default();
+        let mut out = input.to_vec();
+        for piece in out.chunks_mut(step) {
+            guard.scan(piece);
+        }
+        out
+    }
+
+    #[test]
+    fn bare_lf_in_heads_becomes_nul_wherever_the_reads_split() {
+        let cases: &[(&str, &[u8], Option<usize>)] = &[
+            ("crlf", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", None),
+            ("request line", b"GET / HTTP/1.1\nHost: x\r\n\r\n", Some(14)),
+            ("header", b"GET / HTTP/1.1\r\nX: a\nHost: x\r\n\r\n", Some(20)),
+            ("blank line", b"GET / HTTP/1.1\r\nHost: x\r\n\n", Some(25)),
+            (
+                "second request",
+                b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\nHost: x\r\n\r\n",
+                Some(41),
+            ),
+            (
+                "after a length body with LFs",
+                b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n\n\n\nGET / HTTP/1.1\nHost: x\r\n\r\n",
+                Some(55),
+            ),
+            (
+                "after a chunked body with LFs and a trailer",
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n\n\n\n\r\n0\r\nT: 1\r\n\r\nGET / HTTP/1.1\nH: x\r\n\r\n",
+                Some(80),
+            ),
+            (
+                "a chunked body is never changed",
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;x=1\r\n\n\n\n\r\n0\r\n\r\n",
+                None,
+            ),
+            ("leading empty line", b"\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", None),
+            (
+                "h2 preface steps aside",
+                b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\n\n\n",
+                None,
+            ),
+            (
+                "CONNECT steps aside",
+                b"CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n\r\n\n\n",
+                None,
+            ),
+        ];
+        for (name, input, nul_at) in cases {
+            for step in [1, 2, 7, input.len()] {
+                let out = scan(input, step);
+                let mut expected = input.to_vec();
+                if let Some(at) = nul_at {
+                    assert_eq!(input[*at], b'\n', "{name}: the case points at its LF");
+                    expected[*at] = 0;
+                }
+                assert_eq!(out, expected, "{name}, read {step} bytes at a time");
+            }
+        }
+    }
+}
