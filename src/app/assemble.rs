@@ -7,11 +7,13 @@ use bytes::Bytes;
 
 use crate::backend::registry::{PreparedWorkers, RegistryError, WorkerOptions, prepare_workers};
 use crate::config::error::At;
+use crate::config::vhost::VirtualHosts;
 use crate::config::{Origin, RunSettings};
 use crate::server::Gateway;
+use crate::server::VhostMounts;
 use crate::server::limits::{ConnectionCap, http_builder};
 use crate::server::mapping::MappingOptions;
-use crate::server::tls::{self, TlsError};
+use crate::server::tls::{TlsError, TlsSetup, VhostCertificate};
 use crate::status::{Generation, StatusWorkers};
 
 /// Why settings could not become a running configuration. Nothing was changed; the same
@@ -40,7 +42,7 @@ pub struct PreparedGateway {
     settings: Arc<RunSettings>,
     generation: Generation,
     status: StatusWorkers,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<TlsSetup>,
     connections: Arc<ConnectionCap>,
 }
 
@@ -61,6 +63,16 @@ impl PreparedGateway {
         self.connections.resize(settings.limits.max_connections);
         Gateway {
             mounts: ArcSwap::from_pointee(settings.mounts.clone()),
+            server_name: settings.server_name.clone(),
+            hosts: virtual_hosts(settings),
+            vhosts: settings
+                .vhosts
+                .iter()
+                .map(|v| VhostMounts {
+                    status_name: v.matcher.status_text(),
+                    mounts: ArcSwap::from_pointee(v.mounts.clone()),
+                })
+                .collect(),
             workers: self.workers.commit(),
             options: mapping_options(settings),
             status: self.status,
@@ -95,13 +107,29 @@ pub fn assemble(
             origin: registry_error_origin(settings, &source),
             source: Box::new(source),
         })?;
-    let tls = match &settings.tls {
-        Some(t) => Some(tls::acceptor(
-            &t.certificate,
-            &t.key,
-            t.client_ca.as_deref(),
-        )?),
-        None => None,
+    let vhost_certificates: Vec<Option<VhostCertificate<'_>>> = settings
+        .vhosts
+        .iter()
+        .map(|v| {
+            v.tls.as_ref().map(|t| VhostCertificate {
+                section: format!("vhost {}", v.label),
+                cert: &t.certificate,
+                key: &t.key,
+            })
+        })
+        .collect();
+    let tls = if settings.listeners.iter().any(|l| l.tls) {
+        Some(TlsSetup::build(
+            settings
+                .tls
+                .as_ref()
+                .map(|t| (t.certificate.as_path(), t.key.as_path())),
+            settings.tls.as_ref().and_then(|t| t.client_ca.as_deref()),
+            &vhost_certificates,
+            virtual_hosts(settings),
+        )?)
+    } else {
+        None
     };
     let status = StatusWorkers::new(
         &settings.workers,
@@ -140,6 +168,11 @@ fn registry_error_origin(settings: &RunSettings, error: &RegistryError) -> Optio
             properties.iter().find(|p| p.key.starts_with(&prefix))
         })
         .map(|p| p.origin.clone())
+}
+
+/// Which vhost answers a request, from the vhosts' names and addresses.
+fn virtual_hosts(settings: &RunSettings) -> VirtualHosts {
+    VirtualHosts::new(settings.vhosts.iter().map(|v| v.matcher.clone()).collect())
 }
 
 /// The mapping options `settings` ask for (`JkOptions`, `JkEnvVar`).

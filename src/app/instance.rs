@@ -67,7 +67,7 @@ pub struct Jkgate {
     source: SettingsSource,
     /// Each configured listener (as configured: port 0 stays 0) with its server.
     listeners: Vec<(Listener, RunningServer)>,
-    mount_file: Option<JoinHandle<()>>,
+    mount_file: Vec<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Jkgate {
@@ -206,7 +206,7 @@ impl Jkgate {
                 Err(e) => tracing::error!(listen = %listener.addr, "listener not started: {e}"),
             }
         }
-        if let Some(task) = self.mount_file.take() {
+        for task in self.mount_file.drain(..) {
             task.abort();
         }
         self.mount_file = mount_file::watch(&settings, &self.current);
@@ -218,7 +218,7 @@ impl Jkgate {
     /// Stops accepting on every listener at once, then waits for open connections to
     /// finish (at most `GracefulShutdownTimeout`).
     pub async fn shutdown(mut self) {
-        if let Some(task) = self.mount_file.take() {
+        for task in self.mount_file.drain(..) {
             task.abort();
         }
         for (_, server) in &mut self.listeners {

@@ -16,6 +16,7 @@ pub mod reader;
 pub mod settings;
 pub mod uriworkermap;
 pub mod value;
+pub mod vhost;
 pub mod workers;
 
 pub use error::{ConfigError, ConfigWarning, Origin};

@@ -35,6 +35,7 @@ use crate::balancer::RequestFacts;
 use crate::config::ini::{RequestLogFields, RequestLogFormat};
 use crate::config::limits::ClientLimits;
 use crate::config::uriworkermap::MountTable;
+use crate::config::vhost::VirtualHosts;
 use crate::status::StatusWorkers;
 use limits::{ClientBody, ConnClock, ConnectionCap, HttpBuilder, Metered, ServedBody};
 use mapping::{ConnectionInfo, MappingOptions};
@@ -42,8 +43,15 @@ use mapping::{ConnectionInfo, MappingOptions};
 /// Everything a request needs: mounts, workers and mapping options, as one configuration
 /// generation assembled them (the application builds it; nothing here reads settings).
 pub struct Gateway {
-    /// The mount table (swapped on reload).
+    /// The main server's mount table: requests no vhost answers (swapped when its mount
+    /// file changes).
     pub mounts: ArcSwap<MountTable>,
+    /// `ServerName` of the main server, as the status worker shows it.
+    pub server_name: Option<String>,
+    /// Which vhost answers a request.
+    pub hosts: VirtualHosts,
+    /// Each vhost's mounts, in the order of `hosts`.
+    pub vhosts: Vec<VhostMounts>,
     /// Workers by name.
     pub workers: Workers,
     /// Mapping options.
@@ -54,8 +62,8 @@ pub struct Gateway {
     pub access_format: Option<RequestLogFormat>,
     /// `GracefulShutdownTimeout`: how long a stopping listener lets open connections finish.
     pub shutdown_grace: std::time::Duration,
-    /// The TLS acceptor of the HTTPS listeners (`None` without TLS settings).
-    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The certificates of the HTTPS listeners (`None` without any).
+    pub tls: Option<tls::TlsSetup>,
     /// Client limits: connections accepted under this gateway keep its timeouts, hyper
     /// settings and size checks until they close.
     pub limits: Arc<ClientLimits>,
@@ -66,10 +74,37 @@ pub struct Gateway {
     pub connections: Arc<ConnectionCap>,
 }
 
+/// One vhost's mount table and the name the status worker shows for it.
+#[derive(Debug)]
+pub struct VhostMounts {
+    /// mod_jk's text for the vhost: `ServerName [address:port]`.
+    pub status_name: String,
+    /// Its mount table (swapped when its mount file changes).
+    pub mounts: ArcSwap<MountTable>,
+}
+
+impl Gateway {
+    /// The mount table of the server that answers a request for `host` (a Host header
+    /// value or an HTTP/2 authority) on a connection to `local`: a vhost's, else the main
+    /// server's.
+    pub fn mounts_for(
+        &self,
+        local: SocketAddr,
+        host: Option<&str>,
+    ) -> arc_swap::Guard<Arc<MountTable>> {
+        match self.hosts.select(local, host) {
+            Some(index) => self.vhosts[index].mounts.load(),
+            None => self.mounts.load(),
+        }
+    }
+}
+
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gateway")
             .field("mounts", &self.mounts)
+            .field("hosts", &self.hosts)
+            .field("vhosts", &self.vhosts)
             .field("workers", &self.workers)
             .field("options", &self.options)
             .field("status", &self.status)
@@ -127,8 +162,8 @@ pub async fn serve(
         let clock = ConnClock::new(&limits);
         let watcher = graceful.watcher();
         let acceptor = if tls {
-            match &gateway.tls {
-                Some(acceptor) => Some(acceptor.clone()),
+            match gateway.tls.as_ref().and_then(|t| t.acceptor(local)) {
+                Some(acceptor) => Some(acceptor),
                 None => {
                     tracing::error!(%local, "HTTPS listener without a certificate; connection closed");
                     continue;
@@ -257,7 +292,12 @@ pub async fn handle(
             return Ok(error_response(rejected.status));
         }
     };
-    let mounts = gateway.mounts.load();
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+    let mounts = gateway.mounts_for(info.local, host);
     let Some(mount) = mounts.find(&path) else {
         log.write(404, 0, "-", None, None, None);
         discard_request_body(incoming, &parts, &limits);

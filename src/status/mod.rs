@@ -39,10 +39,10 @@ use std::time::SystemTime;
 
 use crate::backend::dispatch::{Target, Workers};
 use crate::config::properties::PropertyMap;
-use crate::config::uriworkermap::MountTable;
 use crate::config::{StatusSettings, WorkerKind, WorkersConfig};
 
 pub use generation::{Generation, ReloadRecord};
+pub use model::ServerMap;
 
 use action::Selected;
 use clock::{ResetTimes, unix_seconds};
@@ -200,10 +200,11 @@ impl StatusWorker {
         &self.name
     }
 
-    /// Answers one request, given the gateway's mounts and workers.
+    /// Answers one request, given the gateway's mount tables (main server first, then
+    /// each vhost) and workers.
     pub fn handle(
         &self,
-        mounts: &MountTable,
+        maps: &[ServerMap<'_>],
         workers: &Workers,
         request: &StatusRequest<'_>,
     ) -> StatusReply {
@@ -256,7 +257,7 @@ impl StatusWorker {
             }
         }
         let sources = Sources {
-            mounts,
+            maps,
             resets: &self.shared.resets,
             rules: self.rules,
             header: &header,
