@@ -38,6 +38,26 @@ pub enum Command {
     /// Read jkgate.ini, workers.properties and the mounts; print the resolved workers (each
     /// lb with its members and their effective settings) or the errors. Exit 0 or 1.
     Check(SettingsArgs),
+    /// Read an httpd configuration (httpd.conf with mod_jk: Include, VirtualHost, Location,
+    /// JkMount, SSL certificates...) and write the equivalent jkgate.ini; every directive
+    /// that is not carried over is listed with its file:line and why. Exit 1 only when a
+    /// file cannot be read.
+    ImportHttpd(ImportArgs),
+}
+
+/// Flags of `jkgate import-httpd`.
+#[derive(Clone, Debug, Args)]
+pub struct ImportArgs {
+    /// The httpd configuration files, read in order (what they Include is followed).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Where relative Include and file paths start until a ServerRoot directive says
+    /// otherwise (httpd's -d). Default: the first file's directory.
+    #[arg(long, short = 'd', value_name = "DIR")]
+    pub server_root: Option<PathBuf>,
+    /// Write jkgate.ini here instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Flags of `jkgate demo`.
@@ -117,5 +137,10 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => crate::app::lifecycle::run(Sources::from(args)),
         Some(Command::Check(args)) => crate::app::check::check(&Sources::from(args)),
         Some(Command::Demo(args)) => crate::app::lifecycle::demo(&args.listen),
+        Some(Command::ImportHttpd(args)) => crate::app::import::import_httpd(
+            &args.files,
+            args.server_root.as_deref(),
+            args.output.as_deref(),
+        ),
     }
 }

@@ -7,7 +7,7 @@
 //!   the fuzz targets all start jkgate through it or through [`assemble`].
 //! * [`lifecycle`] is what a process does with it: signals (HUP reload, USR1 reopen logs,
 //!   TERM/INT stop), systemd notifications, exit codes; [`logging`] the error and access
-//!   logs; [`notify`] sd_notify; [`check`] `jkgate check`.
+//!   logs; [`notify`] sd_notify; [`check`] `jkgate check`; [`import`] `jkgate import-httpd`.
 //!
 //! [`RunSettings`]: crate::config::RunSettings
 //! [`Gateway`]: crate::server::Gateway
@@ -15,6 +15,7 @@
 mod assemble;
 pub mod check;
 pub mod fuzzing;
+pub mod import;
 mod instance;
 pub mod lifecycle;
 pub mod logging;

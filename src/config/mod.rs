@@ -9,6 +9,7 @@
 pub mod describe;
 pub mod error;
 pub mod fuzzing;
+pub mod httpd;
 pub mod ini;
 pub mod limits;
 pub mod properties;
