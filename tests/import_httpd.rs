@@ -45,7 +45,8 @@ fn tls_vhosts_listeners_and_certificates() {
             "Listen 80\nListen 443\nListen 127.0.0.1:8443 https\n\
                  <VirtualHost *:80>\n  ServerName www.example.com\n  JkMount /app/* lb\n</VirtualHost>\n\
                  <VirtualHost *:443>\n  ServerName www.example.com\n  SSLEngine on\n  SSLCertificateFile certs/www.pem\n  SSLCertificateKeyFile certs/www.key\n  SSLCertificateChainFile certs/chain.pem\n  SSLProtocol -all +TLSv1.2\n  JkMount /app/* lb\n</VirtualHost>\n\
-                 <VirtualHost _default_:443>\n  SSLEngine on\n  SSLCertificateFile certs/both.pem\n</VirtualHost>\n",
+                 <VirtualHost _default_:443>\n  SSLEngine on\n  SSLCertificateFile certs/both.pem\n</VirtualHost>\n\
+                 <VirtualHost old.example.com:80>\n  ServerName old.example.com\n  JkMount /old/* lb\n</VirtualHost>\n",
         )],
     );
     let imported = result.expect("reads");
@@ -71,7 +72,17 @@ fn tls_vhosts_listeners_and_certificates() {
         ini.contains("Certificate = certs/both.pem\nKey = certs/both.pem\n"),
         "{ini}"
     );
+    assert!(
+        ini.contains("[vhost old.example.com]\n; <VirtualHost *:80>"),
+        "{ini}"
+    );
     let skipped = skipped_lines(&imported);
+    assert!(
+        skipped.iter().any(|s| s.contains(
+            "httpd.conf:21: <VirtualHost old.example.com:80>: the address `old.example.com:80` is a host name"
+        )),
+        "{skipped:?}"
+    );
     assert!(
         skipped
             .iter()

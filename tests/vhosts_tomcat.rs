@@ -100,6 +100,8 @@ fn ini(gate: &ConfGate, shop_extra: &str) -> String {
         "Listen = 127.0.0.1:{port}\n\
          JkWorkersFile = workers.properties\n\
          ServerName = gate.example.com\n\
+         AccessLog = access.log\n\
+         JkRequestLogFormat = %v|%V|%w|%U\n\
          [tls]\n\
          Listen = 127.0.0.1:{tls}\n\
          [mounts]\n\
@@ -236,6 +238,25 @@ fn two_hosts_reach_their_own_lb_with_their_own_certificate() {
             "Host {host:?} {path}\n{}",
             gate.error_log()
         );
+    }
+
+    // The access log's %v is the ServerName of the vhost that answered, %V the Host.
+    let wanted = [
+        "shop.example.com|a.b.shop.example.com|lb_shop|/app/echo",
+        "www.example.com|nobody.example.org|lb_www|/app/echo",
+        "bare.example.com|bare.example.com|-|/app/echo",
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let log = std::fs::read_to_string(gate.dir.join("access.log")).unwrap_or_default();
+        if wanted.iter().all(|w| log.lines().any(|l| l.contains(w))) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "access log lacks {wanted:?}:\n{log}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 
     // SNI: each name gets its own certificate (curl verifies it against the name).

@@ -69,6 +69,11 @@ impl PreparedGateway {
                 .vhosts
                 .iter()
                 .map(|v| VhostMounts {
+                    server_name: crate::config::vhost::split_server_name(
+                        &v.matcher.server_name_written,
+                    )
+                    .0
+                    .to_owned(),
                     status_name: v.matcher.status_text(),
                     mounts: ArcSwap::from_pointee(v.mounts.clone()),
                 })

@@ -118,6 +118,7 @@ pub fn jkgate_ini(data: &[u8]) {
             status: 200,
             duration: std::time::Duration::from_micros(1500),
             server_name: "fuzz.test",
+            virtual_host: None,
             worker: "lb",
             route: Some("node1"),
             session: None,

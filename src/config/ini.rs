@@ -991,8 +991,11 @@ pub struct RequestLogFields<'a> {
     pub status: u16,
     /// Time from request to the end of the relay.
     pub duration: Duration,
-    /// Server name (Host without port, else the local address).
+    /// Server name (Host without port, else the local address): `%V`.
     pub server_name: &'a str,
+    /// The ServerName of the server that answered (the vhost's, else the main server's):
+    /// `%v`, httpd's `r->server->server_hostname`. `None`: as `%V`.
+    pub virtual_host: Option<&'a str>,
     /// Worker name, `-` when unmapped.
     pub worker: &'a str,
     /// Route of the member used.
@@ -1102,9 +1105,14 @@ impl RequestLogFormat {
                     fields.duration.subsec_micros()
                 ),
                 LogItem::Path => write!(line, "{}", fields.path),
-                LogItem::CanonicalServerName | LogItem::ServerName => {
-                    write!(line, "{}", fields.server_name)
+                LogItem::CanonicalServerName => {
+                    write!(
+                        line,
+                        "{}",
+                        fields.virtual_host.unwrap_or(fields.server_name)
+                    )
                 }
+                LogItem::ServerName => write!(line, "{}", fields.server_name),
                 LogItem::Worker => write!(line, "{}", fields.worker),
                 LogItem::Route => write!(line, "{}", dash(fields.route)),
                 LogItem::SessionId => write!(line, "{}", dash(fields.session)),
@@ -1168,6 +1176,7 @@ mod tests {
             status: 200,
             duration: std::time::Duration::from_micros(1_234_567),
             server_name: "www.example.com",
+            virtual_host: Some("shop.example.com"),
             worker: "lb",
             route: Some("node2"),
             session: Some("ABC.node2"),
@@ -1175,7 +1184,7 @@ mod tests {
         };
         assert_eq!(
             format.render(&fields),
-            "GET /app/x?a=1 HTTP/1.1 200 -/0 1.234567 www.example.com:8000 lb node2 ABC.node2 - GET /app/x?a=1 HTTP/1.1\t|"
+            "GET /app/x?a=1 HTTP/1.1 200 -/0 1.234567 shop.example.com:8000 lb node2 ABC.node2 - GET /app/x?a=1 HTTP/1.1\t|"
         );
     }
 

@@ -74,9 +74,11 @@ pub struct Gateway {
     pub connections: Arc<ConnectionCap>,
 }
 
-/// One vhost's mount table and the name the status worker shows for it.
+/// One vhost's mount table and the names the status worker and the access log show for it.
 #[derive(Debug)]
 pub struct VhostMounts {
+    /// Its ServerName without the port (the access log's `%v`).
+    pub server_name: String,
     /// mod_jk's text for the vhost: `ServerName [address:port]`.
     pub status_name: String,
     /// Its mount table (swapped when its mount file changes).
@@ -92,9 +94,25 @@ impl Gateway {
         local: SocketAddr,
         host: Option<&str>,
     ) -> arc_swap::Guard<Arc<MountTable>> {
-        match self.hosts.select(local, host) {
-            Some(index) => self.vhosts[index].mounts.load(),
+        self.mounts_of(self.hosts.select(local, host))
+    }
+
+    /// The mount table of vhost `server` (`None`: the main server).
+    fn mounts_of(&self, server: Option<usize>) -> arc_swap::Guard<Arc<MountTable>> {
+        match server.and_then(|index| self.vhosts.get(index)) {
+            Some(vhost) => vhost.mounts.load(),
             None => self.mounts.load(),
+        }
+    }
+
+    /// The ServerName (without port) of vhost `server`, else of the main server.
+    fn server_hostname(&self, server: Option<usize>) -> Option<&str> {
+        match server.and_then(|index| self.vhosts.get(index)) {
+            Some(vhost) => Some(&vhost.server_name),
+            None => self
+                .server_name
+                .as_deref()
+                .map(|name| crate::config::vhost::split_server_name(name).0),
         }
     }
 }
@@ -264,7 +282,8 @@ pub async fn handle(
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = Instant::now();
     let (parts, incoming) = req.into_parts();
-    let log = AccessLine {
+    let mut log = AccessLine {
+        server: None,
         gateway: gateway.clone(),
         info: info.clone(),
         method: parts.method.clone(),
@@ -297,7 +316,9 @@ pub async fn handle(
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| parts.uri.authority().map(|a| a.as_str()));
-    let mounts = gateway.mounts_for(info.local, host);
+    let server = gateway.hosts.select(info.local, host);
+    log.server = server;
+    let mounts = gateway.mounts_of(server);
     let Some(mount) = mounts.find(&path) else {
         log.write(404, 0, "-", None, None, None);
         discard_request_body(incoming, &parts, &limits);
@@ -547,6 +568,8 @@ async fn relay(
 /// operator's `JkRequestLogFormat`).
 #[derive(Debug)]
 struct AccessLine {
+    /// The vhost that answered (`None`: the main server, or not chosen yet).
+    server: Option<usize>,
     gateway: Arc<Gateway>,
     info: Arc<ConnectionInfo>,
     method: http::Method,
@@ -602,6 +625,7 @@ impl AccessLine {
                 status,
                 duration,
                 server_name,
+                virtual_host: self.gateway.server_hostname(self.server),
                 worker,
                 route: route.as_deref(),
                 session: session.as_deref(),

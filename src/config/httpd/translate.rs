@@ -562,17 +562,27 @@ fn section_skipped_with(out: &mut Out, d: &Directive, children: &[Directive], wh
 fn virtual_host(out: &mut Out, d: &Directive, children: &[Directive]) {
     let mut addresses = Vec::new();
     for address in &d.args {
-        match VhostAddress::parse(address) {
-            Ok(_) => addresses.push(address.clone()),
-            Err(problem) => {
-                return section_skipped_with(
-                    out,
-                    d,
-                    children,
-                    &format!("jkgate takes vhost addresses as IP or `*` with a port: {problem}"),
-                );
-            }
+        if VhostAddress::parse(address).is_ok() {
+            addresses.push(address.clone());
+            continue;
         }
+        // A host name: httpd resolves it once at start and answers on those addresses.
+        // jkgate takes IP addresses only; `*` on the same port keeps the vhost reachable.
+        let port = address
+            .rsplit_once(':')
+            .map(|(_, p)| p)
+            .filter(|p| *p == "*" || p.parse::<u16>().is_ok());
+        let wildcard = match port {
+            Some(port) => format!("*:{port}"),
+            None => "*".to_owned(),
+        };
+        out.skip(
+            d,
+            format!(
+                "the address `{address}` is a host name (httpd resolves it at start); written as `{wildcard}`: give the IP address if the vhost must answer on that address only"
+            ),
+        );
+        addresses.push(wildcard);
     }
     out.vhosts.push(Vhost {
         origin: Some(d.origin.clone()),
