@@ -193,6 +193,33 @@ fn includes_defines_and_conditions() {
 }
 
 #[test]
+fn ifmodule_follows_the_loadmodule_lines_and_listen_is_not_doubled() {
+    let (_dir, result) = run(
+        "ifmodule",
+        &[(
+            "httpd.conf",
+            "LoadModule jk_module /usr/lib/apache2/modules/mod_jk.so\nListen 80\n\
+             <IfModule ssl_module>\nListen 443\n</IfModule>\n<IfModule mod_jk.c>\nJkLogLevel debug\n</IfModule>\n\
+             <IfModule log_config_module>\nJkLogFile logs/jk.log\n</IfModule>\nListen 80\n",
+        )],
+    );
+    let imported = result.expect("reads");
+    let ini = &imported.ini;
+    assert!(!ini.contains("443"), "{ini}");
+    assert!(ini.contains("JkLogLevel = debug\n"), "{ini}");
+    assert!(ini.contains("JkLogFile = logs/jk.log\n"), "{ini}");
+    assert_eq!(ini.matches("Listen = 80\n").count(), 1, "{ini}");
+    assert!(
+        imported
+            .skipped
+            .iter()
+            .any(|s| s.origin.line == 12 && s.reason.contains("already listened on")),
+        "{:?}",
+        imported.skipped
+    );
+}
+
+#[test]
 fn what_cannot_be_read_fails_with_file_and_line() {
     let cases = [
         (

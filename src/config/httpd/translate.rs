@@ -326,6 +326,10 @@ fn main_directive(out: &mut Out, d: &Directive) {
         },
         "serverroot" => {} // written as the ini's ServerRoot
         "listen" => match first(d) {
+            Some(addr) if out.listens.iter().any(|(a, _)| a == addr) => out.skip(
+                d,
+                "the same address is already listened on (httpd refuses a second Listen for it)",
+            ),
             Some(addr) => {
                 let https = d
                     .args

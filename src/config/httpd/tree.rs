@@ -2,8 +2,8 @@
 //! `IncludeOptional` followed where they stand (a wildcard or a directory reads every
 //! match in name order, a relative path starts at `ServerRoot`), `Define` and `${NAME}`
 //! (defined names, then the environment), `<IfDefine>` decided by the names defined,
-//! `<IfModule>` taken as true (jkgate has what the modules a mod_jk configuration asks for
-//! built in; a `!module` block is left out) and `<IfVersion>` taken as true.
+//! `<IfModule>` decided by the `LoadModule` lines read so far (a snippet without any is
+//! read as if every module were loaded) and `<IfVersion>` taken as true.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -46,9 +46,31 @@ pub struct ReadNote {
 pub(crate) struct Reader {
     pub server_root: PathBuf,
     defines: HashMap<String, String>,
+    /// Modules named by the `LoadModule` lines read so far, as `x_module` and `mod_x.c`.
+    loaded: Vec<String>,
     pub notes: Vec<ReadNote>,
     depth: usize,
 }
+
+/// Modules compiled into Debian's httpd (`apache2 -l`): always loaded.
+const BUILT_IN: &[&str] = &[
+    "core.c",
+    "mod_so.c",
+    "mod_watchdog.c",
+    "http_core.c",
+    "mod_log_config.c",
+    "mod_logio.c",
+    "mod_version.c",
+    "mod_unixd.c",
+    "core_module",
+    "so_module",
+    "watchdog_module",
+    "http_module",
+    "log_config_module",
+    "logio_module",
+    "version_module",
+    "unixd_module",
+];
 
 /// httpd's own limit on nested includes.
 const MAX_INCLUDE_DEPTH: usize = 128;
@@ -58,6 +80,7 @@ impl Reader {
         Reader {
             server_root,
             defines: HashMap::new(),
+            loaded: Vec::new(),
             notes: Vec::new(),
             depth: 0,
         }
@@ -158,6 +181,13 @@ impl Reader {
                 if let Some(key) = args.first() {
                     self.defines.remove(key);
                 }
+            } else if name.eq_ignore_ascii_case("LoadModule") {
+                if let Some(id) = args.first() {
+                    self.loaded.push(id.clone());
+                }
+                if let Some(file) = args.get(1).and_then(|f| Path::new(f).file_stem()) {
+                    self.loaded.push(format!("{}.c", file.to_string_lossy()));
+                }
             } else if name.eq_ignore_ascii_case("ServerRoot") && open.is_none() {
                 if let Some(root) = args.first() {
                     self.server_root = PathBuf::from(root);
@@ -192,15 +222,28 @@ impl Reader {
         if name.eq_ignore_ascii_case("IfDefine") {
             Some(self.defines.contains_key(what) != negated)
         } else if name.eq_ignore_ascii_case("IfModule") {
-            if negated {
+            // With LoadModule lines read, a module is loaded when one named it (or it is
+            // compiled into Debian's httpd); a configuration snippet without any is read as
+            // if every module it names were loaded.
+            let loaded = if self.loaded.is_empty() {
+                true
+            } else {
+                BUILT_IN.contains(&what) || self.loaded.iter().any(|m| m == what)
+            };
+            let keep = loaded != negated;
+            if !keep {
                 self.notes.push(ReadNote {
                     origin: origin.clone(),
-                    message: format!(
-                        "<IfModule {arg}> left out: jkgate reads a configuration as if every module it names were loaded"
-                    ),
+                    message: if self.loaded.is_empty() {
+                        format!(
+                            "<IfModule {arg}> left out: without LoadModule lines jkgate reads a configuration as if every module it names were loaded"
+                        )
+                    } else {
+                        format!("<IfModule {arg}> left out, as httpd would with the modules loaded")
+                    },
                 });
             }
-            Some(!negated)
+            Some(keep)
         } else if name.eq_ignore_ascii_case("IfVersion") {
             Some(true)
         } else {
