@@ -390,3 +390,49 @@ fn debian_httpd_jk_conf_imports_and_checks() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn debian_apache2_conf_imports_and_checks() {
+    let source = Path::new("/etc/apache2/apache2.conf");
+    assert!(
+        source.exists(),
+        "{} is missing: install apache2 (scripts/test does)",
+        source.display()
+    );
+    let dir = temp_dir("debian-apache2");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ini_path = dir.join("jkgate.ini");
+    let imported = jkgate(&[
+        "import-httpd",
+        "-d",
+        "/etc/apache2",
+        source.to_str().unwrap(),
+        "-o",
+        ini_path.to_str().unwrap(),
+    ]);
+    let report = text(&imported.stderr);
+    assert!(imported.status.success(), "{report}");
+    let ini = std::fs::read_to_string(&ini_path).expect("ini");
+    // ports.conf's `Listen 443` sits in <IfModule ssl_module>, which Debian does not load
+    // by default; mods-enabled/*.load decide, as in httpd.
+    assert!(ini.contains("Listen = 80\n"), "{ini}");
+    assert!(!ini.contains("Listen = 443"), "{ini}");
+    assert!(
+        ini.contains("JkWorkersFile = "),
+        "mod_jk's settings from mods-enabled: {ini}"
+    );
+    assert!(report.contains("LoadModule mpm_"), "{report}");
+    let check = jkgate(&[
+        "check",
+        "--config",
+        ini_path.to_str().unwrap(),
+        "--log-file",
+        "-",
+    ]);
+    assert!(
+        check.status.success(),
+        "jkgate check refused the imported Debian apache2.conf:\n{}\n{ini}",
+        text(&check.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
