@@ -263,3 +263,71 @@ fn what_cannot_be_read_fails_with_file_and_line() {
             .starts_with("cannot read /nonexistent/httpd.conf")
     );
 }
+
+#[test]
+fn an_imported_tls_configuration_passes_check_with_its_certificates() {
+    use rcgen::{CertificateParams, KeyPair};
+    let dir = dir("tls-check");
+    for name in ["www", "shop"] {
+        let key = KeyPair::generate().expect("key");
+        let cert = CertificateParams::new(vec![format!("{name}.example.com")])
+            .expect("params")
+            .self_signed(&key)
+            .expect("certificate");
+        write(&dir, &format!("certs/{name}.pem"), &cert.pem());
+        write(&dir, &format!("certs/{name}.key"), &key.serialize_pem());
+    }
+    write(
+        &dir,
+        "workers.properties",
+        "worker.list=lb\nworker.lb.type=lb\nworker.lb.balance_workers=n1\nworker.n1.host=127.0.0.1\nworker.n1.port=8009\n",
+    );
+    let conf = write(
+        &dir,
+        "httpd.conf",
+        "Listen 127.0.0.1:8080\nListen 127.0.0.1:8443\nJkWorkersFile workers.properties\n\
+         <VirtualHost *:8080>\nServerName www.example.com\nJkMount /app/* lb\n</VirtualHost>\n\
+         <VirtualHost *:8443>\nServerName www.example.com\nSSLEngine on\nSSLCertificateFile certs/www.pem\nSSLCertificateKeyFile certs/www.key\nJkMount /app/* lb\n</VirtualHost>\n\
+         <VirtualHost *:8443>\nServerName shop.example.com\nSSLEngine on\nSSLCertificateFile certs/shop.pem\nSSLCertificateKeyFile certs/shop.key\nJkMount /shop/* lb\n</VirtualHost>\n",
+    );
+    let ini = dir.join("jkgate.ini");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_jkgate"))
+            .args(args)
+            .output()
+            .expect("run jkgate")
+    };
+    let imported = run(&[
+        "import-httpd",
+        conf.to_str().unwrap(),
+        "-o",
+        ini.to_str().unwrap(),
+    ]);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let check = run(&["check", "--config", ini.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert!(
+        check.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&check.stderr),
+        std::fs::read_to_string(&ini).unwrap_or_default()
+    );
+    assert!(
+        stdout.contains("vhost [www.example.com:8443] ServerName=www.example.com")
+            && stdout.contains("certs/shop.pem"),
+        "{stdout}"
+    );
+    // A key that does not belong to its certificate is refused by check, naming the vhost.
+    std::fs::copy(dir.join("certs/www.key"), dir.join("certs/shop.key")).expect("copy");
+    let check = run(&["check", "--config", ini.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&check.stderr).into_owned();
+    assert!(!check.status.success());
+    assert!(
+        stderr.contains("[vhost shop.example.com] Key") && stderr.contains("does not belong"),
+        "{stderr}"
+    );
+}
