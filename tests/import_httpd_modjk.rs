@@ -35,8 +35,18 @@ const FIXTURE: &str = concat!(
     "/tests/fixtures/import-httpd/multihost"
 );
 
-/// Copies the fixture into `root`, replacing the placeholders.
+const TLS_FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/import-httpd/tls"
+);
+
+/// Copies the multi-host fixture into `root`, replacing the placeholders.
 fn instantiate(root: &Path, port: u16, workers: &[(&str, u16)]) {
+    instantiate_from(Path::new(FIXTURE), root, port, workers);
+}
+
+/// Copies `fixture` into `root`, replacing the placeholders.
+fn instantiate_from(fixture: &Path, root: &Path, port: u16, workers: &[(&str, u16)]) {
     fn copy(from: &Path, to: &Path, replace: &dyn Fn(String) -> String) {
         std::fs::create_dir_all(to).expect("create dir");
         for entry in std::fs::read_dir(from).expect("read fixture dir") {
@@ -60,7 +70,7 @@ fn instantiate(root: &Path, port: u16, workers: &[(&str, u16)]) {
         }
         text
     };
-    copy(Path::new(FIXTURE), root, &replace);
+    copy(fixture, root, &replace);
     for sub in ["run", "logs", "htdocs"] {
         std::fs::create_dir_all(root.join(sub)).expect("dirs");
     }
@@ -435,4 +445,152 @@ fn debian_apache2_conf_imports_and_checks() {
         text(&check.stderr)
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A CA-signed certificate and key per name, PEM.
+fn certificates(names: &[&str]) -> Vec<(String, String, String)> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "import test CA");
+    let issuer = Issuer::new(ca, &ca_key);
+    names
+        .iter()
+        .map(|name| {
+            let key = KeyPair::generate().expect("key");
+            let mut params =
+                CertificateParams::new(vec![format!("{name}.example.com")]).expect("params");
+            params
+                .distinguished_name
+                .push(DnType::CommonName, format!("{name}.example.com"));
+            let cert = params.signed_by(&key, &issuer).expect("certificate");
+            ((*name).to_owned(), cert.pem(), key.serialize_pem())
+        })
+        .collect()
+}
+
+/// curl over HTTPS to 127.0.0.1:`port`: with `name`, as SNI and Host (`--resolve`);
+/// without, by IP (no SNI). (subject CN seen, status, route).
+fn curl_https(port: u16, name: Option<&str>) -> (String, u16, Option<String>) {
+    let mut command = Command::new("curl");
+    command.args(["-sS", "-v", "--insecure", "--max-time", "30"]);
+    let url = match name {
+        Some(name) => {
+            command
+                .arg("--resolve")
+                .arg(format!("{name}:{port}:127.0.0.1"));
+            format!("https://{name}:{port}/app/echo")
+        }
+        None => format!("https://127.0.0.1:{port}/app/echo"),
+    };
+    let output = command
+        .arg("-w")
+        .arg("\nstatus=%{http_code}\n")
+        .arg(url)
+        .output()
+        .expect("curl runs (install curl)");
+    let stderr = text(&output.stderr);
+    let subject = stderr
+        .lines()
+        .find_map(|l| l.split_once("subject: ").map(|(_, s)| s.trim().to_owned()))
+        .unwrap_or_default();
+    let stdout = text(&output.stdout);
+    let status = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("status="))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let route = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("route="))
+        .map(str::to_owned);
+    (subject, status, route)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_tls_vhosts_choose_the_certificate_as_httpd_does() {
+    let mut backends = Vec::new();
+    for name in ["www", "shop"] {
+        backends.push(
+            EmbeddedBackend::start(name, PacketSize::DEFAULT)
+                .await
+                .expect("backend"),
+        );
+    }
+    let workers: Vec<(&str, u16)> = ["www", "shop"]
+        .into_iter()
+        .zip(backends.iter().map(|b| b.addr.port()))
+        .collect();
+    let certs = certificates(&["www", "shop"]);
+    let httpd_root = temp_dir("tls-httpd");
+    let gate_root = temp_dir("tls-gate");
+    let (httpd_port, gate_port) = (modjk::free_port(), modjk::free_port());
+    for (root, port) in [(&httpd_root, httpd_port), (&gate_root, gate_port)] {
+        instantiate_from(Path::new(TLS_FIXTURE), root, port, &workers);
+        std::fs::create_dir_all(root.join("certs")).expect("certs dir");
+        for (name, cert, key) in &certs {
+            std::fs::write(root.join(format!("certs/{name}.pem")), cert).expect("cert");
+            std::fs::write(root.join(format!("certs/{name}.key")), key).expect("key");
+        }
+    }
+    let ini_path = gate_root.join("jkgate.ini");
+    let conf = gate_root.join("httpd.conf");
+    let imported = jkgate(&[
+        "import-httpd",
+        conf.to_str().unwrap(),
+        "-o",
+        ini_path.to_str().unwrap(),
+    ]);
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    let ini = std::fs::read_to_string(&ini_path).expect("ini");
+    assert!(
+        ini.contains(&format!("[tls]\nListen = 127.0.0.1:{gate_port}\n")),
+        "{ini}"
+    );
+    let settings = resolve_settings(&Sources {
+        config: Some(ini_path.clone()),
+        log_file: Some(PathBuf::from("-")),
+        ..Sources::default()
+    })
+    .unwrap_or_else(|e| panic!("settings: {e}\n{ini}"));
+    let gate = in_process::start(settings).await;
+    let httpd = tokio::task::spawn_blocking(move || Httpd::start(&httpd_root, httpd_port))
+        .await
+        .expect("join");
+
+    let names = [
+        Some("www.example.com"),
+        Some("shop.example.com"),
+        Some("a.shop.example.com"),
+        Some("unknown.example.org"),
+        None,
+    ];
+    let mut mismatches = Vec::new();
+    let mut subjects = std::collections::BTreeSet::new();
+    let theirs_port = httpd.port;
+    for name in names {
+        let (ours, theirs) = tokio::task::spawn_blocking(move || {
+            (curl_https(gate_port, name), curl_https(theirs_port, name))
+        })
+        .await
+        .expect("join");
+        subjects.insert(ours.0.clone());
+        if ours != theirs {
+            mismatches.push(format!("{name:?}: jkgate {ours:?}, httpd {theirs:?}"));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "jkgate (imported) and httpd + mod_ssl + mod_jk differ:\n{}\n{ini}",
+        mismatches.join("\n")
+    );
+    assert_eq!(
+        subjects.len(),
+        2,
+        "both certificates were served: {subjects:?}"
+    );
+    drop(httpd);
+    gate.shutdown().await;
 }
