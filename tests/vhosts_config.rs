@@ -180,6 +180,27 @@ fn errors_name_the_line_and_the_vhost() {
 }
 
 #[test]
+fn a_vhost_on_a_port_nobody_listens_on_is_warned_about() {
+    let settings = resolve(
+        "ports",
+        "Listen = 127.0.0.1:8080\n[vhost a]\nVirtualHost = *:8080 *:9090\n/x = a\n",
+        &[],
+    )
+    .expect("valid");
+    let warnings: Vec<String> = settings.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        warnings.iter().any(
+            |w| w.contains("jkgate.ini:3: [vhost a] VirtualHost: nothing listens on port 9090")
+        ),
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("port 8080")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
 fn check_prints_every_vhost_with_its_mounts() {
     let settings = resolve(
         "describe",

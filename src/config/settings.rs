@@ -516,6 +516,7 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
             copy_all,
             has_global_certificate: tls.is_some(),
             tls_listeners: listeners.iter().any(|l| l.tls),
+            listen_ports: listeners.iter().map(|l| l.addr.port()).collect(),
         },
         &workers,
         &mut errors,
@@ -599,6 +600,8 @@ struct VhostInputs<'a> {
     has_global_certificate: bool,
     /// Whether there is an HTTPS listener.
     tls_listeners: bool,
+    /// The ports listened on (a vhost address on another port is never reached).
+    listen_ports: Vec<u16>,
 }
 
 /// Resolves every `[vhost NAME]` section as mod_jk's `merge_jk_config` and `init_jk` do:
@@ -638,6 +641,20 @@ fn resolve_vhosts(
             match VhostAddress::parse(&value) {
                 Ok(address) => addresses.push(address),
                 Err(problem) => errors.push(fail("VirtualHost", problem)),
+            }
+        }
+        for address in &addresses {
+            if let Some(port) = address.port
+                && !inputs.listen_ports.contains(&port)
+                && !inputs.listen_ports.contains(&0)
+            {
+                warnings.push(ConfigWarning {
+                    origin: line("VirtualHost"),
+                    key: format!("[{name}] VirtualHost"),
+                    message: format!(
+                        "nothing listens on port {port} (Listen, [tls] Listen): this vhost is never reached there"
+                    ),
+                });
             }
         }
         let mount_copy = match section.get("JkMountCopy") {
