@@ -56,6 +56,11 @@ pub enum Command {
     /// without answer, 55/56 send/receive error. `fuzz` exits 1 when it found
     /// something, `replay` 1 when the recorded finding did not come back.
     Ajp(AjpArgs),
+    /// Read an httpd configuration (httpd.conf with mod_jk: Include, VirtualHost, Location,
+    /// JkMount, SSL certificates...) and write the equivalent jkgate.ini; every directive
+    /// that is not carried over is listed with its file:line and why. Exit 1 only when a
+    /// file cannot be read.
+    ImportHttpd(ImportArgs),
 }
 
 /// Flags of `jkgate route`.
@@ -312,6 +317,22 @@ impl From<AjpSubcommand> for AjpCommand {
     }
 }
 
+
+/// Flags of `jkgate import-httpd`.
+#[derive(Clone, Debug, Args)]
+pub struct ImportArgs {
+    /// The httpd configuration files, read in order (what they Include is followed).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Where relative Include and file paths start until a ServerRoot directive says
+    /// otherwise (httpd's -d). Default: the first file's directory.
+    #[arg(long, short = 'd', value_name = "DIR")]
+    pub server_root: Option<PathBuf>,
+    /// Write jkgate.ini here instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
 /// Flags of `jkgate demo`.
 #[derive(Clone, Debug, Args)]
 pub struct DemoArgs {
@@ -400,5 +421,10 @@ pub fn main() -> ExitCode {
             })
         }
         Some(Command::Ajp(args)) => crate::app::ajp_tool::run(AjpCommand::from(args.command)),
+        Some(Command::ImportHttpd(args)) => crate::app::import::import_httpd(
+            &args.files,
+            args.server_root.as_deref(),
+            args.output.as_deref(),
+        ),
     }
 }

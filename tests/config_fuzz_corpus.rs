@@ -77,7 +77,7 @@ fn hostile_inputs_never_panic() {
 #[test]
 fn the_jkgate_ini_seeds_parse_so_the_fuzzer_starts_past_the_reader() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/jkgate_ini");
-    for name in ["full", "options", "mounts"] {
+    for name in ["full", "options", "mounts", "vhosts"] {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
         let ini = jkgate::config::ini::parse_ini(&text, name)
             .unwrap_or_else(|e| panic!("seed {name}: {e}"));
@@ -85,6 +85,10 @@ fn the_jkgate_ini_seeds_parse_so_the_fuzzer_starts_past_the_reader() {
             let format = ini.request_log_format.expect("a log format");
             jkgate::config::ini::RequestLogFormat::parse(&format).expect("a valid format");
             assert_eq!(ini.mounts.expect("mounts").0.len(), 2);
+        }
+        if name == "vhosts" {
+            assert_eq!(ini.vhosts.len(), 2);
+            jkgate::config::fuzzing::jkgate_ini(text.as_bytes());
         }
     }
 }

@@ -1601,7 +1601,7 @@ fn no_query_makes_the_status_worker_panic() {
             local_port: 1,
             authorization: auth.as_deref().map(str::as_bytes),
         };
-        let reply = worker.handle(&mounts, workers, &request);
+        let reply = worker.handle(&jkgate::status::ServerMap::main(&mounts), workers, &request);
         prop_assert!(!reply.body.is_empty());
         if reply.content_type != "text/html" {
             prop_assert!(reply.body.contains("result") || reply.body.contains("Result"));

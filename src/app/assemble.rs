@@ -9,11 +9,12 @@ use crate::backend::registry::{PreparedWorkers, RegistryError, WorkerOptions, pr
 use crate::backend::settings::MemberSettingsError;
 use crate::config::error::At;
 use crate::config::state::{EditKey, Edits, StaleEdit, apply_edits};
+use crate::config::vhost::VirtualHosts;
 use crate::config::{Origin, RunSettings};
 use crate::server::limits::{ConnectionCap, http_builder};
 use crate::server::mapping::MappingOptions;
-use crate::server::tls::{self, TlsError};
-use crate::server::{Gateway, MetricsRoute};
+use crate::server::tls::{TlsError, TlsSetup, VhostCertificate};
+use crate::server::{Gateway, MetricsRoute, VhostMounts};
 use crate::status::edits::EditBook;
 use crate::status::{Generation, StatusWorkers};
 
@@ -43,7 +44,7 @@ pub struct PreparedGateway {
     settings: Arc<RunSettings>,
     generation: Generation,
     status: StatusWorkers,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<TlsSetup>,
     connections: Arc<ConnectionCap>,
     edits: Option<Arc<EditBook>>,
     stale: Vec<StaleEdit>,
@@ -69,6 +70,21 @@ impl PreparedGateway {
         }
         Gateway {
             mounts: ArcSwap::from_pointee(settings.mounts.clone()),
+            server_name: settings.server_name.clone(),
+            hosts: virtual_hosts(settings),
+            vhosts: settings
+                .vhosts
+                .iter()
+                .map(|v| VhostMounts {
+                    server_name: crate::config::vhost::split_server_name(
+                        &v.matcher.server_name_written,
+                    )
+                    .0
+                    .to_owned(),
+                    status_name: v.matcher.status_text(),
+                    mounts: ArcSwap::from_pointee(v.mounts.clone()),
+                })
+                .collect(),
             workers: self.workers.commit(),
             options: mapping_options(settings),
             status: self.status,
@@ -138,13 +154,29 @@ pub fn assemble_with_edits(
         }
     };
     stale.append(&mut unusable);
-    let tls = match &settings.tls {
-        Some(t) => Some(tls::acceptor(
-            &t.certificate,
-            &t.key,
-            t.client_ca.as_deref(),
-        )?),
-        None => None,
+    let vhost_certificates: Vec<Option<VhostCertificate<'_>>> = settings
+        .vhosts
+        .iter()
+        .map(|v| {
+            v.tls.as_ref().map(|t| VhostCertificate {
+                section: format!("vhost {}", v.label),
+                cert: &t.certificate,
+                key: &t.key,
+            })
+        })
+        .collect();
+    let tls = if settings.listeners.iter().any(|l| l.tls) {
+        Some(TlsSetup::build(
+            settings
+                .tls
+                .as_ref()
+                .map(|t| (t.certificate.as_path(), t.key.as_path())),
+            settings.tls.as_ref().and_then(|t| t.client_ca.as_deref()),
+            &vhost_certificates,
+            virtual_hosts(settings),
+        )?)
+    } else {
+        None
     };
     let status = StatusWorkers::new(
         &workers_config,
@@ -219,6 +251,11 @@ fn registry_error_origin(settings: &RunSettings, error: &RegistryError) -> Optio
             properties.iter().find(|p| p.key.starts_with(&prefix))
         })
         .map(|p| p.origin.clone())
+}
+
+/// Which vhost answers a request, from the vhosts' names and addresses.
+fn virtual_hosts(settings: &RunSettings) -> VirtualHosts {
+    VirtualHosts::new(settings.vhosts.iter().map(|v| v.matcher.clone()).collect())
 }
 
 /// The mapping options `settings` ask for (`JkOptions`, `JkEnvVar`).

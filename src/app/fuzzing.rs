@@ -84,7 +84,11 @@ fn answer(data: &[u8]) -> Vec<StatusReply> {
             local_port: 8080,
             authorization,
         };
-        replies.push(worker.handle(&mounts, &gateway.workers, &request));
+        replies.push(worker.handle(
+            &crate::status::ServerMap::main(&mounts),
+            &gateway.workers,
+            &request,
+        ));
     }
     replies
 }

@@ -88,7 +88,7 @@ pub struct Jkgate {
     listeners: Vec<(Listener, RunningServer)>,
     /// The dedicated metrics listener (`MetricsListen`), as configured, with its server.
     metrics_listener: Option<(SocketAddr, RunningServer)>,
-    mount_file: Option<JoinHandle<()>>,
+    mount_file: Vec<JoinHandle<()>>,
     /// The application health checks' driver.
     health_checks: Option<JoinHandle<()>>,
     state: StateService,
@@ -291,7 +291,7 @@ impl Jkgate {
                 Err(e) => tracing::error!(listen = %addr, "metrics listener not started: {e}"),
             }
         }
-        if let Some(task) = self.mount_file.take() {
+        for task in self.mount_file.drain(..) {
             task.abort();
         }
         self.mount_file = mount_file::watch(&settings, &self.current);
@@ -308,7 +308,7 @@ impl Jkgate {
     /// finish (at most `GracefulShutdownTimeout`), then saves the runtime edits not saved
     /// yet.
     pub async fn shutdown(mut self) {
-        if let Some(task) = self.mount_file.take() {
+        for task in self.mount_file.drain(..) {
             task.abort();
         }
         if let Some(task) = self.health_checks.take() {

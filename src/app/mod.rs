@@ -7,8 +7,8 @@
 //!   the fuzz targets all start jkgate through it or through [`assemble`].
 //! * [`lifecycle`] is what a process does with it: signals (HUP reload, USR1 reopen logs,
 //!   TERM/INT stop), systemd notifications, exit codes; [`logging`] the error and access
-//!   logs; [`notify`] sd_notify; [`check`] `jkgate check`; [`ajp_tool`] the `jkgate ajp`
-//!   toolkit (request, ping, probe, fuzz, replay a live container).
+//!   logs; [`notify`] sd_notify; [`check`] `jkgate check`; [`import`] `jkgate import-httpd`;
+//!   [`ajp_tool`] the `jkgate ajp` toolkit (request, ping, probe, fuzz, replay a live container).
 //!
 //! [`RunSettings`]: crate::config::RunSettings
 //! [`Gateway`]: crate::server::Gateway
@@ -18,6 +18,7 @@ mod assemble;
 pub mod check;
 pub mod fuzzing;
 mod health_checks;
+pub mod import;
 mod instance;
 pub mod lifecycle;
 pub mod logging;

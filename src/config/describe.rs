@@ -245,10 +245,53 @@ pub fn describe(settings: &RunSettings) -> String {
             }
         }
     }
-    for rule in settings.mounts.rules() {
+    if let Some(name) = &settings.server_name {
+        let _ = writeln!(out, "ServerName {name}");
+    }
+    describe_mounts(&mut out, "", &settings.mounts);
+    for vhost in &settings.vhosts {
+        let m = &vhost.matcher;
+        let mut aliases: Vec<&str> = m.aliases.iter().map(String::as_str).collect();
+        aliases.extend(m.wild_aliases.iter().map(String::as_str));
+        let addresses: Vec<String> = m
+            .addresses
+            .iter()
+            .map(|a| match a.port {
+                Some(port) => format!("{}:{port}", a.text),
+                None => a.text.clone(),
+            })
+            .collect();
         let _ = writeln!(
             out,
-            "mount {}{}{} -> {} ({}, {})",
+            "vhost [{}] ServerName={} ServerAlias={} VirtualHost={} certificate={} JkMountCopy={} JkMountFile={}",
+            vhost.label,
+            m.server_name_written,
+            if aliases.is_empty() {
+                "-".to_owned()
+            } else {
+                aliases.join(",")
+            },
+            addresses.join(","),
+            vhost.tls.as_ref().map_or_else(
+                || "([tls])".to_owned(),
+                |t| t.certificate.display().to_string()
+            ),
+            if vhost.mount_copy { "On" } else { "Off" },
+            vhost
+                .mount_file
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |p| p.display().to_string()),
+        );
+        describe_mounts(&mut out, "  ", &vhost.mounts);
+    }
+    out
+}
+
+fn describe_mounts(out: &mut String, indent: &str, mounts: &super::MountTable) {
+    for rule in mounts.rules() {
+        let _ = writeln!(
+            out,
+            "{indent}mount {}{}{} -> {} ({}, {})",
             if rule.disabled { "-" } else { "" },
             if rule.exclusion { "!" } else { "" },
             rule.pattern,
@@ -257,5 +300,4 @@ pub fn describe(settings: &RunSettings) -> String {
             rule.source.status_name(),
         );
     }
-    out
 }

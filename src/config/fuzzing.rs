@@ -118,6 +118,7 @@ pub fn jkgate_ini(data: &[u8]) {
             status: 200,
             duration: std::time::Duration::from_micros(1500),
             server_name: "fuzz.test",
+            virtual_host: None,
             worker: "lb",
             route: Some("node1"),
             first_route: Some("node1"),
@@ -131,6 +132,41 @@ pub fn jkgate_ini(data: &[u8]) {
         let mut table = MountTable::new();
         for (pattern, worker) in &mounts.0 {
             let _ = table.add_jk_mount_line(&format!("{pattern}={worker}"), None);
+        }
+    }
+    // Vhosts: addresses, names and mounts through their parsers, then a request's host
+    // (the vhost's own name must select it or one written before it) through the choice.
+    let mut matchers = Vec::new();
+    for vhost in &ini.vhosts {
+        let addresses: Vec<super::vhost::VhostAddress> = vhost
+            .get("VirtualHost")
+            .map(split_setting_list)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|a| super::vhost::VhostAddress::parse(a).ok())
+            .collect();
+        let aliases = vhost
+            .get("ServerAlias")
+            .map(split_setting_list)
+            .unwrap_or_default();
+        let name = vhost.get("ServerName").unwrap_or(&vhost.label);
+        matchers.push(super::vhost::HostMatcher::new(name, &aliases, addresses));
+        let mut table = MountTable::new();
+        for (pattern, worker, _) in &vhost.mounts {
+            let _ = table.add_jk_mount(pattern, worker, None);
+        }
+        let _ = matchers.last().map(super::vhost::HostMatcher::status_text);
+    }
+    let hosts = super::vhost::VirtualHosts::new(matchers);
+    let local = std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
+    for (index, matcher) in hosts.hosts().iter().enumerate() {
+        let plain = super::vhost::normalize_host(&matcher.server_name).as_deref()
+            == Some(matcher.server_name.as_str());
+        if plain
+            && hosts.chain(local).contains(&index)
+            && let Some(chosen) = hosts.select(local, Some(&matcher.server_name))
+        {
+            assert!(chosen <= index, "a later vhost won over the one named");
         }
     }
 }

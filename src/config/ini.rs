@@ -29,7 +29,17 @@
 //! [mounts]
 //! /app|/* = lb
 //! !/app/static/* = lb
+//!
+//! [vhost shop.example.com]
+//! ServerAlias = *.shop.example.com
+//! VirtualHost = *:443
+//! Certificate = shop.pem
+//! Key = shop.key
+//! /shop/* = shop_lb
 //! ```
+//!
+//! A `[vhost NAME]` section is httpd's `<VirtualHost>` (see [`IniVhost`]); jkgate reads
+//! those itself, since serde_ini knows only fixed section names.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -130,6 +140,14 @@ pub struct IniFile {
     /// fleet of jkgate instances through etcd (needs the `etcd` build feature).
     #[serde(rename = "StateStore")]
     pub state_store: Option<String>,
+    /// `ServerName` (httpd's, of the main server): what the status worker shows as the
+    /// server of the main server's mounts (`host[:port]`). Unset: the request's host.
+    #[serde(rename = "ServerName")]
+    pub server_name: Option<String>,
+    /// `JkMountCopy` at the top level: `All` makes every vhost copy the top-level mounts
+    /// unless it says `JkMountCopy = Off` (mod_jk's global form); `Off` is the default.
+    #[serde(rename = "JkMountCopy")]
+    pub mount_copy: Option<String>,
     /// `[tls]` section.
     pub tls: Option<IniTls>,
     /// `[mounts]` section: `pattern = worker[;ext...]`, one per line (`JkMount`).
@@ -141,10 +159,57 @@ pub struct IniFile {
     /// `[healthcheck NAME]` sections (jkgate's application health checks), in file order.
     #[serde(skip)]
     pub health_checks: Vec<IniHealthCheck>,
+    /// `[vhost NAME]` sections, in file order (read by jkgate itself: serde_ini knows only
+    /// fixed section names).
+    #[serde(skip)]
+    pub vhosts: Vec<IniVhost>,
     /// The line every setting was read from, so that a bad value can be reported at its
     /// place in the file (serde_ini does not keep positions).
     #[serde(skip)]
     pub origins: IniOrigins,
+}
+
+/// One `[vhost NAME]` section: httpd's `<VirtualHost>` block.
+///
+/// ```ini
+/// [vhost shop.example.com]
+/// ServerAlias = *.shop.example.com shop.example.org
+/// VirtualHost = *:80 *:443
+/// Certificate = shop.pem
+/// Key = shop.key
+/// JkMountCopy = Off
+/// /shop/* = shop_lb
+/// !/shop/static/* = shop_lb
+/// ```
+///
+/// A line whose key starts with `/` (after the optional `-` and `!` prefixes) is a
+/// `JkMount` of this vhost; the other keys are [`VHOST_KEYS`]. `ServerName` defaults to the
+/// section's name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IniVhost {
+    /// The name in the section header.
+    pub label: String,
+    /// The header's line (the first one, for a section written twice).
+    pub origin: Origin,
+    /// Fixed keys: (key, value, line); `ServerAlias` and `VirtualHost` lines are joined.
+    pub settings: Vec<(String, String, u32)>,
+    /// Mount lines (`pattern = worker[;ext...]`), in file order, with their lines.
+    pub mounts: Vec<(String, String, Origin)>,
+}
+
+impl IniVhost {
+    /// The value of a fixed key.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.settings
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, v, _)| v.as_str())
+    }
+
+    /// The `IniOrigins` section name of its lines: `vhost NAME`.
+    pub fn section(&self) -> String {
+        format!("vhost {}", self.label)
+    }
 }
 
 /// Top-level keys of jkgate.ini (before any `[section]`); the fields of [`IniFile`].
@@ -174,6 +239,8 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "MetricsListen",
     "StateFile",
     "StateStore",
+    "ServerName",
+    "JkMountCopy",
 ];
 
 /// The section prefix of an application health check: `[healthcheck NAME]`, NAME an lb
@@ -200,6 +267,38 @@ pub struct IniHealthCheck {
     pub origin: Option<Origin>,
     /// Its `key = value` lines, each key once, in file order.
     pub lines: Vec<IniLine>,
+}
+
+/// Keys of a `[vhost NAME]` section (besides its mount lines).
+pub const VHOST_KEYS: &[&str] = &[
+    "ServerName",
+    "ServerAlias",
+    "VirtualHost",
+    "Certificate",
+    "Key",
+    "JkMountCopy",
+    "JkMountFile",
+];
+
+/// Keys of a `[vhost NAME]` section whose lines add up, as httpd's directives of the same
+/// name do.
+const VHOST_REPEATABLE_KEYS: &[&str] = &["ServerAlias", "VirtualHost"];
+
+/// Whether a key of a `[vhost NAME]` section is a mount pattern (`/...`, `!/...`, `-/...`,
+/// `-!/...`) rather than a setting.
+pub fn is_mount_key(key: &str) -> bool {
+    let key = key.strip_prefix('-').unwrap_or(key);
+    let key = key.strip_prefix('!').unwrap_or(key);
+    key.starts_with('/')
+}
+
+/// The name of a `[vhost NAME]` header (`Some("")` for `[vhost]` without one).
+fn vhost_label(header: &str) -> Option<&str> {
+    let rest = header.strip_prefix("vhost")?;
+    if rest.is_empty() {
+        return Some("");
+    }
+    rest.starts_with([' ', '\t']).then(|| rest.trim())
 }
 
 /// Keys of the `[tls]` section; the fields of [`IniTls`].
@@ -330,6 +429,7 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
     let section_list = SECTIONS
         .iter()
         .map(|(name, _)| format!("[{name}]"))
+        .chain(std::iter::once("[vhost NAME]".to_owned()))
         .collect::<Vec<_>>()
         .join(", ");
     // Lines per section in file order (top level first), each key once for the fixed
@@ -338,6 +438,9 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
     let mut top: Lines = Vec::new();
     let mut sections: Vec<(&'static str, Lines)> = Vec::new();
     let mut current: Option<&'static str> = None;
+    // The `[vhost NAME]` section the lines belong to (`current` is then `None`).
+    let mut vhosts: Vec<IniVhost> = Vec::new();
+    let mut in_vhost: Option<usize> = None;
     // Inside a section whose header was refused: its lines are not checked (the header
     // error says it all).
     let mut skipping = false;
@@ -395,8 +498,37 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
                     lines: Vec::new(),
                 });
                 health = Some(health_checks.len() - 1);
+                in_vhost = None;
+                current = None;
                 continue;
             }
+            if let Some(label) = vhost_label(name) {
+                current = None;
+                if label.is_empty() {
+                    errors.push(error(
+                        line_no,
+                        "`[vhost]` needs the vhost's name: `[vhost www.example.com]` (its ServerName unless the section sets one)".to_owned(),
+                    ));
+                    in_vhost = None;
+                    skipping = true;
+                    continue;
+                }
+                skipping = false;
+                in_vhost = Some(match vhosts.iter().position(|v| v.label == label) {
+                    Some(index) => index,
+                    None => {
+                        vhosts.push(IniVhost {
+                            label: label.to_owned(),
+                            origin: Origin::new(file_name.clone(), line_no as u32),
+                            settings: Vec::new(),
+                            mounts: Vec::new(),
+                        });
+                        vhosts.len() - 1
+                    }
+                });
+                continue;
+            }
+            in_vhost = None;
             match SECTIONS.iter().find(|(known, _)| *known == name) {
                 Some((known, _)) => {
                     skipping = false;
@@ -407,9 +539,18 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
                 }
                 None => {
                     let names: Vec<&str> = SECTIONS.iter().map(|(n, _)| *n).collect();
-                    let hint = closest(&names, name)
-                        .map(|n| format!(" (did you mean [{n}]?)"))
-                        .unwrap_or_default();
+                    let first_word = name.split_whitespace().next().unwrap_or(name);
+                    let hint = if ["virtualhost", "vhost", "<virtualhost"]
+                        .contains(&first_word.to_ascii_lowercase().as_str())
+                    {
+                        let rest = name[first_word.len()..].trim().trim_end_matches('>');
+                        let label = if rest.is_empty() { "NAME" } else { rest };
+                        format!(" (did you mean [vhost {label}]?)")
+                    } else {
+                        closest(&names, name)
+                            .map(|n| format!(" (did you mean [{n}]?)"))
+                            .unwrap_or_default()
+                    };
                     errors.push(error(
                         line_no,
                         format!("unknown section [{name}]{hint}; valid sections: {section_list}"),
@@ -419,9 +560,10 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
             }
             continue;
         }
-        let section_label = match current {
-            Some(name) => format!("in section [{name}]"),
-            None => "at the top level (before any [section])".to_owned(),
+        let section_label = match (current, in_vhost) {
+            (Some(name), _) => format!("in section [{name}]"),
+            (None, Some(index)) => format!("in section [vhost {}]", vhosts[index].label),
+            (None, None) => "at the top level (before any [section])".to_owned(),
         };
         let Some((key, value)) = line.split_once('=') else {
             let word = line.split_whitespace().next().unwrap_or(line);
@@ -473,6 +615,45 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
                     value: value.to_owned(),
                     origin: Origin::new(file_name.clone(), line_no as u32),
                 });
+            }
+            continue;
+        }
+        if let Some(index) = in_vhost {
+            let vhost = &mut vhosts[index];
+            let origin = Origin::new(file_name.clone(), line_no as u32);
+            origins.push(IniLine {
+                section: Some(vhost.section()),
+                key: key.to_owned(),
+                value: value.to_owned(),
+                origin: origin.clone(),
+            });
+            if is_mount_key(key) {
+                vhost
+                    .mounts
+                    .push((key.to_owned(), value.to_owned(), origin));
+                continue;
+            }
+            if !VHOST_KEYS.contains(&key) {
+                errors.push(error(
+                    line_no,
+                    unknown_vhost_key_problem(key, &section_label),
+                ));
+                continue;
+            }
+            match vhost.settings.iter_mut().find(|(k, _, _)| k == key) {
+                Some((_, list, _)) if VHOST_REPEATABLE_KEYS.contains(&key) => {
+                    list.push_str(", ");
+                    list.push_str(value);
+                }
+                Some((_, _, first)) => errors.push(error(
+                    line_no,
+                    format!(
+                        "`{key}` is set again {section_label} (first at line {first}); keep one line (only ServerAlias and VirtualHost may be repeated: their lines add up)"
+                    ),
+                )),
+                None => vhost
+                    .settings
+                    .push((key.to_owned(), value.to_owned(), line_no as u32)),
             }
             continue;
         }
@@ -561,7 +742,30 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
     })?;
     ini.origins = IniOrigins(origins);
     ini.health_checks = health_checks;
+    ini.vhosts = vhosts;
     Ok(ini)
+}
+
+/// What is wrong with `key` in a `[vhost NAME]` section, and what would be valid.
+fn unknown_vhost_key_problem(key: &str, section_label: &str) -> String {
+    let valid = VHOST_KEYS.join(", ");
+    let hint = if TOP_LEVEL_KEYS.contains(&key) || TLS_KEYS.contains(&key) {
+        format!(
+            " (`{key}` is not a per-vhost setting in jkgate: write it at the top level or in [tls])"
+        )
+    } else if key.contains('*') || key.starts_with('!') || key.starts_with('-') {
+        " (a mount pattern begins with `/`, after the optional `-` and `!`: e.g. `/app/* = lb`)"
+            .to_owned()
+    } else if key.eq_ignore_ascii_case("JkMount") || key.eq_ignore_ascii_case("JkUnMount") {
+        " (write a mount as `/path/* = worker`, an unmount as `!/path/* = worker`)".to_owned()
+    } else {
+        closest(VHOST_KEYS, key)
+            .map(|k| format!(" (did you mean `{k}`?)"))
+            .unwrap_or_default()
+    };
+    format!(
+        "unknown setting `{key}` {section_label}{hint}; valid: {valid}, and mount lines `/pattern = worker`"
+    )
 }
 
 /// What is wrong with `key` in a section with fixed keys, and what would be valid.
@@ -586,6 +790,10 @@ fn unknown_key_problem(
         .or_else(|| {
             (section.is_some() && TOP_LEVEL_KEYS.contains(&key))
                 .then(|| format!(" (`{key}` belongs at the top level, before any [section])"))
+        })
+        .or_else(|| {
+            (VHOST_KEYS.contains(&key) && !keys.contains(&key))
+                .then(|| format!(" (`{key}` belongs in a [vhost NAME] section)"))
         });
     let hint = elsewhere.unwrap_or_else(|| {
         closest(keys, key)
@@ -899,8 +1107,11 @@ pub struct RequestLogFields<'a> {
     pub status: u16,
     /// Time from request to the end of the relay.
     pub duration: Duration,
-    /// Server name (Host without port, else the local address).
+    /// Server name (Host without port, else the local address): `%V`.
     pub server_name: &'a str,
+    /// The ServerName of the server that answered (the vhost's, else the main server's):
+    /// `%v`, httpd's `r->server->server_hostname`. `None`: as `%V`.
+    pub virtual_host: Option<&'a str>,
     /// Worker name, `-` when unmapped.
     pub worker: &'a str,
     /// Route of the member used.
@@ -1013,9 +1224,14 @@ impl RequestLogFormat {
                     fields.duration.subsec_micros()
                 ),
                 LogItem::Path => write!(line, "{}", fields.path),
-                LogItem::CanonicalServerName | LogItem::ServerName => {
-                    write!(line, "{}", fields.server_name)
+                LogItem::CanonicalServerName => {
+                    write!(
+                        line,
+                        "{}",
+                        fields.virtual_host.unwrap_or(fields.server_name)
+                    )
                 }
+                LogItem::ServerName => write!(line, "{}", fields.server_name),
                 LogItem::Worker => write!(line, "{}", fields.worker),
                 LogItem::Route => write!(line, "{}", dash(fields.route)),
                 LogItem::FirstRoute => write!(line, "{}", dash(fields.first_route)),
@@ -1080,6 +1296,7 @@ mod tests {
             status: 200,
             duration: std::time::Duration::from_micros(1_234_567),
             server_name: "www.example.com",
+            virtual_host: Some("shop.example.com"),
             worker: "lb",
             route: Some("node2"),
             first_route: Some("node1"),
@@ -1088,7 +1305,7 @@ mod tests {
         };
         assert_eq!(
             format.render(&fields),
-            "GET /app/x?a=1 HTTP/1.1 200 -/0 1.234567 www.example.com:8000 lb node2 node1 ABC.node2 - GET /app/x?a=1 HTTP/1.1\t|"
+            "GET /app/x?a=1 HTTP/1.1 200 -/0 1.234567 shop.example.com:8000 lb node2 node1 ABC.node2 - GET /app/x?a=1 HTTP/1.1\t|"
         );
     }
 
@@ -1145,7 +1362,7 @@ mod tests {
         // The section's own lines are not reported again.
         assert_eq!(
             message,
-            "jkgate.ini:2: unknown section [mount] (did you mean [mounts]?); valid sections: [tls], [mounts], [env], [status_users]"
+            "jkgate.ini:2: unknown section [mount] (did you mean [mounts]?); valid sections: [tls], [mounts], [env], [status_users], [vhost NAME]"
         );
         let message = ini_error("[tls\nListen = 8443\n");
         assert!(
@@ -1293,14 +1510,18 @@ mod tests {
             metrics_listen,
             state_file,
             state_store,
+            server_name,
+            mount_copy,
             tls,
             mounts,
             env,
             status_users,
             health_checks,
+            vhosts,
             origins,
         } = ini;
         assert!(health_checks.is_empty());
+        assert!(vhosts.is_empty());
         let top = [
             listen,
             server_root,
@@ -1327,6 +1548,8 @@ mod tests {
             metrics_listen,
             state_file,
             state_store,
+            server_name,
+            mount_copy,
         ];
         assert_eq!(top.len(), TOP_LEVEL_KEYS.len());
         assert!(top.iter().all(|v| v.as_deref() == Some("v")));
@@ -1382,6 +1605,90 @@ mod tests {
         );
         let message = ini_error("[healthcheck a]\n[healthcheck a]\n");
         assert!(message.contains("written twice"), "{message}");
+    }
+
+    #[test]
+    fn vhost_sections_hold_settings_and_mounts() {
+        let ini = parse_ini(
+            "JkMountCopy = All\n[vhost www.example.com]\nServerAlias = example.com\nServerAlias = *.example.com\n\
+             VirtualHost = *:80\n/app/* = lb\n!/app/static/* = lb\n-/old = lb\n[mounts]\n/x = w\n\
+             [vhost shop]\nServerName = shop.example.com:443\nJkMountCopy = Off\n[vhost www.example.com]\nKey = k.pem\n",
+            "j.ini",
+        )
+        .expect("valid");
+        assert_eq!(ini.mount_copy.as_deref(), Some("All"));
+        assert_eq!(ini.vhosts.len(), 2);
+        let www = &ini.vhosts[0];
+        assert_eq!(www.label, "www.example.com");
+        assert_eq!(www.origin, Origin::new("j.ini", 2));
+        assert_eq!(www.get("ServerAlias"), Some("example.com, *.example.com"));
+        assert_eq!(www.get("VirtualHost"), Some("*:80"));
+        assert_eq!(www.get("Key"), Some("k.pem"));
+        let mounts: Vec<(&str, &str, u32)> = www
+            .mounts
+            .iter()
+            .map(|(p, w, o)| (p.as_str(), w.as_str(), o.line))
+            .collect();
+        assert_eq!(
+            mounts,
+            vec![
+                ("/app/*", "lb", 6),
+                ("!/app/static/*", "lb", 7),
+                ("-/old", "lb", 8)
+            ]
+        );
+        assert_eq!(
+            ini.vhosts[1].get("ServerName"),
+            Some("shop.example.com:443")
+        );
+        assert_eq!(ini.mounts.expect("[mounts]").0.len(), 1);
+        assert_eq!(
+            ini.origins.of(Some("vhost shop"), "JkMountCopy"),
+            Some(Origin::new("j.ini", 13))
+        );
+    }
+
+    #[test]
+    fn vhost_mistakes_name_line_and_what_is_valid() {
+        let message = ini_error("[vhost]\nServerAlias = a\n");
+        assert!(
+            message.starts_with("jkgate.ini:1: `[vhost]` needs the vhost's name"),
+            "{message}"
+        );
+        let message = ini_error("[vhost a]\nServerAlais = b\n");
+        assert!(
+            message.starts_with("jkgate.ini:2: unknown setting `ServerAlais` in section [vhost a] (did you mean `ServerAlias`?)"),
+            "{message}"
+        );
+        let message = ini_error("[vhost a]\napp/* = lb\n");
+        assert!(
+            message.contains("a mount pattern begins with `/`") || message.contains("did you mean"),
+            "{message}"
+        );
+        let message = ini_error("[vhost a]\nJkMount = /app/* lb\n");
+        assert!(
+            message.contains("write a mount as `/path/* = worker`"),
+            "{message}"
+        );
+        let message = ini_error("[vhost a]\nKey = a\nKey = b\n");
+        assert!(
+            message.starts_with(
+                "jkgate.ini:3: `Key` is set again in section [vhost a] (first at line 2)"
+            ),
+            "{message}"
+        );
+        let message = ini_error("[VirtualHost *:80]\n");
+        assert!(
+            message.contains("(did you mean [vhost *:80]?)"),
+            "{message}"
+        );
+        let message = ini_error("ServerAlias = x\n");
+        assert!(
+            message.contains("belongs in a [vhost NAME] section"),
+            "{message}"
+        );
+        let message = ini_error("[vhost a]\nJkLogLevel = debug\n");
+        assert!(message.contains("not a per-vhost setting"), "{message}");
     }
 
     #[test]

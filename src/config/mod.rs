@@ -10,6 +10,7 @@ pub mod describe;
 pub mod error;
 pub mod fuzzing;
 pub mod health;
+pub mod httpd;
 pub mod ini;
 pub mod limits;
 pub mod properties;
@@ -18,6 +19,7 @@ pub mod settings;
 pub mod state;
 pub mod uriworkermap;
 pub mod value;
+pub mod vhost;
 pub mod workers;
 
 pub use error::{ConfigError, ConfigWarning, Origin};

@@ -17,6 +17,7 @@ use super::limits::{ClientLimits, LimitValues, resolve_limits};
 use super::load_workers_properties_seeded;
 use super::properties::{self, PropertyMap};
 use super::uriworkermap::{MountTable, command_line_origin};
+use super::vhost::{HostMatcher, VhostAddress, VhostSettings, VhostTls};
 use super::workers::WorkersConfig;
 
 /// Where settings come from besides jkgate.ini: each field, when set, overrides the ini
@@ -103,8 +104,13 @@ pub struct RunSettings {
     pub mount_file: Option<PathBuf>,
     /// `JkMountFileReload` (zero = never).
     pub mount_file_reload: Duration,
-    /// All mount rules (file, JkMount, worker definitions).
+    /// The main server's mount rules (file, JkMount, worker definitions): every request no
+    /// vhost answers.
     pub mounts: MountTable,
+    /// `ServerName` of the main server (what the status worker shows as its maps' server).
+    pub server_name: Option<String>,
+    /// `[vhost NAME]` sections, in file order, each with its resolved mount table.
+    pub vhosts: Vec<VhostSettings>,
     /// `JkOptions`.
     pub options: JkOptions,
     /// `Replay`: what may be sent to a member again after a failure.
@@ -326,6 +332,10 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
             .as_deref()
             .map(|p| resolve_path(&base, p))
     });
+    let vhost_has_certificate = ini
+        .vhosts
+        .iter()
+        .any(|v| v.get("Certificate").is_some() || v.get("Key").is_some());
     let tls = if listeners.iter().any(|l| l.tls) {
         match (certificate, key) {
             (Some(certificate), Some(key)) => Some(TlsSettings {
@@ -333,6 +343,7 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
                 key,
                 client_ca,
             }),
+            (None, None) if vhost_has_certificate => None,
             _ => {
                 let origin = if tls_from_flags {
                     None
@@ -342,7 +353,7 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
                 errors.push(located(
                     setting(
                         "[tls]",
-                        "HTTPS listeners need both Certificate and Key (or --cert and --key)"
+                        "HTTPS listeners need both Certificate and Key (or --cert and --key), here or in a [vhost NAME] section"
                             .to_owned(),
                     ),
                     origin,
@@ -351,7 +362,7 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
             }
         }
     } else {
-        if certificate.is_some() || key.is_some() {
+        if certificate.is_some() || key.is_some() || vhost_has_certificate {
             warnings.push(ConfigWarning {
                 origin: None,
                 key: "[tls]".to_owned(),
@@ -514,22 +525,7 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
         .or_else(|| ini.mount_file.as_deref().map(|p| resolve_path(&base, p)));
     let mut mounts = MountTable::new();
     if let Some(path) = &mount_file {
-        match std::fs::read(path) {
-            Ok(content) => {
-                if let Err(e) = mounts.read_uriworkermap(
-                    &content,
-                    &path.display().to_string(),
-                    &properties::process_env,
-                ) {
-                    errors.push(e);
-                }
-            }
-            Err(source) => errors.push(ConfigError::Io {
-                what: "mount file",
-                path: path.clone(),
-                source,
-            }),
-        }
+        read_mount_file(path, &mut mounts, &mut errors);
     }
     let mount_lines = origins.in_section("mounts");
     for (index, (pattern, worker)) in ini.mounts.clone().unwrap_or_default().0.iter().enumerate() {
@@ -543,16 +539,79 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
             errors.push(e);
         }
     }
+    let server_name = ini.server_name.clone();
+    if server_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        errors.push(located(
+            setting(
+                "ServerName",
+                "is empty; write the host name, e.g. www.example.com".to_owned(),
+            ),
+            ini_line("ServerName"),
+        ));
+    }
+    let copy_all = match ini.mount_copy.as_deref() {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("all") => true,
+        Some(v) if v.eq_ignore_ascii_case("off") => false,
+        Some(v) if v.eq_ignore_ascii_case("on") => {
+            warnings.push(ConfigWarning {
+                origin: ini_line("JkMountCopy"),
+                key: "JkMountCopy".to_owned(),
+                message: "`On` at the top level changes nothing (as in mod_jk): write `All` to make every vhost copy the top-level mounts, or `JkMountCopy = On` in a [vhost NAME] section".to_owned(),
+            });
+            false
+        }
+        Some(v) => {
+            errors.push(located(
+                setting(
+                    "JkMountCopy",
+                    format!("`{v}` is not valid at the top level; valid: All (every vhost copies the top-level mounts unless it says Off) or Off"),
+                ),
+                ini_line("JkMountCopy"),
+            ));
+            false
+        }
+    };
     let Some(workers) = workers else {
         return Err(ConfigError::from_list(errors).expect("the workers error was pushed"));
     };
+    // The top-level JkMount rules and mount file before the worker definitions join them:
+    // what a vhost with mounts of its own copies (mod_jk's `uri_to_context`).
+    let copied = mounts.clone();
     let checked = check_mounts(&workers, mounts);
     errors.extend(checked.errors);
     let health_checks = resolve_health_checks(&ini.health_checks, &workers.config, &mut errors);
+    let mut vhost_warnings = Vec::new();
+    let vhosts = resolve_vhosts(
+        &ini,
+        &VhostInputs {
+            base: &base,
+            main_jk: &copied,
+            main_all: &checked.mounts,
+            main_file: mount_file.as_deref(),
+            copy_all,
+            has_global_certificate: tls.is_some(),
+            tls_listeners: listeners.iter().any(|l| l.tls),
+            listen_ports: listeners.iter().map(|l| l.addr.port()).collect(),
+        },
+        &workers,
+        &mut errors,
+        &mut vhost_warnings,
+    );
     if let Some(error) = ConfigError::from_list(errors) {
         return Err(error);
     }
     let mut all_warnings = checked.warnings;
+    if !vhosts.is_empty()
+        && let Some(index) = all_warnings.iter().position(|w| w.key == "mounts")
+        && vhosts
+            .iter()
+            .any(|v| v.mounts.rules().iter().any(|r| !r.disabled && !r.exclusion))
+    {
+        // A vhost maps something: the "nothing is mapped" warning is about the top level only.
+        all_warnings.remove(index);
+    }
+    all_warnings.append(&mut vhost_warnings);
     all_warnings.append(&mut warnings);
     Ok(RunSettings {
         listeners,
@@ -563,6 +622,8 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
         mount_file,
         mount_file_reload,
         mounts: checked.mounts,
+        server_name,
+        vhosts,
         options,
         replay,
         log_level,
@@ -620,6 +681,200 @@ fn resolve_metrics(ini: &IniFile, errors: &mut Vec<ConfigError>) -> Option<Metri
             listen,
         }),
     }
+}
+
+/// Reads the mount file at `path` into `table`; a file that cannot be read is an error.
+fn read_mount_file(path: &Path, table: &mut MountTable, errors: &mut Vec<ConfigError>) {
+    match std::fs::read(path) {
+        Ok(content) => {
+            if let Err(e) = table.read_uriworkermap(
+                &content,
+                &path.display().to_string(),
+                &properties::process_env,
+            ) {
+                errors.push(e);
+            }
+        }
+        Err(source) => errors.push(ConfigError::Io {
+            what: "mount file",
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// What the vhosts are resolved against.
+struct VhostInputs<'a> {
+    /// Where relative paths start.
+    base: &'a Path,
+    /// The top-level JkMount rules and mount file (without the worker definitions).
+    main_jk: &'a MountTable,
+    /// The top-level table with the worker definitions.
+    main_all: &'a MountTable,
+    /// The top-level JkMountFile.
+    main_file: Option<&'a Path>,
+    /// Top-level `JkMountCopy = All`.
+    copy_all: bool,
+    /// Whether `[tls]` has a certificate.
+    has_global_certificate: bool,
+    /// Whether there is an HTTPS listener.
+    tls_listeners: bool,
+    /// The ports listened on (a vhost address on another port is never reached).
+    listen_ports: Vec<u16>,
+}
+
+/// Resolves every `[vhost NAME]` section as mod_jk's `merge_jk_config` and `init_jk` do:
+///
+/// * a vhost with mounts of its own (mount lines or a JkMountFile) uses them; with
+///   `JkMountCopy` On (or the top-level `All`) it also copies the top-level JkMount rules
+///   it does not write itself, and the top-level JkMountFile when it has none;
+/// * a vhost without mounts of its own and with `JkMountCopy` shares the top-level table,
+///   worker definitions (`worker.X.mount`) included;
+/// * a vhost without mounts and without `JkMountCopy` maps nothing (httpd's default).
+fn resolve_vhosts(
+    ini: &IniFile,
+    inputs: &VhostInputs<'_>,
+    workers: &super::WorkersFile,
+    errors: &mut Vec<ConfigError>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Vec<VhostSettings> {
+    let mut out = Vec::new();
+    for section in &ini.vhosts {
+        let name = section.section();
+        let line = |key: &str| ini.origins.of(Some(&name), key);
+        let fail = |key: &str, problem: String| located(setting(key, problem), line(key));
+        let server_name = section
+            .get("ServerName")
+            .unwrap_or(&section.label)
+            .to_owned();
+        let aliases = section
+            .get("ServerAlias")
+            .map(split_setting_list)
+            .unwrap_or_default();
+        let mut addresses = Vec::new();
+        for value in section
+            .get("VirtualHost")
+            .map(split_setting_list)
+            .unwrap_or_default()
+        {
+            match VhostAddress::parse(&value) {
+                Ok(address) => addresses.push(address),
+                Err(problem) => errors.push(fail("VirtualHost", problem)),
+            }
+        }
+        for address in &addresses {
+            if let Some(port) = address.port
+                && !inputs.listen_ports.contains(&port)
+                && !inputs.listen_ports.contains(&0)
+            {
+                warnings.push(ConfigWarning {
+                    origin: line("VirtualHost"),
+                    key: format!("[{name}] VirtualHost"),
+                    message: format!(
+                        "nothing listens on port {port} (Listen, [tls] Listen): this vhost is never reached there"
+                    ),
+                });
+            }
+        }
+        let mount_copy = match section.get("JkMountCopy") {
+            None => inputs.copy_all,
+            Some(v) if v.eq_ignore_ascii_case("on") => true,
+            Some(v) if v.eq_ignore_ascii_case("off") => false,
+            Some(v) => {
+                errors.push(fail(
+                    "JkMountCopy",
+                    format!("`{v}` is not valid in a vhost; valid: On (copy the top-level mounts) or Off (the default); `All` belongs at the top level"),
+                ));
+                false
+            }
+        };
+        let tls = match (section.get("Certificate"), section.get("Key")) {
+            (Some(certificate), Some(key)) => Some(VhostTls {
+                certificate: resolve_path(inputs.base, certificate),
+                key: resolve_path(inputs.base, key),
+            }),
+            (None, None) => None,
+            (Some(_), None) | (None, Some(_)) => {
+                let key = if section.get("Certificate").is_some() {
+                    "Certificate"
+                } else {
+                    "Key"
+                };
+                errors.push(fail(
+                    key,
+                    format!("[{name}] needs both Certificate and Key (SSLCertificateFile and SSLCertificateKeyFile)"),
+                ));
+                None
+            }
+        };
+        if inputs.tls_listeners && tls.is_none() && !inputs.has_global_certificate {
+            warnings.push(ConfigWarning {
+                origin: Some(section.origin.clone()),
+                key: format!("[{name}]"),
+                message: "no Certificate here and none in [tls]: an HTTPS client this vhost answers gets no certificate (the handshake fails)".to_owned(),
+            });
+        }
+        let own_file = section
+            .get("JkMountFile")
+            .map(|p| resolve_path(inputs.base, p));
+        let has_own = !section.mounts.is_empty() || own_file.is_some();
+        let (mounts, mount_file) = if !has_own {
+            if mount_copy {
+                (
+                    inputs.main_all.clone(),
+                    inputs.main_file.map(Path::to_owned),
+                )
+            } else {
+                warnings.push(ConfigWarning {
+                    origin: Some(section.origin.clone()),
+                    key: format!("[{name}]"),
+                    message: "no mounts and JkMountCopy Off: this vhost maps nothing, every request it answers gets 404 (as in httpd + mod_jk); add mount lines or `JkMountCopy = On`".to_owned(),
+                });
+                (MountTable::new(), None)
+            }
+        } else {
+            let mut table = MountTable::new();
+            for (pattern, worker, origin) in &section.mounts {
+                if let Err(e) = table.add_jk_mount(pattern, worker, Some(origin.clone())) {
+                    errors.push(e);
+                }
+            }
+            if mount_copy {
+                table.copy_jk_mounts(inputs.main_jk);
+            }
+            let file = own_file.or_else(|| {
+                mount_copy
+                    .then(|| inputs.main_file.map(Path::to_owned))
+                    .flatten()
+            });
+            if let Some(path) = &file {
+                read_mount_file(path, &mut table, errors);
+            }
+            (table, file)
+        };
+        for rule in mounts.rules() {
+            if rule.worker != "*" && workers.config.get(&rule.worker).is_none() {
+                errors.push(ConfigError::MountToUnknownWorker {
+                    origin: rule.origin.clone(),
+                    pattern: rule.pattern.clone(),
+                    worker: rule.worker.clone(),
+                    listed: workers.config.list.join(", "),
+                });
+            }
+        }
+        let mut mounts = mounts;
+        warnings.append(&mut mounts.warnings);
+        out.push(VhostSettings {
+            label: section.label.clone(),
+            origin: section.origin.clone(),
+            matcher: HostMatcher::new(&server_name, &aliases, addresses),
+            tls,
+            mount_copy,
+            mount_file,
+            mounts,
+        });
+    }
+    out
 }
 
 /// The mount table completed with the workers' own `mount` rules and checked against them.
@@ -704,6 +959,8 @@ impl RunSettings {
             mount_file: None,
             mount_file_reload: DEFAULT_MOUNT_FILE_RELOAD,
             mounts: checked.mounts,
+            server_name: None,
+            vhosts: Vec::new(),
             options: JkOptions::default(),
             replay: ReplayPolicy::default(),
             log_level: LogLevel::Info,

@@ -464,6 +464,28 @@ impl MountTable {
         self.sort();
     }
 
+    /// Copies the `JkMount` rules of `base` that this table does not write itself (same
+    /// pattern and prefixes), as mod_jk's `JkMountCopy` does for a vhost with mounts of its
+    /// own (`jk_map_copy` keeps the vhost's entries).
+    pub fn copy_jk_mounts(&mut self, base: &MountTable) {
+        for rule in base
+            .rules
+            .iter()
+            .filter(|r| r.source == MountSource::JkMount)
+        {
+            let written = self.rules.iter().any(|own| {
+                own.source == MountSource::JkMount
+                    && own.pattern == rule.pattern
+                    && own.exclusion == rule.exclusion
+                    && own.disabled == rule.disabled
+            });
+            if !written {
+                self.rules.push(rule.clone());
+            }
+        }
+        self.sort();
+    }
+
     /// Removes every rule that came from `source` (a mount-file reload replaces them).
     pub fn remove_source(&mut self, source: MountSource) {
         self.rules.retain(|rule| rule.source != source);

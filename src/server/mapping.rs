@@ -26,6 +26,8 @@ pub struct ConnectionInfo {
     pub local_ip: Bytes,
     /// Local port the client connected to.
     pub local_port: u16,
+    /// The local address the client connected to (which vhosts may answer).
+    pub local: std::net::SocketAddr,
     /// TLS facts when the connection is TLS.
     pub tls: Option<TlsInfo>,
 }
@@ -42,6 +44,7 @@ impl ConnectionInfo {
             remote_port: Bytes::from(remote.port().to_string()),
             local_ip: Bytes::from(local.ip().to_string()),
             local_port: local.port(),
+            local,
             tls,
         }
     }

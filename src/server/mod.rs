@@ -40,6 +40,7 @@ use crate::balancer::RequestFacts;
 use crate::config::ini::{RequestLogFields, RequestLogFormat};
 use crate::config::limits::ClientLimits;
 use crate::config::uriworkermap::MountTable;
+use crate::config::vhost::VirtualHosts;
 use crate::status::StatusWorkers;
 use limits::{ClientBody, ConnClock, ConnectionCap, HttpBuilder, Metered, ServedBody};
 use mapping::{ConnectionInfo, MappingOptions};
@@ -47,8 +48,15 @@ use mapping::{ConnectionInfo, MappingOptions};
 /// Everything a request needs: mounts, workers and mapping options, as one configuration
 /// generation assembled them (the application builds it; nothing here reads settings).
 pub struct Gateway {
-    /// The mount table (swapped on reload).
+    /// The main server's mount table: requests no vhost answers (swapped when its mount
+    /// file changes).
     pub mounts: ArcSwap<MountTable>,
+    /// `ServerName` of the main server, as the status worker shows it.
+    pub server_name: Option<String>,
+    /// Which vhost answers a request.
+    pub hosts: VirtualHosts,
+    /// Each vhost's mounts, in the order of `hosts`.
+    pub vhosts: Vec<VhostMounts>,
     /// Workers by name.
     pub workers: Workers,
     /// Mapping options.
@@ -59,8 +67,8 @@ pub struct Gateway {
     pub access_format: Option<RequestLogFormat>,
     /// `GracefulShutdownTimeout`: how long a stopping listener lets open connections finish.
     pub shutdown_grace: std::time::Duration,
-    /// The TLS acceptor of the HTTPS listeners (`None` without TLS settings).
-    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The certificates of the HTTPS listeners (`None` without any).
+    pub tls: Option<tls::TlsSetup>,
     /// Client limits: connections accepted under this gateway keep its timeouts, hyper
     /// settings and size checks until they close.
     pub limits: Arc<ClientLimits>,
@@ -93,10 +101,55 @@ pub enum Role {
     Metrics,
 }
 
+/// One vhost's mount table and the names the status worker and the access log show for it.
+#[derive(Debug)]
+pub struct VhostMounts {
+    /// Its ServerName without the port (the access log's `%v`).
+    pub server_name: String,
+    /// mod_jk's text for the vhost: `ServerName [address:port]`.
+    pub status_name: String,
+    /// Its mount table (swapped when its mount file changes).
+    pub mounts: ArcSwap<MountTable>,
+}
+
+impl Gateway {
+    /// The mount table of the server that answers a request for `host` (a Host header
+    /// value or an HTTP/2 authority) on a connection to `local`: a vhost's, else the main
+    /// server's.
+    pub fn mounts_for(
+        &self,
+        local: SocketAddr,
+        host: Option<&str>,
+    ) -> arc_swap::Guard<Arc<MountTable>> {
+        self.mounts_of(self.hosts.select(local, host))
+    }
+
+    /// The mount table of vhost `server` (`None`: the main server).
+    fn mounts_of(&self, server: Option<usize>) -> arc_swap::Guard<Arc<MountTable>> {
+        match server.and_then(|index| self.vhosts.get(index)) {
+            Some(vhost) => vhost.mounts.load(),
+            None => self.mounts.load(),
+        }
+    }
+
+    /// The ServerName (without port) of vhost `server`, else of the main server.
+    fn server_hostname(&self, server: Option<usize>) -> Option<&str> {
+        match server.and_then(|index| self.vhosts.get(index)) {
+            Some(vhost) => Some(&vhost.server_name),
+            None => self
+                .server_name
+                .as_deref()
+                .map(|name| crate::config::vhost::split_server_name(name).0),
+        }
+    }
+}
+
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gateway")
             .field("mounts", &self.mounts)
+            .field("hosts", &self.hosts)
+            .field("vhosts", &self.vhosts)
             .field("workers", &self.workers)
             .field("options", &self.options)
             .field("status", &self.status)
@@ -168,8 +221,8 @@ pub async fn serve_as(
         let clock = ConnClock::new(&limits);
         let watcher = graceful.watcher();
         let acceptor = if tls {
-            match &gateway.tls {
-                Some(acceptor) => Some(acceptor.clone()),
+            match gateway.tls.as_ref().and_then(|t| t.acceptor(local)) {
+                Some(acceptor) => Some(acceptor),
                 None => {
                     tracing::error!(%local, "HTTPS listener without a certificate; connection closed");
                     continue;
@@ -281,7 +334,8 @@ pub async fn handle(
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = Instant::now();
     let (parts, incoming) = req.into_parts();
-    let log = AccessLine {
+    let mut log = AccessLine {
+        server: None,
         gateway: gateway.clone(),
         info: info.clone(),
         method: parts.method.clone(),
@@ -335,7 +389,14 @@ pub async fn handle(
             return Ok(refusal_response(rejected.status, parts.version));
         }
     };
-    let mounts = gateway.mounts.load();
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+    let server = gateway.hosts.select(info.local, host);
+    log.server = server;
+    let mounts = gateway.mounts_of(server);
     let Some(mount) = mounts.find(&path) else {
         log.write(404, 0, "-", Routing::default());
         discard_request_body(incoming, &parts, &limits);
@@ -624,6 +685,8 @@ struct Routing<'a> {
 /// operator's `JkRequestLogFormat`).
 #[derive(Debug)]
 struct AccessLine {
+    /// The vhost that answered (`None`: the main server, or not chosen yet).
+    server: Option<usize>,
     gateway: Arc<Gateway>,
     info: Arc<ConnectionInfo>,
     method: http::Method,
@@ -679,6 +742,7 @@ impl AccessLine {
                 status,
                 duration,
                 server_name,
+                virtual_host: self.gateway.server_hostname(self.server),
                 worker,
                 route: route.as_deref(),
                 first_route: first_route.as_deref(),

@@ -7,7 +7,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 use super::Gateway;
 use super::mapping::ConnectionInfo;
 use crate::backend::ResponseBody;
-use crate::status::{StatusReply, StatusRequest, StatusWorker};
+use crate::status::{ServerMap, StatusReply, StatusRequest, StatusWorker};
 
 /// Answers `parts` with `worker`, over the gateway's mounts and workers.
 pub(super) fn respond(
@@ -33,8 +33,22 @@ pub(super) fn respond(
             .get(header::AUTHORIZATION)
             .map(HeaderValue::as_bytes),
     };
-    let mounts = gateway.mounts.load();
-    into_response(worker.handle(&mounts, &gateway.workers, &request))
+    let main = gateway.mounts.load();
+    let vhosts: Vec<_> = gateway.vhosts.iter().map(|v| v.mounts.load()).collect();
+    let mut maps = Vec::with_capacity(1 + vhosts.len());
+    maps.push(ServerMap {
+        server: gateway.server_name.as_deref(),
+        mounts: &main,
+    });
+    // httpd chains each <VirtualHost> it reads in front of the ones before it, and mod_jk
+    // walks that chain: the main server first, then the vhosts last-written first.
+    for (vhost, mounts) in gateway.vhosts.iter().zip(&vhosts).rev() {
+        maps.push(ServerMap {
+            server: Some(&vhost.status_name),
+            mounts,
+        });
+    }
+    into_response(worker.handle(&maps, &gateway.workers, &request))
 }
 
 /// 200 (or 401 with a Basic challenge, httpd's part in front of mod_jk), the content type,

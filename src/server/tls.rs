@@ -1,17 +1,23 @@
-//! HTTPS with rustls 0.23 (ring): server configuration and the TLS facts
-//! forwarded to Tomcat (cipher, session id, key size, client chain, protocol).
+//! HTTPS with rustls 0.23 (ring): server configuration, the certificate chosen by SNI
+//! among the vhosts a connection's address reaches (httpd's choice, see
+//! [`crate::config::vhost`]), and the TLS facts forwarded to Tomcat (cipher, session id,
+//! key size, client chain, protocol).
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use rustls::server::{ServerConnection, WebPkiClientVerifier};
+use rustls::server::{ClientHello, ResolvesServerCert, ServerConnection, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::backend::TlsInfo;
+use crate::config::vhost::VirtualHosts;
 
 /// Which TLS file a [`TlsError`] is about; says which setting names it and what it must
 /// hold, so the operator knows what to fix without reading rustls' terms.
@@ -53,19 +59,30 @@ impl TlsFile {
 
 /// An error setting up TLS: the setting, the file, what is wrong and what would be valid.
 #[derive(Debug, thiserror::Error)]
-#[error("{setting} {file}: {cause}; valid: {expected}", setting = role.setting(), expected = role.expected())]
+#[error("{setting} {file}: {cause}; valid: {expected}", setting = setting_text(*role, place.as_deref()), expected = role.expected())]
 pub struct TlsError {
     /// Which of the TLS files.
     pub role: TlsFile,
+    /// The `[vhost NAME]` section that names it (`None`: `[tls]` or the flags).
+    pub place: Option<String>,
     /// The file involved.
     pub file: String,
     /// What went wrong.
     pub cause: String,
 }
 
+fn setting_text(role: TlsFile, place: Option<&str>) -> String {
+    match (place, role) {
+        (Some(section), TlsFile::Certificate) => format!("[{section}] Certificate"),
+        (Some(section), TlsFile::Key) => format!("[{section}] Key"),
+        _ => role.setting().to_owned(),
+    }
+}
+
 fn tls_error(role: TlsFile, file: &Path, cause: impl std::fmt::Display) -> TlsError {
     TlsError {
         role,
+        place: None,
         file: file.display().to_string(),
         cause: cause.to_string(),
     }
@@ -81,19 +98,18 @@ fn pem_problem(error: rustls_pki_types::pem::Error, wanted: &str) -> String {
     }
 }
 
-/// Builds a TLS acceptor from PEM files; with `client_ca`, clients may present a
-/// certificate signed by it (it is then forwarded to Tomcat).
+/// One certificate chain and its key, from PEM files.
 ///
 /// Each failure names the file and setting: a missing file, a file without the expected
 /// PEM blocks and a key that does not belong to the certificate are told apart, because
 /// rustls alone reports an empty certificate file as "peer sent no certificates" against
 /// the key.
-pub fn acceptor(
+fn certified_key(
     cert: &Path,
     key: &Path,
-    client_ca: Option<&Path>,
-) -> Result<tokio_rustls::TlsAcceptor, TlsError> {
-    use TlsFile::{Certificate, ClientCa, Key};
+    provider: &rustls::crypto::CryptoProvider,
+) -> Result<Arc<CertifiedKey>, TlsError> {
+    use TlsFile::{Certificate, Key};
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .map_err(|e| tls_error(Certificate, cert, pem_problem(e, "certificate")))?
         .collect::<Result<_, _>>()
@@ -107,32 +123,8 @@ pub fn acceptor(
     }
     let key_der = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| tls_error(Key, key, pem_problem(e, "private key")))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| tls_error(Certificate, cert, e))?;
-    let builder = match client_ca {
-        Some(ca) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for der in CertificateDer::pem_file_iter(ca)
-                .map_err(|e| tls_error(ClientCa, ca, pem_problem(e, "certificate")))?
-            {
-                let der =
-                    der.map_err(|e| tls_error(ClientCa, ca, pem_problem(e, "certificate")))?;
-                roots
-                    .add(der)
-                    .map_err(|e| tls_error(ClientCa, ca, format!("unusable CA: {e}")))?;
-            }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .allow_unauthenticated()
-                .build()
-                .map_err(|e| tls_error(ClientCa, ca, e))?;
-            builder.with_client_cert_verifier(verifier)
-        }
-        None => builder.with_no_client_auth(),
-    };
-    let mut config = builder
-        .with_single_cert(chain, key_der)
+    CertifiedKey::from_der(chain, key_der, provider)
+        .map(Arc::new)
         .map_err(|e| match e {
             rustls::Error::InconsistentKeys(_) => tls_error(
                 Key,
@@ -147,9 +139,186 @@ pub fn acceptor(
                 key,
                 format!("cannot be used with the certificate: {other}"),
             ),
+        })
+}
+
+/// The certificates of one configuration: the `[tls]` one and each vhost's own.
+#[derive(Debug)]
+struct Certificates {
+    hosts: VirtualHosts,
+    global: Option<Arc<CertifiedKey>>,
+    vhosts: Vec<Option<Arc<CertifiedKey>>>,
+}
+
+impl Certificates {
+    /// The certificate for a connection whose vhost chain is `chain` and whose TLS server
+    /// name is `sni`: the vhost the name selects (as a Host header would), its own
+    /// certificate, else the `[tls]` one (httpd: a vhost inherits the main server's
+    /// SSLCertificateFile).
+    fn choose(&self, chain: &[usize], sni: Option<&str>) -> Option<Arc<CertifiedKey>> {
+        self.hosts
+            .select_in(chain, sni)
+            .and_then(|index| self.vhosts.get(index).cloned().flatten())
+            .or_else(|| self.global.clone())
+    }
+}
+
+/// Chooses the certificate by SNI among the vhosts a connection's local address reaches.
+#[derive(Debug)]
+struct SniResolver {
+    chain: Vec<usize>,
+    certificates: Arc<Certificates>,
+}
+
+impl ResolvesServerCert for SniResolver {
+    fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let chosen = self
+            .certificates
+            .choose(&self.chain, client_hello.server_name());
+        if chosen.is_none() {
+            tracing::warn!(
+                sni = client_hello.server_name().unwrap_or("-"),
+                "TLS handshake refused: the vhost it reaches has no certificate and [tls] has none"
+            );
+        }
+        chosen
+    }
+}
+
+/// A certificate and key a vhost serves: its section name (for messages) and the files.
+#[derive(Clone, Debug)]
+pub struct VhostCertificate<'a> {
+    /// `vhost NAME`.
+    pub section: String,
+    /// PEM certificate chain.
+    pub cert: &'a Path,
+    /// PEM private key.
+    pub key: &'a Path,
+}
+
+/// TLS for the HTTPS listeners of one configuration: every certificate loaded once, and one
+/// acceptor per local address (its vhost chain decides which certificates SNI chooses
+/// among), made when the first connection to that address arrives.
+pub struct TlsSetup {
+    certificates: Arc<Certificates>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    verifier: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+    acceptors: Mutex<HashMap<SocketAddr, tokio_rustls::TlsAcceptor>>,
+}
+
+impl std::fmt::Debug for TlsSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSetup")
+            .field("certificates", &self.certificates)
+            .field("client_auth", &self.verifier.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsSetup {
+    /// Loads the `[tls]` certificate (`global`: certificate and key), each vhost's own
+    /// (`vhosts[i]` for vhost `i` of `hosts`) and the client CA. With `client_ca`, clients
+    /// may present a certificate signed by it (it is then forwarded to Tomcat).
+    pub fn build(
+        global: Option<(&Path, &Path)>,
+        client_ca: Option<&Path>,
+        vhosts: &[Option<VhostCertificate<'_>>],
+        hosts: VirtualHosts,
+    ) -> Result<TlsSetup, TlsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let global = match global {
+            Some((cert, key)) => Some(certified_key(cert, key, &provider)?),
+            None => None,
+        };
+        let mut own = Vec::with_capacity(vhosts.len());
+        for vhost in vhosts {
+            own.push(match vhost {
+                Some(v) => Some(certified_key(v.cert, v.key, &provider).map_err(|mut e| {
+                    e.place = Some(v.section.clone());
+                    e
+                })?),
+                None => None,
+            });
+        }
+        let verifier = match client_ca {
+            Some(ca) => {
+                use TlsFile::ClientCa;
+                let mut roots = rustls::RootCertStore::empty();
+                for der in CertificateDer::pem_file_iter(ca)
+                    .map_err(|e| tls_error(ClientCa, ca, pem_problem(e, "certificate")))?
+                {
+                    let der =
+                        der.map_err(|e| tls_error(ClientCa, ca, pem_problem(e, "certificate")))?;
+                    roots
+                        .add(der)
+                        .map_err(|e| tls_error(ClientCa, ca, format!("unusable CA: {e}")))?;
+                }
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                        .allow_unauthenticated()
+                        .build()
+                        .map_err(|e| tls_error(ClientCa, ca, e))?;
+                Some(verifier)
+            }
+            None => None,
+        };
+        let setup = TlsSetup {
+            certificates: Arc::new(Certificates {
+                hosts,
+                global,
+                vhosts: own,
+            }),
+            provider,
+            verifier,
+            acceptors: Mutex::new(HashMap::new()),
+        };
+        // Fails now, not at the first connection, if rustls refuses the protocol settings.
+        setup.config(Vec::new()).map_err(|e| TlsError {
+            role: TlsFile::Certificate,
+            place: None,
+            file: String::new(),
+            cause: e.to_string(),
         })?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+        Ok(setup)
+    }
+
+    fn config(&self, chain: Vec<usize>) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+        let builder = rustls::ServerConfig::builder_with_provider(self.provider.clone())
+            .with_safe_default_protocol_versions()?;
+        let builder = match &self.verifier {
+            Some(verifier) => builder.with_client_cert_verifier(verifier.clone()),
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder.with_cert_resolver(Arc::new(SniResolver {
+            chain,
+            certificates: self.certificates.clone(),
+        }));
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+
+    /// The acceptor for connections to `local`.
+    pub fn acceptor(&self, local: SocketAddr) -> Option<tokio_rustls::TlsAcceptor> {
+        let mut acceptors = self
+            .acceptors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(acceptor) = acceptors.get(&local) {
+            return Some(acceptor.clone());
+        }
+        let chain = self.certificates.hosts.chain(local);
+        match self.config(chain) {
+            Ok(config) => {
+                let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                acceptors.insert(local, acceptor.clone());
+                Some(acceptor)
+            }
+            Err(err) => {
+                tracing::error!(%local, %err, "no TLS configuration for this address");
+                None
+            }
+        }
+    }
 }
 
 /// OpenSSL's name (what mod_ssl reports as SSL_CIPHER) and the key size of a suite.

@@ -49,11 +49,11 @@ use std::time::SystemTime;
 
 use crate::backend::dispatch::{Target, Workers};
 use crate::config::properties::PropertyMap;
-use crate::config::uriworkermap::MountTable;
 use crate::config::{StatusSettings, WorkerKind, WorkersConfig};
 use edits::EditBook;
 
 pub use generation::{Generation, ReloadRecord};
+pub use model::ServerMap;
 
 use action::Selected;
 use clock::{ResetTimes, unix_seconds};
@@ -216,10 +216,11 @@ impl StatusWorker {
         &self.name
     }
 
-    /// Answers one request, given the gateway's mounts and workers.
+    /// Answers one request, given the gateway's mount tables (main server first, then
+    /// each vhost) and workers.
     pub fn handle(
         &self,
-        mounts: &MountTable,
+        maps: &[ServerMap<'_>],
         workers: &Workers,
         request: &StatusRequest<'_>,
     ) -> StatusReply {
@@ -272,7 +273,7 @@ impl StatusWorker {
             }
         }
         let sources = Sources {
-            mounts,
+            maps,
             resets: &self.shared.resets,
             rules: self.rules,
             header: &header,
@@ -382,7 +383,13 @@ impl Job<'_> {
             .ok_or_else(|| "NULL or EMPTY session id param (sid)".to_owned())?;
         let uri = self.params.get("uri").filter(|u| !u.is_empty());
         let mount = match uri {
-            Some(uri) => match self.sources.mounts.find(uri.as_bytes()) {
+            // The main server's mounts first, then each vhost's, as they are listed.
+            Some(uri) => match self
+                .sources
+                .maps
+                .iter()
+                .find_map(|map| map.mounts.find(uri.as_bytes()))
+            {
                 Some(rule) => Some((uri, rule)),
                 None => return Err(format!("No mount rule maps {uri}")),
             },

@@ -300,11 +300,33 @@ pub struct AjpView {
     pub maps: Vec<MapView>,
 }
 
+/// One server's mount table, as the status worker lists it (mod_jk walks the main server,
+/// then every vhost, and numbers the maps of a worker across all of them).
+#[derive(Debug, Clone, Copy)]
+pub struct ServerMap<'a> {
+    /// mod_jk's name for the server (`ServerName[:port]` for the main server,
+    /// `ServerName [address:port]` for a vhost); `None`: the request's host, for a main
+    /// server without `ServerName`.
+    pub server: Option<&'a str>,
+    /// Its mount table.
+    pub mounts: &'a MountTable,
+}
+
+impl<'a> ServerMap<'a> {
+    /// The main server's table, named after the request's host.
+    pub fn main(mounts: &'a MountTable) -> [ServerMap<'a>; 1] {
+        [ServerMap {
+            server: None,
+            mounts,
+        }]
+    }
+}
+
 /// What one status request sees of the gateway.
 #[derive(Debug, Clone, Copy)]
 pub struct Sources<'a> {
-    /// The mount table in force.
-    pub mounts: &'a MountTable,
+    /// The mount tables in force, main server first.
+    pub maps: &'a [ServerMap<'a>],
     /// Reset times.
     pub resets: &'a ResetTimes,
     /// Rating rules of the status worker.
@@ -315,10 +337,14 @@ pub struct Sources<'a> {
 
 impl Sources<'_> {
     fn maps(&self, worker: &str) -> Vec<MapView> {
-        self.mounts
-            .rules_for(worker)
+        self.maps
+            .iter()
+            .flat_map(|map| {
+                let server = map.server.unwrap_or(&self.header.server_name);
+                map.mounts.rules_for(worker).map(move |rule| (server, rule))
+            })
             .enumerate()
-            .map(|(i, rule)| map_view(i + 1, &self.header.server_name, rule))
+            .map(|(i, (server, rule))| map_view(i + 1, server, rule))
             .collect()
     }
 
