@@ -317,7 +317,6 @@ impl From<AjpSubcommand> for AjpCommand {
     }
 }
 
-
 /// Flags of `jkgate import-httpd`.
 #[derive(Clone, Debug, Args)]
 pub struct ImportArgs {
