@@ -1,5 +1,6 @@
 //! `jkgate import-httpd` without httpd: how each kind of directive is written into
 //! jkgate.ini, what is listed as not carried over, and what stops the import.
+#![cfg(feature = "proxy")]
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,7 @@
 //! `[vhost NAME]` sections of jkgate.ini resolved: mod_jk's `JkMountCopy` rules (own
 //! mounts, copies, sharing, nothing), the top-level `JkMountCopy = All`, each vhost's mount
 //! file, errors with file:line, and what `jkgate check` prints.
+#![cfg(feature = "proxy")]
 
 use std::path::PathBuf;
 

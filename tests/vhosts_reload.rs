@@ -1,6 +1,7 @@
 //! A vhost's own mount file is read again when it changes (`JkMountFileReload`), without a
 //! SIGHUP, and only that vhost's table changes; a full reload (`Jkgate::reload`) takes new
 //! vhosts. jkgate in process, embedded AJP13 backends.
+#![cfg(feature = "proxy")]
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
