@@ -75,9 +75,14 @@ fn hostile_inputs_never_panic() {
 }
 
 #[test]
+fn proxy_header_corpus_never_panics() {
+    assert!(replay("proxy_header", jkgate::server::fuzzing::proxy_header) >= 10);
+}
+
+#[test]
 fn the_jkgate_ini_seeds_parse_so_the_fuzzer_starts_past_the_reader() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/jkgate_ini");
-    for name in ["full", "options", "mounts"] {
+    for name in ["full", "options", "mounts", "remoteip_access"] {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
         let ini = jkgate::config::ini::parse_ini(&text, name)
             .unwrap_or_else(|e| panic!("seed {name}: {e}"));
@@ -85,6 +90,14 @@ fn the_jkgate_ini_seeds_parse_so_the_fuzzer_starts_past_the_reader() {
             let format = ini.request_log_format.expect("a log format");
             jkgate::config::ini::RequestLogFormat::parse(&format).expect("a valid format");
             assert_eq!(ini.mounts.expect("mounts").0.len(), 2);
+        }
+        if name == "remoteip_access" {
+            assert_eq!(ini.access.expect("[access]").0.len(), 4);
+            assert!(
+                ini.remote_ip_trusted_proxy
+                    .expect("joined")
+                    .contains("2001:db8::/32")
+            );
         }
     }
 }
