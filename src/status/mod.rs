@@ -27,6 +27,7 @@ pub mod format;
 pub mod generation;
 pub mod html;
 pub mod model;
+pub mod password;
 pub mod prop;
 pub mod query;
 pub mod rating;
@@ -60,7 +61,7 @@ pub const SOFTWARE: &str = concat!("jkgate/", env!("CARGO_PKG_VERSION"));
 struct Shared {
     config: WorkersConfig,
     dump: Vec<(String, String)>,
-    users: Vec<(String, String)>,
+    users: Vec<crate::config::htpasswd::StatusUser>,
     resets: Arc<ResetTimes>,
     generation: Generation,
 }
@@ -84,13 +85,14 @@ pub struct StatusWorkers {
 
 impl StatusWorkers {
     /// The status workers of `config`. `properties` is the workers.properties map (shown
-    /// by `cmd=dump`, `.secret` keys left out), `users` jkgate.ini's `[status_users]`,
+    /// by `cmd=dump`, `.secret` keys left out), `users` jkgate.ini's `[status_users]` and
+    /// `AuthUserFile`,
     /// `generation` the configuration they report on; `previous` (on a reload) hands over
     /// the reset times.
     pub fn new(
         config: &WorkersConfig,
         properties: &PropertyMap,
-        users: &[(String, String)],
+        users: &[crate::config::htpasswd::StatusUser],
         generation: Generation,
         previous: Option<&StatusWorkers>,
     ) -> Self {
