@@ -11,6 +11,7 @@ use crate::config::{Origin, RunSettings};
 use crate::server::Gateway;
 use crate::server::limits::{ConnectionCap, http_builder};
 use crate::server::mapping::MappingOptions;
+use crate::server::remoteip::RemoteIp;
 use crate::server::tls::{self, TlsError};
 use crate::status::{Generation, StatusWorkers};
 
@@ -70,6 +71,9 @@ impl PreparedGateway {
             limits: Arc::new(settings.limits.clone()),
             http: Arc::new(http_builder(&settings.limits)),
             connections: self.connections,
+            remote_ip: RemoteIp::new(&settings.remote_ip),
+            proxy_protocol: settings.remote_ip.proxy_protocol.clone(),
+            access: settings.access.clone(),
         }
     }
 
