@@ -40,6 +40,8 @@ const TARGETS: &[(&str, FuzzLogic)] = &[
     ("status_requests", jkgate::app::fuzzing::status_requests),
     #[cfg(feature = "proxy")]
     ("jkgate_ini", jkgate::config::fuzzing::jkgate_ini),
+    #[cfg(feature = "proxy")]
+    ("proxy_header", jkgate::server::fuzzing::proxy_header),
 ];
 
 /// Targets whose logic lives in the proxy build (`jkgate::config`, `jkgate::status`): a
@@ -50,6 +52,7 @@ const PROXY_ONLY_TARGETS: &[&str] = &[
     "uriworkermap",
     "status_requests",
     "jkgate_ini",
+    "proxy_header",
 ];
 
 fn target_dirs(root: &Path) -> Vec<PathBuf> {

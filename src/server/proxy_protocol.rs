@@ -196,7 +196,9 @@ mod tests {
             ],
         );
         let local = v2(0x20, 0x00, &[]);
-        let cases: Vec<(Vec<u8>, Result<Option<&str>, &str>)> = vec![
+        /// The bytes and the client they name, or a piece of the error.
+        type Case = (Vec<u8>, Result<Option<&'static str>, &'static str>);
+        let cases: Vec<Case> = vec![
             (
                 b"PROXY TCP4 192.0.2.1 127.0.0.1 12345 8000\r\n".to_vec(),
                 Ok(Some("192.0.2.1:12345")),
