@@ -369,6 +369,50 @@ fn client_address_access_rules_and_upgrades_on_tomcat() {
     assert_eq!(curl(&[&format!("{plain}/app/echo/admin")]).status, 403);
     let kv = echo("127.0.0.2", &format!("{proxied}/app/echo"), &[]);
     assert_eq!(kv.req("remoteAddr"), "127.0.0.2");
+
+    // (11) SIGHUP to `Forwarded` (RFC 7239): the `for=` nodes are walked the same way.
+    let forwarded = ini(gate.port, pp_port, "127.0.0.1", "").replace(
+        "RemoteIPHeader = X-Forwarded-For",
+        "RemoteIPHeader = Forwarded",
+    );
+    gate.write("jkgate.ini", &forwarded);
+    gate.hup_expect_reloaded();
+    let kv = echo(
+        "127.0.0.1",
+        &echo_url,
+        &["Forwarded: for=\"[2001:db8::17]:4711\";proto=https, for=203.0.113.7"],
+    );
+    assert_eq!(kv.req("remoteAddr"), "2001:db8::17");
+    assert!(
+        kv.header_values("forwarded").is_empty(),
+        "{:?}",
+        kv.headers()
+    );
+    assert_eq!(kv.header_values("x-forwarded-by"), ["203.0.113.7"]);
+
+    // (12) `JkOptions +ForwardPhysicalAddress`: Tomcat gets the peer; the log keeps the
+    // client.
+    gate.write(
+        "jkgate.ini",
+        forwarded.replace(
+            "AccessLog = access.log\n",
+            "AccessLog = access.log\nJkOptions = +ForwardPhysicalAddress\n",
+        ),
+    );
+    gate.hup_expect_reloaded();
+    let kv = echo(
+        "127.0.0.1",
+        &format!("{echo_url}?physical=1"),
+        &["Forwarded: for=198.18.0.77"],
+    );
+    assert_eq!(kv.req("remoteAddr"), "127.0.0.1");
+    let access_log = std::fs::read_to_string(gate.dir.join("access.log")).expect("access.log");
+    assert!(
+        access_log
+            .lines()
+            .any(|l| l.ends_with("Z 198.18.0.77 /app/echo 200")),
+        "{access_log}"
+    );
     drop(haproxy);
 }
 
@@ -487,6 +531,15 @@ fn a_status_worker_anyone_may_change_is_warned_about_by_check_and_at_start() {
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
+        // The description on standard output names the rules.
+        let described = String::from_utf8_lossy(&output.stdout).into_owned();
+        if let Some(rule) = access.lines().nth(1) {
+            let (scope, require) = rule.split_once(" = ").expect("KEY = VALUE");
+            assert!(
+                described.contains(&format!("access {scope}: {require}")),
+                "{described}"
+            );
+        }
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
     let open = check("");
