@@ -566,3 +566,60 @@ fn a_status_worker_anyone_may_change_is_warned_about_by_check_and_at_start() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_proxy_protocol_listener_closes_a_connection_whose_header_does_not_come() {
+    let mut gate = ConfGate::start("proxy-timeout", false, |g| {
+        g.write(
+            "workers.properties",
+            "worker.list=jkstatus\nworker.jkstatus.type=status\nworker.jkstatus.read_only=true\n",
+        );
+        g.write(
+            "jkgate.ini",
+            format!(
+                "Listen = 127.0.0.1:{0}\nRemoteIPProxyProtocol = 127.0.0.1:{0}\n\
+                 RequestReadTimeout = header=2\nJkWorkersFile = workers.properties\n\
+                 [mounts]\n/jkstatus = jkstatus\n",
+                g.port
+            ),
+        );
+    });
+    let url = format!("http://127.0.0.1:{}/jkstatus?mime=prop", gate.port);
+    let with_header = curl(&["--haproxy-protocol", &url]);
+    assert_eq!(
+        (with_header.code, with_header.status),
+        (0, 200),
+        "{}",
+        with_header.stderr
+    );
+    // Half a header, then nothing: closed, unanswered, after the header time.
+    let mut stream = TcpStream::connect(("127.0.0.1", gate.port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    stream.write_all(b"PROXY TCP4 192.0").expect("send");
+    let started = std::time::Instant::now();
+    let mut reply = Vec::new();
+    let read = stream.read_to_end(&mut reply);
+    let waited = started.elapsed();
+    assert!(
+        read.is_ok() && reply.is_empty(),
+        "{read:?} {:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < Duration::from_secs(10),
+        "closed after {waited:?}"
+    );
+    // A plain HTTP client gets no answer either.
+    let plain = curl(&[&url]);
+    assert_ne!(
+        plain.code, 0,
+        "answered without a PROXY header: {}",
+        plain.status
+    );
+    gate.wait_for_log(
+        "did not start with a PROXY protocol header (it began with `GET /jkstatu`",
+        Duration::from_secs(10),
+    );
+}

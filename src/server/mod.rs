@@ -171,6 +171,12 @@ pub async fn serve(
                     {
                         Ok(Ok(Some(source))) => source,
                         Ok(Ok(None)) => remote,
+                        // A peer that connects and closes without a byte is a TCP health
+                        // check, not worth a warning.
+                        Ok(Err(err @ proxy_protocol::ProxyHeaderError::Closed(0))) => {
+                            tracing::debug!(peer = %remote, %local, "PROXY protocol listener: {err}");
+                            return;
+                        }
                         Ok(Err(err)) => {
                             tracing::warn!(peer = %remote, %local, "PROXY protocol listener: {err}; connection closed");
                             return;
