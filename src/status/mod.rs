@@ -13,9 +13,11 @@
 //!   mod_jk; a host that does not resolve is reported and changes nothing).
 //! * Access: the worker's `read_only` (or `opt` bit 0x20) forbids `edit`, `update`,
 //!   `reset`, `recover`; a non-empty `user` list requires HTTP Basic credentials from
-//!   jkgate.ini's `[status_users]` for a listed user ("Access denied." otherwise).
+//!   jkgate.ini's `AuthUserFile` (htpasswd, hashed) or `[status_users]` (plain text) for a
+//!   listed user ("Access denied." otherwise). `[access]` IP rules are the server's,
+//!   checked before the worker is asked.
 //!
-//! Files: [`query`] (parameters), [`auth`] (users), [`rating`] (good/degraded/bad),
+//! Files: [`query`] (parameters), [`auth`] (users), [`password`] (htpasswd schemes), [`rating`] (good/degraded/bad),
 //! [`model`] (the snapshot), [`action`] (worker selection, update/reset/recover),
 //! [`format`], [`txt`], [`prop`], [`xml`], [`html`] (output), [`clock`] (times),
 //! [`fuzzing`] (the fuzz target's entry point).
