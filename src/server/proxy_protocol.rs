@@ -114,6 +114,13 @@ pub fn parse(header: &[u8]) -> Result<Option<SocketAddr>, ProxyHeaderError> {
         text: escaped(header),
         reason,
     };
+    // A v1 header is ASCII. Checked here, not left to the crate: ppp 2.3.0's v1 parser
+    // slices its input after the first CR without looking for a character boundary and
+    // panics on a CR followed by a multi-byte character (found by the proxy_header fuzz
+    // target; the regression input is in fuzz/regressions/proxy_header/).
+    if !header.is_ascii() {
+        return Err(v1_error("not ASCII".to_owned()));
+    }
     let text = std::str::from_utf8(header).map_err(|_| v1_error("not ASCII".to_owned()))?;
     let parsed = ppp::v1::Header::try_from(text).map_err(|e| v1_error(e.to_string()))?;
     Ok(match parsed.addresses {
@@ -266,6 +273,12 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_cr_before_a_multibyte_character_is_refused_not_a_panic() {
+        let error = parse(b"\r\xd0\xa4\x07\x00M\n").expect_err("not a header");
+        assert!(error.to_string().contains("not ASCII"), "{error}");
     }
 
     #[test]
