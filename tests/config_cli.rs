@@ -112,9 +112,17 @@ fn ini_settings_are_read_relative_to_the_ini_file() {
         settings.env_vars,
         vec![("SITE".to_owned(), "blue".to_owned())]
     );
+    let users: Vec<(&str, &jkgate::config::htpasswd::Credential)> = settings
+        .status_users
+        .iter()
+        .map(|u| (u.name.as_str(), &u.credential))
+        .collect();
     assert_eq!(
-        settings.status_users,
-        vec![("admin".to_owned(), "s3cret".to_owned())]
+        users,
+        [(
+            "admin",
+            &jkgate::config::htpasswd::Credential::Plain("s3cret".to_owned())
+        )]
     );
     let m = &settings.mounts;
     assert_eq!(m.find_str("/api/x").map(|r| r.worker.as_str()), Some("lb"));
@@ -388,7 +396,7 @@ fn ini_line_errors_name_file_and_line_without_serde_wrappers() {
         ),
         (
             "[mount]\n/a = lb\n",
-            "jkgate.ini:1: unknown section [mount] (did you mean [mounts]?); valid sections: [tls], [mounts], [env], [status_users]",
+            "jkgate.ini:1: unknown section [mount] (did you mean [mounts]?); valid sections: [tls], [mounts], [env], [status_users], [access]",
         ),
         (
             "\n\nJkLogLevel debug\n",

@@ -77,7 +77,7 @@ fn hostile_inputs_never_panic() {
 #[test]
 fn the_jkgate_ini_seeds_parse_so_the_fuzzer_starts_past_the_reader() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/jkgate_ini");
-    for name in ["full", "options", "mounts", "vhosts"] {
+    for name in ["full", "options", "mounts", "vhosts", "remoteip_access"] {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
         let ini = jkgate::config::ini::parse_ini(&text, name)
             .unwrap_or_else(|e| panic!("seed {name}: {e}"));
@@ -89,6 +89,14 @@ fn the_jkgate_ini_seeds_parse_so_the_fuzzer_starts_past_the_reader() {
         if name == "vhosts" {
             assert_eq!(ini.vhosts.len(), 2);
             jkgate::config::fuzzing::jkgate_ini(text.as_bytes());
+        }
+        if name == "remoteip_access" {
+            assert_eq!(ini.access.expect("[access]").0.len(), 4);
+            assert!(
+                ini.remote_ip_trusted_proxy
+                    .expect("joined")
+                    .contains("2001:db8::/32")
+            );
         }
     }
 }

@@ -39,6 +39,7 @@ const TARGETS: &[(&str, FuzzLogic)] = &[
     ("jkgate_ini", jkgate::config::fuzzing::jkgate_ini),
     #[cfg(feature = "proxy")]
     ("request_parsers", jkgate::server::fuzzing::request_parsers),
+    ("proxy_header", jkgate::server::fuzzing::proxy_header),
 ];
 
 /// Targets whose logic lives behind a feature (`jkgate::config` and `jkgate::status` in
@@ -51,6 +52,7 @@ const PROXY_ONLY_TARGETS: &[&str] = &[
     "status_requests",
     "jkgate_ini",
     "request_parsers",
+    "proxy_header",
 ];
 
 fn target_dirs(root: &Path) -> Vec<PathBuf> {

@@ -9,6 +9,7 @@ mod client;
 #[path = "support/in_process.rs"]
 mod in_process;
 
+use jkgate::config::htpasswd::{Credential, StatusUser};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
@@ -24,11 +25,15 @@ const ALICE: &str = "Basic YWxpY2U6c2VjcmV0";
 const BOB: &str = "Basic Ym9iOmJ1aWxkZXI=";
 const ALICE_WRONG: &str = "Basic YWxpY2U6U2VjcmV0";
 
-fn users() -> Vec<(String, String)> {
-    vec![
-        ("alice".to_owned(), "secret".to_owned()),
-        ("bob".to_owned(), "builder".to_owned()),
-    ]
+fn users() -> Vec<StatusUser> {
+    [("alice", "secret"), ("bob", "builder")]
+        .into_iter()
+        .map(|(name, password)| StatusUser {
+            name: name.to_owned(),
+            credential: Credential::Plain(password.to_owned()),
+            origin: None,
+        })
+        .collect()
 }
 
 /// jkgate with `properties`, the given mounts, and `[status_users]` alice and bob.

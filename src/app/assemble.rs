@@ -13,6 +13,7 @@ use crate::config::vhost::VirtualHosts;
 use crate::config::{Origin, RunSettings};
 use crate::server::limits::{ConnectionCap, http_builder};
 use crate::server::mapping::MappingOptions;
+use crate::server::remoteip::RemoteIp;
 use crate::server::tls::{TlsError, TlsSetup, VhostCertificate};
 use crate::server::{Gateway, MetricsRoute, VhostMounts};
 use crate::status::edits::EditBook;
@@ -98,6 +99,9 @@ impl PreparedGateway {
                 path: m.path.clone(),
                 on_every_listener: m.listen.is_none(),
             }),
+            remote_ip: RemoteIp::new(&settings.remote_ip),
+            proxy_protocol: settings.remote_ip.proxy_protocol.clone(),
+            access: settings.access.clone(),
         }
     }
 

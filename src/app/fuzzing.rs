@@ -53,10 +53,14 @@ fn answer(data: &[u8]) -> Vec<StatusReply> {
     let unused = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let mut settings = RunSettings::from_workers_text("fuzz.properties", WORKERS, &MOUNTS, unused)
         .expect("the fixed workers.properties and mounts are valid");
-    settings.status_users = vec![
-        ("alice".to_owned(), "secret".to_owned()),
-        ("bob".to_owned(), "builder".to_owned()),
-    ];
+    settings.status_users = [("alice", "secret"), ("bob", "builder")]
+        .into_iter()
+        .map(|(name, password)| crate::config::htpasswd::StatusUser {
+            name: name.to_owned(),
+            credential: crate::config::htpasswd::Credential::Plain(password.to_owned()),
+            origin: None,
+        })
+        .collect();
     let gateway = assemble(&settings, Generation::first(), None)
         .expect("the fixed workers build")
         .commit();

@@ -184,6 +184,7 @@ pub fn describe(settings: &RunSettings) -> String {
             );
         }
     }
+    describe_client(&mut out, settings);
     let _ = writeln!(out, "worker.list: {}", settings.workers.list.join(","));
     let _ = writeln!(out, "worker.maintain: {}", secs(settings.workers.maintain));
     for worker in &settings.workers.workers {
@@ -299,5 +300,51 @@ fn describe_mounts(out: &mut String, indent: &str, mounts: &super::MountTable) {
             rule.status_type(),
             rule.source.status_name(),
         );
+    }
+}
+
+/// The client's address (mod_remoteip's settings), the `[access]` rules and the status
+/// users' sources.
+fn describe_client(out: &mut String, settings: &RunSettings) {
+    let remote = &settings.remote_ip;
+    if let Some(header) = &remote.header {
+        let proxies: Vec<String> = remote
+            .proxies
+            .iter()
+            .map(|p| format!("{}{}", p.range, if p.internal { " (internal)" } else { "" }))
+            .collect();
+        let _ = writeln!(
+            out,
+            "client address: RemoteIPHeader={} proxies={} RemoteIPProxiesHeader={}",
+            header.name,
+            if proxies.is_empty() {
+                "(every peer)".to_owned()
+            } else {
+                proxies.join(", ")
+            },
+            remote.proxies_header.as_deref().unwrap_or("-"),
+        );
+    }
+    for addr in &remote.proxy_protocol {
+        let _ = writeln!(out, "PROXY protocol listener: {addr}");
+    }
+    for rule in &settings.access.rules {
+        let scope = match &rule.scope {
+            super::access::Scope::Location(path) => path.clone(),
+            super::access::Scope::Worker(name) => format!("worker:{name}"),
+        };
+        let requires: Vec<String> = rule.requires.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "access {scope}: {}", requires.join("; "));
+    }
+    if let Some(file) = &settings.auth_user_file {
+        let _ = writeln!(out, "AuthUserFile: {}", file.display());
+    }
+    if !settings.status_users.is_empty() {
+        let names: Vec<&str> = settings
+            .status_users
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect();
+        let _ = writeln!(out, "status users: {}", names.join(","));
     }
 }

@@ -94,6 +94,30 @@ pub fn jkgate_ini(data: &[u8]) {
     if let Some(value) = &ini.log_level {
         let _ = LogLevel::parse(value);
     }
+    // mod_remoteip's ranges and the [access] rules, evaluated for a few clients.
+    for value in [&ini.remote_ip_trusted_proxy, &ini.remote_ip_internal_proxy]
+        .into_iter()
+        .flatten()
+    {
+        for item in split_setting_list(value) {
+            if let Ok(range) = super::iprange::IpRange::parse(&item) {
+                assert!(super::iprange::IpRange::parse(&range.to_string()) == Ok(range));
+            }
+        }
+    }
+    if let Some(access) = &ini.access {
+        let mut errors = Vec::new();
+        let rules = super::access::AccessRules::parse(
+            &access.0,
+            &ini.origins.in_section("access"),
+            &mut errors,
+        );
+        let local = std::net::IpAddr::from([127, 0, 0, 1]);
+        for client in ["10.1.2.3", "::1", "2001:db8::1"] {
+            let client = client.parse().expect("a fixed address");
+            let _ = rules.refusing(b"/app/x", Some("lb"), client, local);
+        }
+    }
     if let Some(value) = &ini.options {
         let _ = JkOptions::parse(value);
     }
@@ -124,6 +148,7 @@ pub fn jkgate_ini(data: &[u8]) {
             first_route: Some("node1"),
             session: None,
             member: Some("node1"),
+            client: "192.0.2.1",
         };
         let line = format.render(&fields);
         assert!(line.len() <= format.0.len() * 64 + text.len());

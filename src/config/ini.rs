@@ -148,6 +148,26 @@ pub struct IniFile {
     /// unless it says `JkMountCopy = Off` (mod_jk's global form); `Off` is the default.
     #[serde(rename = "JkMountCopy")]
     pub mount_copy: Option<String>,
+    /// `RemoteIPHeader` (mod_remoteip): the header that carries the client's address.
+    #[serde(rename = "RemoteIPHeader")]
+    pub remote_ip_header: Option<String>,
+    /// `RemoteIPTrustedProxy`: proxies trusted to present it (lines add up).
+    #[serde(rename = "RemoteIPTrustedProxy")]
+    pub remote_ip_trusted_proxy: Option<String>,
+    /// `RemoteIPInternalProxy`: internal proxies, which may present private addresses
+    /// (lines add up).
+    #[serde(rename = "RemoteIPInternalProxy")]
+    pub remote_ip_internal_proxy: Option<String>,
+    /// `RemoteIPProxiesHeader`: the header that lists the trusted proxies for Tomcat.
+    #[serde(rename = "RemoteIPProxiesHeader")]
+    pub remote_ip_proxies_header: Option<String>,
+    /// `RemoteIPProxyProtocol`: listen addresses that read a PROXY protocol header first
+    /// (lines add up).
+    #[serde(rename = "RemoteIPProxyProtocol")]
+    pub remote_ip_proxy_protocol: Option<String>,
+    /// `AuthUserFile`: the htpasswd file of the status worker users.
+    #[serde(rename = "AuthUserFile")]
+    pub auth_user_file: Option<String>,
     /// `[tls]` section.
     pub tls: Option<IniTls>,
     /// `[mounts]` section: `pattern = worker[;ext...]`, one per line (`JkMount`).
@@ -163,6 +183,8 @@ pub struct IniFile {
     /// fixed section names).
     #[serde(skip)]
     pub vhosts: Vec<IniVhost>,
+    /// `[access]` section: `LOCATION = Require ...` or `worker:NAME = Require ...`.
+    pub access: Option<OrderedPairs>,
     /// The line every setting was read from, so that a bad value can be reported at its
     /// place in the file (serde_ini does not keep positions).
     #[serde(skip)]
@@ -241,6 +263,12 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "StateStore",
     "ServerName",
     "JkMountCopy",
+    "RemoteIPHeader",
+    "RemoteIPTrustedProxy",
+    "RemoteIPInternalProxy",
+    "RemoteIPProxiesHeader",
+    "RemoteIPProxyProtocol",
+    "AuthUserFile",
 ];
 
 /// The section prefix of an application health check: `[healthcheck NAME]`, NAME an lb
@@ -311,11 +339,17 @@ pub const SECTIONS: &[(&str, Option<&[&str]>)] = &[
     ("mounts", None),
     ("env", None),
     ("status_users", None),
+    ("access", None),
 ];
 
-/// The only key that may be written more than once in a section with fixed keys: as
-/// httpd's `Listen`, every line adds addresses.
-const REPEATABLE_KEY: &str = "Listen";
+/// The keys that may be written more than once in a section with fixed keys: as httpd's
+/// `Listen` and mod_remoteip's proxy lists, every line adds to the list.
+const REPEATABLE_KEYS: &[&str] = &[
+    "Listen",
+    "RemoteIPTrustedProxy",
+    "RemoteIPInternalProxy",
+    "RemoteIPProxyProtocol",
+];
 
 /// One `key = value` line of jkgate.ini as read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -692,14 +726,15 @@ pub fn parse_ini(content: &str, file: &str) -> Result<IniFile, ConfigError> {
             continue;
         }
         match lines.iter_mut().find(|(k, _, _)| k == key) {
-            Some((_, list, _)) if key == REPEATABLE_KEY => {
+            Some((_, list, _)) if REPEATABLE_KEYS.contains(&key) => {
                 list.push_str(", ");
                 list.push_str(value);
             }
             Some((_, _, first)) => errors.push(error(
                 line_no,
                 format!(
-                    "`{key}` is set again {section_label} (first at line {first}); keep one line (only {REPEATABLE_KEY} may be repeated: its lines add up)"
+                    "`{key}` is set again {section_label} (first at line {first}); keep one line (only {} may be repeated: their lines add up)",
+                    REPEATABLE_KEYS.join(", ")
                 ),
             )),
             None => lines.push((key.to_owned(), value.to_owned(), line_no)),
@@ -942,8 +977,8 @@ pub struct JkOptions {
     pub reject_unsafe_uri: bool,
     /// `ForwardLocalAddress`: remote_addr := our local IP, remote port 0.
     pub forward_local_address: bool,
-    /// `ForwardPhysicalAddress`: remote_addr/port := TCP peer. jkgate always forwards the
-    /// TCP peer (it has no mod_remoteip), so this is the behaviour with or without it.
+    /// `ForwardPhysicalAddress`: remote_addr := the connection's peer (the TCP peer, or the
+    /// PROXY header's source) instead of the client `RemoteIPHeader` named.
     pub forward_physical_address: bool,
     /// `ForwardKeySize` (default on): send the TLS key size attribute.
     pub forward_key_size: bool,
@@ -1086,6 +1121,8 @@ pub enum LogItem {
     SessionId,
     /// `%N` (jkgate): the member (node) that answered or failed last, `-` when none.
     Member,
+    /// `%a` (httpd's): the client's address, the real client's behind trusted proxies.
+    ClientAddress,
 }
 
 /// What one request's log line can show (the values `%` items stand for).
@@ -1122,6 +1159,8 @@ pub struct RequestLogFields<'a> {
     pub session: Option<&'a str>,
     /// Member (node) name.
     pub member: Option<&'a str>,
+    /// The client's address (`%a`).
+    pub client: &'a str,
 }
 
 /// A parsed `JkRequestLogFormat`.
@@ -1165,11 +1204,12 @@ impl RequestLogFormat {
                         Some('F') => LogItem::FirstRoute,
                         Some('S') => LogItem::SessionId,
                         Some('N') => LogItem::Member,
+                        Some('a') => LogItem::ClientAddress,
                         other => {
                             return Err(setting_error(
                                 "JkRequestLogFormat",
                                 format!(
-                                    "unknown format item `%{}`; valid: %b %B %H %m %p %q %r %s %T %U %v %V %w %R, and jkgate's %S (session id) %N (member) %F (first route tried)",
+                                    "unknown format item `%{}`; valid: %b %B %H %m %p %q %r %s %T %U %v %V %w %R, httpd's %a (client address), and jkgate's %S (session id) %N (member) %F (first route tried)",
                                     other.map(String::from).unwrap_or_default()
                                 ),
                             ));
@@ -1237,6 +1277,7 @@ impl RequestLogFormat {
                 LogItem::FirstRoute => write!(line, "{}", dash(fields.first_route)),
                 LogItem::SessionId => write!(line, "{}", dash(fields.session)),
                 LogItem::Member => write!(line, "{}", dash(fields.member)),
+                LogItem::ClientAddress => write!(line, "{}", dash(Some(fields.client))),
             };
         }
         line
@@ -1284,7 +1325,7 @@ mod tests {
     #[test]
     fn request_log_format_renders_every_item() {
         let format =
-            super::RequestLogFormat::parse("%m %U%q %H %s %b/%B %T %v:%p %w %R %F %S %N %r\\t|")
+            super::RequestLogFormat::parse("%a %m %U%q %H %s %b/%B %T %v:%p %w %R %F %S %N %r\\t|")
                 .expect("valid format");
         let fields = super::RequestLogFields {
             bytes: 0,
@@ -1302,10 +1343,11 @@ mod tests {
             first_route: Some("node1"),
             session: Some("ABC.node2"),
             member: None,
+            client: "203.0.113.9",
         };
         assert_eq!(
             format.render(&fields),
-            "GET /app/x?a=1 HTTP/1.1 200 -/0 1.234567 shop.example.com:8000 lb node2 node1 ABC.node2 - GET /app/x?a=1 HTTP/1.1\t|"
+            "203.0.113.9 GET /app/x?a=1 HTTP/1.1 200 -/0 1.234567 shop.example.com:8000 lb node2 node1 ABC.node2 - GET /app/x?a=1 HTTP/1.1\t|"
         );
     }
 
@@ -1362,7 +1404,7 @@ mod tests {
         // The section's own lines are not reported again.
         assert_eq!(
             message,
-            "jkgate.ini:2: unknown section [mount] (did you mean [mounts]?); valid sections: [tls], [mounts], [env], [status_users], [vhost NAME]"
+            "jkgate.ini:2: unknown section [mount] (did you mean [mounts]?); valid sections: [tls], [mounts], [env], [status_users], [access], [vhost NAME]"
         );
         let message = ini_error("[tls\nListen = 8443\n");
         assert!(
@@ -1430,7 +1472,7 @@ mod tests {
         assert_eq!(
             message,
             "jkgate.ini:3: `JkLogLevel` is set again at the top level (before any [section]) (first at line 1); \
-             keep one line (only Listen may be repeated: its lines add up)"
+             keep one line (only Listen, RemoteIPTrustedProxy, RemoteIPInternalProxy, RemoteIPProxyProtocol may be repeated: their lines add up)"
         );
         let message = ini_error("[tls]\nKey = a\n[mounts]\n/a = w\n[tls]\nKey = b\n");
         assert!(
@@ -1512,12 +1554,19 @@ mod tests {
             state_store,
             server_name,
             mount_copy,
+            remote_ip_header,
+            remote_ip_trusted_proxy,
+            remote_ip_internal_proxy,
+            remote_ip_proxies_header,
+            remote_ip_proxy_protocol,
+            auth_user_file,
             tls,
             mounts,
             env,
             status_users,
             health_checks,
             vhosts,
+            access,
             origins,
         } = ini;
         assert!(health_checks.is_empty());
@@ -1550,6 +1599,12 @@ mod tests {
             state_store,
             server_name,
             mount_copy,
+            remote_ip_header,
+            remote_ip_trusted_proxy,
+            remote_ip_internal_proxy,
+            remote_ip_proxies_header,
+            remote_ip_proxy_protocol,
+            auth_user_file,
         ];
         assert_eq!(top.len(), TOP_LEVEL_KEYS.len());
         assert!(top.iter().all(|v| v.as_deref() == Some("v")));
@@ -1562,8 +1617,8 @@ mod tests {
         let tls = [listen, certificate, key, client_ca];
         assert_eq!(tls.len(), TLS_KEYS.len());
         assert!(tls.iter().all(|v| v.as_deref() == Some("v")));
-        assert!(mounts.is_some() && env.is_some() && status_users.is_some());
-        assert_eq!(origins.0.len(), TOP_LEVEL_KEYS.len() + TLS_KEYS.len() + 3);
+        assert!(mounts.is_some() && env.is_some() && status_users.is_some() && access.is_some());
+        assert_eq!(origins.0.len(), TOP_LEVEL_KEYS.len() + TLS_KEYS.len() + 4);
     }
 
     #[test]

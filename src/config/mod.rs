@@ -6,15 +6,19 @@
 //! * [`workers`]: the typed, resolved worker settings ([`WorkersConfig`]).
 //! * [`uriworkermap`]: mount rules and the [`MountTable`] the relay matches requests with.
 
+pub mod access;
 pub mod describe;
 pub mod error;
 pub mod fuzzing;
 pub mod health;
+pub mod htpasswd;
 pub mod httpd;
 pub mod ini;
+pub mod iprange;
 pub mod limits;
 pub mod properties;
 pub mod reader;
+pub mod remoteip;
 pub mod settings;
 pub mod state;
 pub mod uriworkermap;

@@ -848,7 +848,7 @@ impl<'a> Resolver<'a> {
                 key: format!("worker.{name}"),
                 message: format!(
                     "status worker `{name}` lets anyone change workers (stop members, edit settings, reset counters): it has neither read_only=true nor a user list; \
-                     set worker.{name}.read_only=true, or worker.{name}.user=NAME[,NAME...] with `NAME = password` lines in jkgate.ini's [status_users]"
+                     set worker.{name}.read_only=true, or worker.{name}.user=NAME[,NAME...] with the users in jkgate.ini's AuthUserFile (htpasswd) or [status_users], or limit it to your addresses with an [access] rule (worker:{name} = Require ip ...)"
                 ),
             });
         }

@@ -7,8 +7,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::access::AccessRules;
 use super::error::{ConfigError, ConfigWarning, Origin};
 use super::health::{HealthCheck, resolve_health_checks};
+use super::htpasswd::{Credential, StatusUser, read_htpasswd};
 use super::ini::{
     self, IniFile, JkOptions, LogLevel, ReplayPolicy, RequestLogFormat, parse_replay,
     parse_seconds, parse_strip_session, resolve_path, split_setting_list,
@@ -16,6 +18,7 @@ use super::ini::{
 use super::limits::{ClientLimits, LimitValues, resolve_limits};
 use super::load_workers_properties_seeded;
 use super::properties::{self, PropertyMap};
+use super::remoteip::{RemoteIpSettings, RemoteIpValues, resolve_remote_ip};
 use super::uriworkermap::{MountTable, command_line_origin};
 use super::vhost::{HostMatcher, VhostAddress, VhostSettings, VhostTls};
 use super::workers::WorkersConfig;
@@ -131,8 +134,15 @@ pub struct RunSettings {
     pub shutdown_grace: Duration,
     /// `JkWatchdogInterval` (zero: maintenance runs every `worker.maintain`).
     pub watchdog_interval: Duration,
-    /// Status worker users and passwords (basic auth), in order.
-    pub status_users: Vec<(String, String)>,
+    /// Status worker users (basic auth): jkgate.ini's `[status_users]` (plain text), then
+    /// the `AuthUserFile` (hashed), in order; the first of a name wins.
+    pub status_users: Vec<StatusUser>,
+    /// `AuthUserFile`: the htpasswd file read (re-read on every reload).
+    pub auth_user_file: Option<PathBuf>,
+    /// mod_remoteip's settings: the client's real address behind proxies.
+    pub remote_ip: RemoteIpSettings,
+    /// `[access]`: IP rules per location and per worker.
+    pub access: AccessRules,
     /// Client limits (`RequestReadTimeout`, `KeepAliveTimeout`, `LimitRequest*`,
     /// `MaxConnections`).
     pub limits: ClientLimits,
@@ -499,7 +509,29 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
         }),
         None => None,
     };
-    let status_users = ini.status_users.clone().unwrap_or_default().0;
+    let remote_ip = resolve_remote_ip(
+        &RemoteIpValues {
+            header: ini.remote_ip_header.as_deref(),
+            trusted: ini.remote_ip_trusted_proxy.as_deref(),
+            internal: ini.remote_ip_internal_proxy.as_deref(),
+            proxies_header: ini.remote_ip_proxies_header.as_deref(),
+            proxy_protocol: ini.remote_ip_proxy_protocol.as_deref(),
+        },
+        &|key, item| origins.of_item(None, key, item),
+        &listeners,
+        &mut errors,
+        &mut warnings,
+    );
+    let access = AccessRules::parse(
+        &ini.access.clone().unwrap_or_default().0,
+        &origins.in_section("access"),
+        &mut errors,
+    );
+    let auth_user_file = ini
+        .auth_user_file
+        .as_deref()
+        .map(|p| resolve_path(&base, p));
+    let status_users = status_users(&ini, auth_user_file.as_deref(), &mut errors, &mut warnings);
 
     // workers.properties.
     let workers_file = args.workers_file.clone().unwrap_or_else(|| {
@@ -613,6 +645,7 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
     }
     all_warnings.append(&mut vhost_warnings);
     all_warnings.append(&mut warnings);
+    keep_open_status_warnings(&mut all_warnings, &workers.config, &checked.mounts, &access);
     Ok(RunSettings {
         listeners,
         tls,
@@ -635,6 +668,9 @@ pub fn resolve_settings(args: &Sources) -> Result<RunSettings, ConfigError> {
         watchdog_interval,
         shutdown_grace,
         status_users,
+        auth_user_file,
+        remote_ip,
+        access,
         limits,
         metrics,
         health_checks,
@@ -877,6 +913,89 @@ fn resolve_vhosts(
     out
 }
 
+/// The status worker users: `[status_users]` (plain text, warned about) then the
+/// `AuthUserFile` entries.
+fn status_users(
+    ini: &IniFile,
+    auth_user_file: Option<&Path>,
+    errors: &mut Vec<ConfigError>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Vec<StatusUser> {
+    let lines = ini.origins.in_section("status_users");
+    let mut users: Vec<StatusUser> = ini
+        .status_users
+        .clone()
+        .unwrap_or_default()
+        .0
+        .into_iter()
+        .enumerate()
+        .map(|(index, (name, password))| StatusUser {
+            name,
+            credential: Credential::Plain(password),
+            origin: lines.get(index).cloned(),
+        })
+        .collect();
+    if let Some(first) = users.first() {
+        warnings.push(ConfigWarning {
+            origin: first.origin.clone(),
+            key: "[status_users]".to_owned(),
+            message: format!(
+                "{} status worker password(s) in plain text in jkgate.ini; keep them hashed in an htpasswd file instead (`htpasswd -cB /etc/jkgate/htpasswd NAME`, then AuthUserFile = /etc/jkgate/htpasswd)",
+                users.len()
+            ),
+        });
+    }
+    if let Some(path) = auth_user_file {
+        match std::fs::read_to_string(path) {
+            Ok(content) => users.extend(read_htpasswd(
+                &content,
+                &path.display().to_string(),
+                errors,
+                warnings,
+            )),
+            Err(source) => errors.push(ConfigError::Io {
+                what: "AuthUserFile",
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+    users
+}
+
+/// Drops the warning the workers file gave about a status worker that anyone may change
+/// when an `[access]` rule limits who reaches it (a worker rule, or location rules over
+/// every path it is mounted on).
+fn keep_open_status_warnings(
+    warnings: &mut Vec<ConfigWarning>,
+    workers: &WorkersConfig,
+    mounts: &MountTable,
+    access: &AccessRules,
+) {
+    if access.is_empty() {
+        return;
+    }
+    for worker in &workers.workers {
+        if !matches!(worker.kind, super::WorkerKind::Status(_)) {
+            continue;
+        }
+        let paths: Vec<Vec<u8>> = mounts
+            .rules()
+            .iter()
+            .filter(|r| r.worker == worker.name && !r.exclusion && !r.disabled)
+            .map(|r| {
+                let fixed = r.pattern.split(['*', '?']).next().unwrap_or("");
+                fixed.trim_end_matches('|').as_bytes().to_vec()
+            })
+            .collect();
+        if access.restricts(&worker.name, &paths) {
+            let key = format!("worker.{}", worker.name);
+            warnings
+                .retain(|w| !(w.key == key && w.message.contains("lets anyone change workers")));
+        }
+    }
+}
+
 /// The mount table completed with the workers' own `mount` rules and checked against them.
 struct CheckedMounts {
     mounts: MountTable,
@@ -972,6 +1091,9 @@ impl RunSettings {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             watchdog_interval: Duration::ZERO,
             status_users: Vec::new(),
+            auth_user_file: None,
+            remote_ip: RemoteIpSettings::default(),
+            access: AccessRules::default(),
             limits: ClientLimits::default(),
             metrics: None,
             health_checks: Vec::new(),

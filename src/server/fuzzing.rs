@@ -1,10 +1,13 @@
-//! Entry point of the `request_parsers` fuzz target (and its corpus replay in
-//! `tests/fuzz_replay.rs`): any bytes as the parts of a client request that jkgate parses
+//! Entry points of the server's fuzz targets (and their corpus replay in `tests/fuzz_replay.rs`).
+//!
+//! `request_parsers`: any bytes as the parts of a client request that jkgate parses
 //! before anything reaches a member — the request target (path, `;jsessionid=`, percent
 //! escapes, query string), the `Host` header (name and port) and `Cookie` headers (session
 //! ids). Never a panic; every function here asserts the invariants the relay relies on.
 //!
 //! Input layout: `target \n host \n cookie \n cookie ...` (a missing line is absent).
+//!
+//! `proxy_header`: any bytes as the start of a connection on a PROXY protocol listener.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -14,6 +17,7 @@ use super::mapping::{
     ConnectionInfo, MappingOptions, build_context, httpd_path, matching_path, percent_decode,
     proxy_encode, request_session_id, split_host,
 };
+use super::proxy_protocol::{Framing, V1_MAX, framing, parse};
 use crate::ajp::{PacketSize, encode_forward_request};
 use crate::balancer::{route_of_session, session_candidates};
 use crate::config::ini::{ForwardUri, JkOptions};
@@ -177,6 +181,41 @@ pub fn request_parsers(data: &[u8]) {
     let cookies: Vec<&str> = lines.filter_map(|l| std::str::from_utf8(l).ok()).collect();
     byte_parsers(target, host, &cookies);
     mapped_request(target, host, &cookies);
+}
+
+/// Frames `data` as the start of a connection on a PROXY protocol listener, as
+/// [`super::proxy_protocol::read_header`] does, and parses the header when it is complete.
+/// Checks that framing only ever asks for more than it has, never more than a v2 header can
+/// hold, and that a v1 header it completes fits the protocol's 107 bytes.
+pub fn proxy_header(data: &[u8]) {
+    let mut have = 0;
+    loop {
+        match framing(&data[..have]) {
+            Ok(Framing::Need(total)) => {
+                assert!(total > have, "framing asked for {total} with {have} read");
+                assert!(total <= 16 + usize::from(u16::MAX));
+                if total > data.len() {
+                    break;
+                }
+                have = total;
+            }
+            Ok(Framing::Complete) => {
+                if data.starts_with(b"PROXY ") {
+                    assert!(have <= V1_MAX && data[..have].ends_with(b"\r\n"));
+                }
+                if let Ok(Some(client)) = parse(&data[..have]) {
+                    assert!(!client.to_string().is_empty());
+                }
+                break;
+            }
+            Err(error) => {
+                assert!(!error.to_string().is_empty());
+                break;
+            }
+        }
+    }
+    // The parser alone, on anything.
+    let _ = parse(data);
 }
 
 #[cfg(test)]

@@ -15,10 +15,11 @@ use crate::config::ini::JkOptions;
 use crate::config::uriworkermap::{is_unsafe_path, normalize_path, resolve_dot_segments};
 use crate::config::workers::{DEFAULT_SESSION_COOKIE, DEFAULT_SESSION_PATH};
 
-/// Facts about the client connection, fixed for all its requests.
+/// Facts about the client connection, fixed for all its requests (the client's address may
+/// be replaced per request by `RemoteIPHeader`, see [`ConnectionInfo::with_client`]).
 #[derive(Debug, Clone)]
 pub struct ConnectionInfo {
-    /// Client IP as text.
+    /// Client IP as text (`remote_addr`): the real client's when RemoteIP found it.
     pub remote_ip: Bytes,
     /// Client port as text (`AJP_REMOTE_PORT`).
     pub remote_port: Bytes,
@@ -26,10 +27,16 @@ pub struct ConnectionInfo {
     pub local_ip: Bytes,
     /// Local port the client connected to.
     pub local_port: u16,
-    /// The local address the client connected to (which vhosts may answer).
+    /// The local address the client connected to (which vhosts may answer; its IP is what
+    /// `Require local` accepts besides loopback).
     pub local: std::net::SocketAddr,
     /// TLS facts when the connection is TLS.
     pub tls: Option<TlsInfo>,
+    /// The client's address (access rules are checked against it).
+    pub client: std::net::IpAddr,
+    /// The connection's peer as text (the TCP peer, or the PROXY header's source):
+    /// `ForwardPhysicalAddress` forwards it instead of the client found in a header.
+    pub physical_ip: Bytes,
 }
 
 impl ConnectionInfo {
@@ -39,13 +46,26 @@ impl ConnectionInfo {
         local: std::net::SocketAddr,
         tls: Option<TlsInfo>,
     ) -> Self {
+        let remote_ip = Bytes::from(remote.ip().to_string());
         ConnectionInfo {
-            remote_ip: Bytes::from(remote.ip().to_string()),
+            physical_ip: remote_ip.clone(),
+            remote_ip,
             remote_port: Bytes::from(remote.port().to_string()),
             local_ip: Bytes::from(local.ip().to_string()),
             local_port: local.port(),
             local,
             tls,
+            client: remote.ip(),
+        }
+    }
+
+    /// The same connection with `client` as the client's address (RemoteIP); the port
+    /// stays the peer's, as in mod_remoteip.
+    pub fn with_client(&self, client: std::net::IpAddr) -> Self {
+        ConnectionInfo {
+            remote_ip: Bytes::from(client.to_string()),
+            client,
+            ..self.clone()
         }
     }
 }
@@ -382,9 +402,12 @@ pub fn build_context(
         method,
         protocol: Some(Bytes::from_static(protocol_name(parts.version))),
         req_uri: Some(req_uri),
-        // ForwardLocalAddress: the server's own address stands in for the client's.
+        // ForwardLocalAddress: the server's own address stands in for the client's;
+        // ForwardPhysicalAddress: the connection's peer, not the client a header named.
         remote_addr: Some(if options.jk.forward_local_address {
             conn.local_ip.clone()
+        } else if options.jk.forward_physical_address {
+            conn.physical_ip.clone()
         } else {
             conn.remote_ip.clone()
         }),

@@ -12,9 +12,12 @@ pub mod fuzzing;
 pub mod limits;
 pub mod mapping;
 pub(crate) mod metrics_page;
+pub mod proxy_protocol;
+pub mod remoteip;
 pub(crate) mod status_page;
 pub mod strict_lines;
 pub mod tls;
+pub mod upgrade;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -37,6 +40,7 @@ use crate::backend::context::RequestOverrides;
 use crate::backend::dispatch::{Target, Workers};
 use crate::backend::{RequestBody, ResponseSink};
 use crate::balancer::RequestFacts;
+use crate::config::access::AccessRules;
 use crate::config::ini::{RequestLogFields, RequestLogFormat};
 use crate::config::limits::ClientLimits;
 use crate::config::uriworkermap::MountTable;
@@ -77,6 +81,13 @@ pub struct Gateway {
     /// `MaxConnections`, shared by every listener and by every gateway of a reload chain
     /// (a reload resizes it).
     pub connections: Arc<ConnectionCap>,
+    /// `RemoteIPHeader` and its proxies (`None`: the peer is the client).
+    pub remote_ip: Option<remoteip::RemoteIp>,
+    /// `RemoteIPProxyProtocol`: the listen addresses whose connections start with a PROXY
+    /// header (checked per connection, so a reload turns it on or off without rebinding).
+    pub proxy_protocol: Vec<SocketAddr>,
+    /// `[access]`: IP rules per location and worker.
+    pub access: AccessRules,
     /// Where the Prometheus metrics are served (`None`: nowhere).
     pub metrics: Option<MetricsRoute>,
 }
@@ -159,6 +170,9 @@ impl std::fmt::Debug for Gateway {
             .field("limits", &self.limits)
             .field("connections", &self.connections)
             .field("metrics", &self.metrics)
+            .field("remote_ip", &self.remote_ip)
+            .field("proxy_protocol", &self.proxy_protocol)
+            .field("access", &self.access)
             .finish_non_exhaustive()
     }
 }
@@ -194,6 +208,8 @@ pub async fn serve_as(
     let metrics_only = role == Role::Metrics;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
+    // The address `RemoteIPProxyProtocol` names this listener by.
+    let bound = listener.local_addr().ok();
     loop {
         let cap = current.load().connections.clone();
         let next = async {
@@ -218,6 +234,8 @@ pub async fn serve_as(
         let current = current.clone();
         let builder = gateway.http.clone();
         let limits = gateway.limits.clone();
+        let proxy_protocol = bound.is_some_and(|b| gateway.proxy_protocol.contains(&b));
+        let proxy_timeout = proxy_header_timeout(&limits);
         let clock = ConnClock::new(&limits);
         let watcher = graceful.watcher();
         let acceptor = if tls {
@@ -235,8 +253,35 @@ pub async fn serve_as(
         tokio::spawn(async move {
             // Room for another connection once this one is gone.
             let _permit = permit;
-            let stream = Metered::new(stream, clock.clone());
+            let mut stream = Metered::new(stream, clock.clone());
             let serving = async {
+                let remote = if proxy_protocol {
+                    match tokio::time::timeout(
+                        proxy_timeout,
+                        proxy_protocol::read_header(&mut stream),
+                    )
+                    .await
+                    {
+                        Ok(Ok(Some(source))) => source,
+                        Ok(Ok(None)) => remote,
+                        // A peer that connects and closes without a byte is a TCP health
+                        // check, not worth a warning.
+                        Ok(Err(err @ proxy_protocol::ProxyHeaderError::Closed(0))) => {
+                            tracing::debug!(peer = %remote, %local, "PROXY protocol listener: {err}");
+                            return;
+                        }
+                        Ok(Err(err)) => {
+                            tracing::warn!(peer = %remote, %local, "PROXY protocol listener: {err}; connection closed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::warn!(peer = %remote, %local, timeout_ms = proxy_timeout.as_millis() as u64, "PROXY protocol listener: no header in time; connection closed");
+                            return;
+                        }
+                    }
+                } else {
+                    remote
+                };
                 match acceptor {
                     None => {
                         let info = Arc::new(ConnectionInfo::new(remote, local, None));
@@ -292,6 +337,17 @@ pub async fn serve_as(
     }
 }
 
+/// How long a PROXY protocol listener waits for the header: the `RequestReadTimeout`
+/// header stage's first limit (it is the start of the request, as mod_reqtimeout sees it),
+/// or 20 s when that stage is off.
+fn proxy_header_timeout(limits: &ClientLimits) -> std::time::Duration {
+    limits
+        .read_timeout
+        .header
+        .as_ref()
+        .map_or(std::time::Duration::from_secs(20), |h| h.initial)
+}
+
 fn service(
     current: CurrentGateway,
     info: Arc<ConnectionInfo>,
@@ -333,7 +389,20 @@ pub async fn handle(
     metrics_only: bool,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = Instant::now();
-    let (parts, incoming) = req.into_parts();
+    let (mut parts, incoming) = req.into_parts();
+    // The real client behind trusted proxies (mod_remoteip); the header is rewritten as
+    // mod_remoteip rewrites it before anything reads it.
+    let info = match gateway
+        .remote_ip
+        .as_ref()
+        .and_then(|walker| walker.apply(info.client, &mut parts.headers))
+    {
+        Some(walked) => {
+            tracing::trace!(peer = %info.client, client = %walked.client, proxies = walked.proxies.as_deref().unwrap_or("-"), "RemoteIP: client address from the header");
+            Arc::new(info.with_client(walked.client))
+        }
+        None => info,
+    };
     let mut log = AccessLine {
         server: None,
         gateway: gateway.clone(),
@@ -397,12 +466,43 @@ pub async fn handle(
     let server = gateway.hosts.select(info.local, host);
     log.server = server;
     let mounts = gateway.mounts_of(server);
-    let Some(mount) = mounts.find(&path) else {
+    let mount = mounts.find(&path);
+    if let Some(rule) = gateway.access.refusing(
+        &path,
+        mount.map(|m| m.worker.as_str()),
+        info.client,
+        info.local.ip(),
+    ) {
+        // httpd's AH01630 "client denied by server configuration", with the rule's line.
+        tracing::warn!(
+            client = %info.client,
+            path = %parts.uri.path(),
+            rule = %rule.origin.as_ref().map_or_else(|| "[access]".to_owned(), ToString::to_string),
+            "client denied by server configuration"
+        );
+        let worker = mount.map_or("-", |m| m.worker.as_str());
+        log.write(403, 0, worker, Routing::default());
+        discard_request_body(incoming, &parts, &limits);
+        return Ok(error_response(403));
+    }
+    let Some(mount) = mount else {
         log.write(404, 0, "-", Routing::default());
         discard_request_body(incoming, &parts, &limits);
         return Ok(error_response(404));
     };
     let worker_name: Arc<str> = Arc::from(mount.worker.as_str());
+    if let Some(protocol) = upgrade::refused_upgrade(&parts) {
+        tracing::info!(
+            client = %info.client,
+            path = %parts.uri.path(),
+            worker = %worker_name,
+            upgrade = %protocol,
+            "Upgrade request answered 501 Not Implemented: AJP13 cannot carry a switched protocol (WebSocket); serve it from another proxy"
+        );
+        log.write(501, 0, &worker_name, Routing::default());
+        discard_request_body(incoming, &parts, &limits);
+        return Ok(error_response(501));
+    }
     if let Some(status) = gateway.status.get(&worker_name) {
         drop(mounts);
         let response = status_page::respond(status, &gateway, &parts, &info);
@@ -748,6 +848,7 @@ impl AccessLine {
                 first_route: first_route.as_deref(),
                 session: session.as_deref(),
                 member,
+                client: &String::from_utf8_lossy(&self.info.remote_ip),
             });
             access_log.write_line(&format!("{} {line}", access_log::timestamp()));
             return;

@@ -1,15 +1,19 @@
 //! Who may use a status worker (mod_jk.md §2.5, §5.1).
 //!
 //! mod_jk trusts httpd's `remote_user`; jkgate authenticates by itself: HTTP Basic
-//! credentials checked against jkgate.ini's `[status_users]` (`user = password`). The
-//! authenticated name must then be in the worker's `user` list (exactly, or ignoring ASCII
-//! case with `user_case_insensitive`). A worker without a `user` list is open to anyone.
+//! credentials checked against the users of jkgate.ini's `AuthUserFile` (an htpasswd file,
+//! hashed passwords) and `[status_users]` (`user = password`, plain text, kept for
+//! compatibility). The authenticated name must then be in the worker's `user` list
+//! (exactly, or ignoring ASCII case with `user_case_insensitive`). A worker without a
+//! `user` list is open to anyone (IP rules of `[access]` are checked before, by the server).
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use subtle::ConstantTimeEq;
 
+use super::password;
 use crate::config::StatusSettings;
+use crate::config::htpasswd::StatusUser;
 
 /// Standard base64 that, like most clients and servers, takes the `=` padding or not.
 const BASIC: GeneralPurpose = GeneralPurpose::new(
@@ -30,7 +34,7 @@ pub enum Denied {
 /// list. Returns the authenticated user (if any) when access is granted.
 pub fn check_access(
     settings: &StatusSettings,
-    users: &[(String, String)],
+    users: &[StatusUser],
     authorization: Option<&[u8]>,
 ) -> Result<Option<String>, Denied> {
     let user = authorization.and_then(|header| authenticate(header, users));
@@ -55,9 +59,10 @@ pub fn check_access(
 }
 
 /// The user named by a valid `Basic` `Authorization` header value, if its password
-/// matches the configured one. Every configured user is compared (in constant time per
-/// password), so timing tells nothing about which names exist.
-pub fn authenticate(header: &[u8], users: &[(String, String)]) -> Option<String> {
+/// matches. The first user of that name is the one checked (`[status_users]` before the
+/// `AuthUserFile`); every name is compared in constant time, so timing does not tell which
+/// names exist before the password check.
+pub fn authenticate(header: &[u8], users: &[StatusUser]) -> Option<String> {
     let header = header.trim_ascii();
     let (scheme, encoded) = split_once_space(header)?;
     if !scheme.eq_ignore_ascii_case(b"basic") {
@@ -66,15 +71,14 @@ pub fn authenticate(header: &[u8], users: &[(String, String)]) -> Option<String>
     let decoded = BASIC.decode(encoded.trim_ascii()).ok()?;
     let colon = decoded.iter().position(|&b| b == b':')?;
     let (name, password) = (&decoded[..colon], &decoded[colon + 1..]);
-    let mut found: Option<&str> = None;
-    for (user, expected) in users {
-        // A length difference shows in the timing; the bytes do not.
-        let matches = user.as_bytes().ct_eq(name) & expected.as_bytes().ct_eq(password);
-        if bool::from(matches) && found.is_none() {
+    let mut found: Option<&StatusUser> = None;
+    for user in users {
+        if bool::from(user.name.as_bytes().ct_eq(name)) && found.is_none() {
             found = Some(user);
         }
     }
-    found.map(str::to_owned)
+    let user = found?;
+    password::verify(&user.credential, password).then(|| user.name.clone())
 }
 
 fn split_once_space(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -86,11 +90,15 @@ fn split_once_space(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
 mod tests {
     use super::*;
 
-    fn users() -> Vec<(String, String)> {
-        vec![
-            ("alice".to_owned(), "wonder land".to_owned()),
-            ("bob".to_owned(), "b:ob".to_owned()),
-        ]
+    fn users() -> Vec<StatusUser> {
+        [("alice", "wonder land"), ("bob", "b:ob")]
+            .into_iter()
+            .map(|(name, password)| StatusUser {
+                name: name.to_owned(),
+                credential: crate::config::htpasswd::Credential::Plain(password.to_owned()),
+                origin: None,
+            })
+            .collect()
     }
 
     #[test]

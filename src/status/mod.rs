@@ -20,9 +20,11 @@
 //!   values back in effect.
 //! * Access: the worker's `read_only` (or `opt` bit 0x20) forbids `edit`, `update`,
 //!   `reset`, `recover`; a non-empty `user` list requires HTTP Basic credentials from
-//!   jkgate.ini's `[status_users]` for a listed user ("Access denied." otherwise).
+//!   jkgate.ini's `AuthUserFile` (htpasswd, hashed) or `[status_users]` (plain text) for a
+//!   listed user ("Access denied." otherwise). `[access]` IP rules are the server's,
+//!   checked before the worker is asked.
 //!
-//! Files: [`query`] (parameters), [`auth`] (users), [`rating`] (good/degraded/bad),
+//! Files: [`query`] (parameters), [`auth`] (users), [`password`] (htpasswd schemes), [`rating`] (good/degraded/bad),
 //! [`model`] (the snapshot), [`action`] (worker selection, update/reset/recover),
 //! [`edits`] (runtime edits: recorded, reverted, put in effect),
 //! [`format`], [`txt`], [`prop`], [`xml`], [`html`] (output), [`clock`] (times),
@@ -37,6 +39,7 @@ pub mod generation;
 pub mod html;
 pub mod json;
 pub mod model;
+pub mod password;
 pub mod prop;
 pub mod query;
 pub mod rating;
@@ -71,7 +74,7 @@ pub const SOFTWARE: &str = concat!("jkgate/", env!("CARGO_PKG_VERSION"));
 struct Shared {
     config: WorkersConfig,
     dump: Vec<(String, String)>,
-    users: Vec<(String, String)>,
+    users: Vec<crate::config::htpasswd::StatusUser>,
     resets: Arc<ResetTimes>,
     generation: Generation,
     /// Where `update` records what it changed and `revert` releases it (`None`: edits are
@@ -98,13 +101,14 @@ pub struct StatusWorkers {
 
 impl StatusWorkers {
     /// The status workers of `config`. `properties` is the workers.properties map (shown
-    /// by `cmd=dump`, `.secret` keys left out), `users` jkgate.ini's `[status_users]`,
+    /// by `cmd=dump`, `.secret` keys left out), `users` jkgate.ini's `[status_users]` and
+    /// `AuthUserFile`,
     /// `generation` the configuration they report on; `previous` (on a reload) hands over
     /// the reset times.
     pub fn new(
         config: &WorkersConfig,
         properties: &PropertyMap,
-        users: &[(String, String)],
+        users: &[crate::config::htpasswd::StatusUser],
         generation: Generation,
         previous: Option<&StatusWorkers>,
         edits: Option<Arc<EditBook>>,
