@@ -39,6 +39,7 @@ const TARGETS: &[(&str, FuzzLogic)] = &[
     ("jkgate_ini", jkgate::config::fuzzing::jkgate_ini),
     #[cfg(feature = "proxy")]
     ("request_parsers", jkgate::server::fuzzing::request_parsers),
+    #[cfg(feature = "proxy")]
     ("proxy_header", jkgate::server::fuzzing::proxy_header),
 ];
 

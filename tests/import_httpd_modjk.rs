@@ -236,7 +236,6 @@ async fn imported_multihost_configuration_routes_like_mod_jk() {
     // Every directive left out is listed with file:line and why, in the report and the ini.
     for expected in [
         "sites-enabled/010-shop.conf:7: RemoteIPHeader X-Forwarded-For",
-        "conf.d/jk.conf:17: Require ip 127.0.0.1",
         "conf.d/jk.conf:4: JkShmFile run/jk.shm",
         "conf/modules.conf:1: LoadModule",
         "sites-enabled/000-www.conf:7: CustomLog",
@@ -250,7 +249,12 @@ async fn imported_multihost_configuration_routes_like_mod_jk() {
             "`{expected}` not in the ini:\n{ini}"
         );
     }
-    assert!(report.contains("not carried over yet: ") && ini.contains("; not carried over yet: "));
+    assert!(report.contains("not carried over: ") && ini.contains("; not carried over: "));
+    // The main server's status location keeps its IP rule, as an [access] rule.
+    assert!(
+        ini.contains("[access]\n/jkstatus = Require ip 127.0.0.1\n"),
+        "{ini}"
+    );
     for expected in [
         "[vhost www.example.com]",
         "ServerAlias = example.com *.www.example.com",
@@ -375,9 +379,15 @@ fn debian_httpd_jk_conf_imports_and_checks() {
     ] {
         assert!(ini.contains(expected), "`{expected}` missing:\n{ini}");
     }
+    // The status locations' `Require ip` lines become [access] rules.
+    assert!(
+        ini.contains(
+            "[access]\n/jk-status = Require ip 127.0.0.1\n/jk-manager = Require ip 127.0.0.1\n"
+        ),
+        "{ini}"
+    );
     for expected in [
         "JkShmFile /var/log/apache2/jk-runtime-status",
-        "Require ip 127.0.0.1",
         // Debian's workers.properties lists ajp13_worker only.
         "JkMount /jk-status jk-status: worker `jk-status` is not in worker.list",
     ] {

@@ -31,12 +31,7 @@ pub fn import_httpd(
         eprintln!("note: {}: {}", note.origin, note.message);
     }
     for skipped in &imported.skipped {
-        let lead = if skipped.later {
-            "not carried over yet"
-        } else {
-            "not carried over"
-        };
-        eprintln!("{lead}: {skipped}");
+        eprintln!("not carried over: {skipped}");
     }
     match output {
         Some(path) => {

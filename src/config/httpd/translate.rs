@@ -12,8 +12,12 @@
 //! | `JkEnvVar NAME value` | `[env] NAME = value` |
 //! | `KeepAlive Off`, `KeepAliveTimeout`, `LimitRequest*`, `RequestReadTimeout`, `GracefulShutdownTimeout` | the same |
 //!
-//! `RemoteIP*` and `Require` are listed as "not carried over yet": jkgate's keys for them
-//! come with the client-address and access-control work.
+//! | `RemoteIPHeader`, `RemoteIPTrustedProxy`, `RemoteIPInternalProxy`, `RemoteIPProxiesHeader` (main server) | the same, at the top level |
+//! | `Require ip`, `Require not ip`, `Require all granted/denied`, `Require local` in a main-server `<Location /p>` | `[access]` `/p = Require ...` |
+//!
+//! jkgate's RemoteIP settings and `[access]` rules are global, so the same lines inside a
+//! `<VirtualHost>` are listed with that reason; `RemoteIPProxyProtocol` is per listen address
+//! in jkgate and is listed with what to write.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -32,9 +36,6 @@ pub struct Skipped {
     pub directive: String,
     /// Why it has no place in jkgate.ini.
     pub reason: String,
-    /// It will have one: jkgate's key for it is being added (client address, access
-    /// control).
-    pub later: bool,
 }
 
 impl std::fmt::Display for Skipped {
@@ -80,6 +81,8 @@ struct Out {
     key: Option<String>,
     mounts: Vec<(String, String, Origin)>,
     env: Vec<(String, String)>,
+    /// `[access]` lines: a main-server location's path and its `Require ...` rule.
+    access: Vec<(String, String)>,
     vhosts: Vec<Vhost>,
     skipped: Vec<Skipped>,
 }
@@ -95,17 +98,18 @@ impl Out {
             origin: d.origin.clone(),
             directive: shown(d),
             reason: reason.into(),
-            later: false,
         });
     }
 
-    fn later(&mut self, d: &Directive, reason: &str) {
-        self.skipped.push(Skipped {
-            origin: d.origin.clone(),
-            directive: shown(d),
-            reason: reason.to_owned(),
-            later: true,
-        });
+    /// Adds `value` to a top-level key whose lines add up (RemoteIPTrustedProxy, ...).
+    fn append(&mut self, key: &'static str, value: String) {
+        match self.top.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, existing)) => {
+                existing.push(' ');
+                existing.push_str(&value);
+            }
+            None => self.top.push((key, value)),
+        }
     }
 }
 
@@ -120,8 +124,39 @@ fn shown(d: &Directive) -> String {
     }
 }
 
-const LATER_REMOTEIP: &str = "jkgate's keys for the client's real address (mod_remoteip) come with the client-address work; set it by hand then";
-const LATER_REQUIRE: &str = "jkgate's access rules (Require ip / not ip) come with the access-control work; until then protect the status worker with [status_users] or a firewall";
+const REQUIRE_OUTSIDE_LOCATION: &str = "jkgate's [access] rules belong to a location or a worker: put the Require line in a <Location> (or write `worker:NAME = Require ...` in [access])";
+const VHOST_GLOBAL_ACCESS: &str = "jkgate's [access] rules and RemoteIP settings are global, not per vhost: write them at the top level if they may apply to every host";
+const PROXY_PROTOCOL: &str = "the PROXY protocol is per listen address in jkgate: write `RemoteIPProxyProtocol = ADDRESS` with the Listen address that receives the headers";
+
+/// The `Require` forms jkgate's `[access]` rules take (httpd's mod_authz_host and
+/// mod_authz_core): `ip`, `not ip`, `all granted|denied`, `local`.
+fn access_rule(args: &[String]) -> Option<String> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let fits = match words.as_slice() {
+        ["ip", _, ..] | ["not", "ip", _, ..] | ["local"] => true,
+        ["all", what] => {
+            what.eq_ignore_ascii_case("granted") || what.eq_ignore_ascii_case("denied")
+        }
+        _ => false,
+    };
+    fits.then(|| format!("Require {}", words.join(" ")))
+}
+
+/// A RemoteIP directive of the main server into its top-level key.
+fn remote_ip_directive(out: &mut Out, d: &Directive, name: &str) {
+    match name {
+        "remoteipheader" => top_value(out, d, "RemoteIPHeader"),
+        "remoteipproxiesheader" => top_value(out, d, "RemoteIPProxiesHeader"),
+        "remoteiptrustedproxy" => out.append("RemoteIPTrustedProxy", d.args.join(" ")),
+        "remoteipinternalproxy" => out.append("RemoteIPInternalProxy", d.args.join(" ")),
+        "remoteipproxyprotocol" => out.skip(d, PROXY_PROTOCOL),
+        "remoteiptrustedproxylist" | "remoteipinternalproxylist" => out.skip(
+            d,
+            "jkgate reads no address list files: copy the addresses into RemoteIPTrustedProxy or RemoteIPInternalProxy",
+        ),
+        _ => out.skip(d, reason_for(&d.name)),
+    }
+}
 
 /// Why a directive jkgate has no key for is not needed, or what to do instead.
 fn reason_for(name: &str) -> String {
@@ -309,7 +344,7 @@ fn main_directive(out: &mut Out, d: &Directive) {
             "virtualhost" => virtual_host(out, d, children),
             "location" | "locationmatch" => {
                 let mut mounts = Vec::new();
-                location(out, d, children, &mut mounts);
+                location(out, d, children, &mut mounts, false);
                 out.mounts.extend(mounts);
             }
             _ => section_skipped(out, d, children),
@@ -410,8 +445,8 @@ fn common_directive(out: &mut Out, d: &Directive, name: &str) -> bool {
         "limitrequestbody" => top_value(out, d, "LimitRequestBody"),
         "requestreadtimeout" => out.set("RequestReadTimeout", d.args.join(" ")),
         "gracefulshutdowntimeout" => top_value(out, d, "GracefulShutdownTimeout"),
-        "require" => out.later(d, LATER_REQUIRE),
-        other if other.starts_with("remoteip") => out.later(d, LATER_REMOTEIP),
+        "require" => out.skip(d, REQUIRE_OUTSIDE_LOCATION),
+        other if other.starts_with("remoteip") => remote_ip_directive(out, d, other),
         _ => return false,
     }
     true
@@ -439,7 +474,9 @@ fn section_skipped(out: &mut Out, d: &Directive, children: &[Directive]) {
             "jkgate serves no files: a file or directory section has nothing to apply to"
         }
         "proxy" | "proxymatch" => "mod_proxy: jkgate relays to AJP workers only",
-        "limit" | "limitexcept" | "requireall" | "requireany" | "requirenone" => LATER_REQUIRE,
+        "limit" | "limitexcept" | "requireall" | "requireany" | "requirenone" => {
+            "jkgate's [access] rules take plain Require lines of a <Location> (ip, not ip, all, local), not method limits or Require containers"
+        }
         "if" | "elseif" | "else" => "jkgate has no expression conditions",
         _ => "no jkgate equivalent",
     };
@@ -516,6 +553,7 @@ fn location(
     d: &Directive,
     children: &[Directive],
     mounts: &mut Vec<(String, String, Origin)>,
+    in_vhost: bool,
 ) {
     let Some(path) = first(d) else {
         return out.skip(d, "a location section needs a path");
@@ -535,9 +573,20 @@ fn location(
             // Collected for the caller (main server or vhost).
             mounts.extend(out.mounts.drain(before..));
         } else if child.is("Require") {
-            out.later(child, LATER_REQUIRE);
+            match access_rule(&child.args) {
+                _ if in_vhost => out.skip(child, VHOST_GLOBAL_ACCESS),
+                _ if d.is("LocationMatch") => out.skip(
+                    child,
+                    "jkgate's [access] paths are prefixes and wildcards, not regular expressions: write the rule for the paths it means",
+                ),
+                Some(rule) => out.access.push((path.to_owned(), rule)),
+                None => out.skip(
+                    child,
+                    "jkgate's [access] rules take Require ip, not ip, all granted/denied and local; for users, the status worker has AuthUserFile",
+                ),
+            }
         } else if child.name.to_ascii_lowercase().starts_with("remoteip") {
-            out.later(child, LATER_REMOTEIP);
+            out.skip(child, "RemoteIP settings are global in jkgate (and in httpd they are not per location): set them at the top level");
         } else if let Some(grand) = &child.children {
             section_skipped(out, child, grand);
         } else {
@@ -598,7 +647,7 @@ fn virtual_host(out: &mut Out, d: &Directive, children: &[Directive]) {
         if let Some(grand) = &child.children {
             if name == "location" || name == "locationmatch" {
                 let mut mounts = Vec::new();
-                location(out, child, grand, &mut mounts);
+                location(out, child, grand, &mut mounts, true);
                 if let Some(vhost) = out.vhosts.last_mut() {
                     vhost.mounts.extend(mounts);
                 }
@@ -629,8 +678,8 @@ fn virtual_host(out: &mut Out, d: &Directive, children: &[Directive]) {
             },
             "jkmountfile" => vhost.mount_file = first(child).map(str::to_owned),
             "jkmount" | "jkunmount" => mount_directive(out, child, None, MountPlace::Vhost),
-            "require" => out.later(child, LATER_REQUIRE),
-            other if other.starts_with("remoteip") => out.later(child, LATER_REMOTEIP),
+            "require" => out.skip(child, VHOST_GLOBAL_ACCESS),
+            other if other.starts_with("remoteip") => out.skip(child, VHOST_GLOBAL_ACCESS),
             "jkworkersfile" | "jkmountfilereload" | "jkloglevel" | "jklogfile"
             | "jkrequestlogformat" | "jkoptions" | "jkstripsession" | "jkenvvar"
             | "keepalive" | "keepalivetimeout" | "limitrequestline" | "limitrequestfieldsize"
@@ -681,7 +730,6 @@ fn drop_unknown_workers(out: &mut Out, server_root: &Path) {
                     "worker `{worker}` is not in worker.list of {} (mod_jk answers its requests with 500; jkgate refuses the mount)",
                     file.display()
                 ),
-                later: false,
             });
             false
         });
@@ -763,6 +811,12 @@ fn render(out: &Out, server_root: &Path, files: &[PathBuf]) -> String {
             let _ = writeln!(ini, "{name} = {value}");
         }
     }
+    if !out.access.is_empty() {
+        let _ = writeln!(ini, "\n[access]");
+        for (path, rule) in &out.access {
+            let _ = writeln!(ini, "{path} = {rule}");
+        }
+    }
     let main_name = out
         .top
         .iter()
@@ -824,12 +878,7 @@ fn render(out: &Out, server_root: &Path, files: &[PathBuf]) -> String {
             "\n; Directives of the httpd configuration that were not carried over (file:line: directive: why):"
         );
         for skipped in &out.skipped {
-            let lead = if skipped.later {
-                "not carried over yet"
-            } else {
-                "not carried over"
-            };
-            let _ = writeln!(ini, "; {lead}: {skipped}");
+            let _ = writeln!(ini, "; not carried over: {skipped}");
         }
     }
     ini
