@@ -341,10 +341,26 @@ fn request_ping_fuzz_and_replay_on_tomcat() {
         !runs[0].is_empty(),
         "60 conversations found nothing to compare"
     );
-    assert_eq!(
-        runs[0], runs[1],
-        "the same seed wrote different reproducers"
+    // The same seed sends the same conversations: a conversation both runs kept is written
+    // byte for byte the same. Which conversations make findings may differ between the runs
+    // (a split write can meet a busy Tomcat at a different moment), so only those in both are
+    // compared, and there must be some.
+    let both: Vec<_> = runs[0]
+        .iter()
+        .filter_map(|(name, text)| {
+            runs[1]
+                .iter()
+                .find(|(other, _)| other == name)
+                .map(|(_, again)| (name, text, again))
+        })
+        .collect();
+    assert!(
+        !both.is_empty(),
+        "the two runs with the same seed kept no conversation in common"
     );
+    for (name, text, again) in both {
+        assert_eq!(text, again, "the same seed wrote {name} differently");
+    }
 
     // Every reproducer the run wrote replays (whether the finding comes back is printed).
     for file in &files {
