@@ -157,11 +157,17 @@ impl Mount {
 
 /// `*`/`?` matching over bytes (`*` crosses `/`), case-sensitive.
 pub fn wildcard_match(pattern: &[u8], text: &[u8]) -> bool {
+    wildcard_match_folded(pattern, text, |b| b)
+}
+
+/// `*` any run of bytes, `?` one byte, each text byte passed through `fold` before it is
+/// compared (the vhost names fold it to lower case, as httpd's `ap_strcasecmp_match`).
+pub(crate) fn wildcard_match_folded(pattern: &[u8], text: &[u8], fold: impl Fn(u8) -> u8) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
-        if p < pattern.len() && (pattern[p] == b'?' || pattern[p] == text[t]) && pattern[p] != b'*'
-        {
+        let c = fold(text[t]);
+        if p < pattern.len() && pattern[p] != b'*' && (pattern[p] == b'?' || pattern[p] == c) {
             p += 1;
             t += 1;
         } else if p < pattern.len() && pattern[p] == b'*' {

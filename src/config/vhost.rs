@@ -242,28 +242,7 @@ pub fn normalize_host(raw: &str) -> Option<String> {
 /// httpd's `ap_strcasecmp_match` (as a yes/no): `*` any run of characters, `?` one,
 /// ASCII case-insensitive; `pattern` is already lower case.
 pub fn wildcard_match_ci(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        let c = text[t].to_ascii_lowercase();
-        if p < pattern.len() && pattern[p] != b'*' && (pattern[p] == b'?' || pattern[p] == c) {
-            p += 1;
-            t += 1;
-        } else if p < pattern.len() && pattern[p] == b'*' {
-            star = Some((p, t));
-            p += 1;
-        } else if let Some((star_p, star_t)) = star {
-            p = star_p + 1;
-            t = star_t + 1;
-            star = Some((star_p, star_t + 1));
-        } else {
-            return false;
-        }
-    }
-    while p < pattern.len() && pattern[p] == b'*' {
-        p += 1;
-    }
-    p == pattern.len()
+    super::uriworkermap::wildcard_match_folded(pattern, text, |b| b.to_ascii_lowercase())
 }
 
 /// The vhosts of a configuration, in configuration order: which one answers a connection
