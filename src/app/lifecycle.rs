@@ -183,6 +183,7 @@ pub fn demo(listen: &str) -> ExitCode {
         eprintln!("  curl -i -c jar -b jar {url}/session  # sticky: the session stays on its node");
         eprintln!("  curl -i {url}/node2/echo             # straight to the member node2");
         eprintln!("  curl {url}/jkstatus                  # the status worker");
+        eprintln!("  curl {url}/metrics                   # Prometheus metrics");
         eprintln!("Ctrl-C stops it.");
         // The backends live until jkgate has drained.
         let _backends = demo.backends;
