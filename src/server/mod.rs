@@ -13,6 +13,7 @@ pub mod limits;
 pub mod mapping;
 pub(crate) mod metrics_page;
 pub mod proxy_protocol;
+pub mod read_tap;
 pub mod remoteip;
 pub(crate) mod status_page;
 pub mod strict_lines;
@@ -286,7 +287,7 @@ pub async fn serve_as(
                     None => {
                         let info = Arc::new(ConnectionInfo::new(remote, local, None));
                         let service = service(current, info, limits, clock.clone(), metrics_only);
-                        let stream = strict_lines::StrictLines::new(stream);
+                        let stream = strict_lines::strict_lines(stream);
                         let conn = builder.serve_connection(TokioIo::new(stream), service);
                         let _ = watcher.watch(conn.into_owned()).await;
                     }
@@ -306,7 +307,7 @@ pub async fn serve_as(
                             Some(tls::tls_info(stream.get_ref().1)),
                         ));
                         let service = service(current, info, limits, clock.clone(), metrics_only);
-                        let stream = strict_lines::StrictLines::new(stream);
+                        let stream = strict_lines::strict_lines(stream);
                         let conn = builder.serve_connection(TokioIo::new(stream), service);
                         let _ = watcher.watch(conn.into_owned()).await;
                     }

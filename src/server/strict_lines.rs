@@ -15,11 +15,6 @@
 //! refuse anyway, a head over [`MAX_TRACKED_HEAD`]) makes it step aside for the rest of the
 //! connection: it never changes a byte then.
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-
 /// A head longer than this is left to hyper's own limit (which is lower).
 pub const MAX_TRACKED_HEAD: usize = 1 << 20;
 
@@ -183,68 +178,18 @@ impl LineGuard {
 }
 
 /// A client stream whose request heads go through a [`LineGuard`] on their way to hyper.
-#[derive(Debug)]
-pub struct StrictLines<S> {
-    inner: S,
-    guard: LineGuard,
+pub type StrictLines<S> = super::read_tap::ReadTap<S, LineGuard>;
+
+/// Wraps the (decrypted) client stream.
+pub fn strict_lines<S>(inner: S) -> StrictLines<S> {
+    super::read_tap::ReadTap::new(inner, LineGuard::default())
 }
 
-impl<S> StrictLines<S> {
-    /// Wraps the (decrypted) client stream.
-    pub fn new(inner: S) -> Self {
-        StrictLines {
-            inner,
-            guard: LineGuard::default(),
+impl super::read_tap::ReadObserver for LineGuard {
+    fn observe(&mut self, bytes: &mut [u8]) {
+        if self.scan(bytes) > 0 {
+            tracing::debug!("bare LF in a request head: refused with 400");
         }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for StrictLines<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            let this = &mut *self;
-            let changed = this.guard.scan(&mut buf.filled_mut()[before..]);
-            if changed > 0 {
-                tracing::debug!("bare LF in a request head: refused with 400");
-            }
-        }
-        polled
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for StrictLines<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
     }
 }
 
