@@ -84,6 +84,28 @@ pub struct AjpConnection {
     pub bytes_read: u64,
     /// The pool's address generation when it was opened (see `Pool::reconfigure`).
     pub generation: u64,
+    /// Keeps the owning pool's count of open connections right: decremented when the
+    /// connection is dropped, wherever that happens (idle list, a failed exchange, a reload).
+    pub(crate) counted: Option<OpenConnection>,
+}
+
+/// One connection in a pool's count of open connections (mod_jk's `connected`): the count
+/// goes down when this guard is dropped with its connection.
+#[derive(Debug)]
+pub(crate) struct OpenConnection(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl OpenConnection {
+    /// Counts one more open connection in `open`; returns the guard and the count now.
+    pub(crate) fn count_in(open: &std::sync::Arc<std::sync::atomic::AtomicUsize>) -> (Self, usize) {
+        let now = open.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        (OpenConnection(open.clone()), now)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl AjpConnection {
@@ -139,6 +161,7 @@ impl AjpConnection {
             bytes_written: 0,
             bytes_read: 0,
             generation: 0,
+            counted: None,
         })
     }
 

@@ -10,7 +10,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
-use super::conn::AjpConnection;
+use super::conn::{AjpConnection, OpenConnection};
 use super::outcome::{AttemptError, FailureKind, Phase};
 use super::settings::{MemberConfig, nonzero};
 
@@ -33,6 +33,9 @@ pub struct PoolStats {
     pub used: AtomicU64,
     /// Most requests in flight at once since the last reset.
     pub max_busy: AtomicUsize,
+    /// Connections open now (idle and in use), counted by a guard each connection
+    /// carries, so the figure is exact even while a connection moves to the idle list.
+    pub open: Arc<AtomicUsize>,
     /// Most connections (idle + in use) at once since the last reset.
     pub max_connected: AtomicUsize,
     /// AJP bytes written to the member since the last reset (mod_jk "transferred").
@@ -243,9 +246,9 @@ impl Pool {
         self.idle.lock().map(|idle| idle.len()).unwrap_or(0)
     }
 
-    /// Connections open now, approximated as idle ones plus one per request in flight.
+    /// Connections open now, idle and in use.
     pub fn connected(&self) -> usize {
-        self.idle_count() + self.busy()
+        self.stats.open.load(Ordering::Relaxed)
     }
 
     /// Takes a slot, waiting at most `connection_acquire_timeout`.
@@ -302,12 +305,14 @@ impl Pool {
                     tracing::warn!(worker = %self.name, phase = "cping", %cause, "pooled connection failed prepost CPING; dropped");
                     continue;
                 }
-                self.note_connected();
                 return Ok(Checkout { conn, reused: true });
             }
         }
         let mut conn = AjpConnection::connect(&cfg).await?;
         conn.generation = generation;
+        let (counted, open) = OpenConnection::count_in(&self.stats.open);
+        conn.counted = Some(counted);
+        self.stats.max_connected.fetch_max(open, Ordering::Relaxed);
         self.stats.opened.fetch_add(1, Ordering::Relaxed);
         let ping = nonzero(cfg.connect_timeout).or(nonzero(cfg.prepost_timeout));
         if let Some(limit) = ping {
@@ -315,17 +320,10 @@ impl Pool {
                 AttemptError::new(FailureKind::PingFailed, Phase::Ping, cause.to_string())
             })?;
         }
-        self.note_connected();
         Ok(Checkout {
             conn,
             reused: false,
         })
-    }
-
-    fn note_connected(&self) {
-        self.stats
-            .max_connected
-            .fetch_max(self.connected(), Ordering::Relaxed);
     }
 
     /// Returns a connection whose exchange ended with END_RESPONSE(reuse).
