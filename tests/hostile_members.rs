@@ -1,12 +1,14 @@
-//! Hostile and broken members behind the real jkgate binary, under light concurrent load:
+//! Hostile and broken members behind the real jkgate binary, under load:
 //! a scripted container (tests/support/container.rs) plays the members real Tomcat cannot
 //! play (garbage or a close in the middle of a body, a response dripped a byte a second),
 //! a real Tomcat 10.1 plays a member that stops answering (SIGSTOP) and a large response to
 //! a client that reads slowly.
 //!
 //! Each case: an lb with a `good` and a `bad` member; the hostile requests stick to `bad`
-//! (`JSESSIONID=...bad`) from three threads while two threads keep sending requests that
-//! stick to `good`. Then: every `good` request was answered 200, the hostile clients got the
+//! (`JSESSIONID=...bad`) from twelve clients at once while wrk keeps 32 keep-alive
+//! connections busy with requests that stick to `good` (four times its pool, so they queue
+//! for pooled connections throughout). Then: wrk saw no non-2xx answer and no socket error,
+//! the hostile clients got the
 //! error mod_jk gives (a cut-short response once the head went out, a 5xx before), nothing
 //! is left busy in the status worker (`mime=prop`: the lb's and each member's `busy`), the
 //! pooled connections stay within the pool, and jkgate's RSS (printed) stays bounded.
@@ -24,10 +26,12 @@ mod container;
 #[path = "support/modjk.rs"]
 mod modjk;
 
+#[path = "support/wrk.rs"]
+mod wrk;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -38,6 +42,7 @@ use jkgate::ajp::{
 };
 use modjk::StatusProps;
 use tomcat::{TomcatNode, TomcatOptions};
+use wrk::WrkLoad;
 
 const GOOD: &str = "JSESSIONID=G0.good";
 const BAD: &str = "JSESSIONID=B0.bad";
@@ -139,83 +144,54 @@ fn raw_get(port: u16, target: &str, cookie: &str) -> RawAnswer {
     }
 }
 
-/// Two threads sending requests that stick to `good` until stopped; (answered 200, other).
-struct GoodLoad {
-    stop: Arc<AtomicBool>,
-    ok: Arc<AtomicUsize>,
-    failed: Arc<std::sync::Mutex<Vec<String>>>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
+/// Real load that sticks to `good` (wrk, keep-alive, [`GOOD_CONNECTIONS`] connections) for
+/// as long as a case runs; every answer must be a 2xx and no connection may fail.
+struct GoodLoad(WrkLoad);
+
+/// Connections of the good load: four times the good member's pool, so requests queue for
+/// a pooled connection the whole time the hostile member misbehaves.
+const GOOD_CONNECTIONS: usize = 32;
 
 impl GoodLoad {
     fn start(port: u16) -> GoodLoad {
-        let stop = Arc::new(AtomicBool::new(false));
-        let ok = Arc::new(AtomicUsize::new(0));
-        let failed = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let threads = (0..2)
-            .map(|_| {
-                let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
-                std::thread::spawn(move || {
-                    while !stop.load(Ordering::SeqCst) {
-                        match tomcat::http_request(
-                            port,
-                            "GET",
-                            "/app/echo",
-                            &[("Cookie", GOOD)],
-                            b"",
-                        ) {
-                            Ok(reply) if reply.status == 200 => {
-                                ok.fetch_add(1, Ordering::SeqCst);
-                            }
-                            Ok(reply) => failed.lock().unwrap().push(format!(
-                                "{}: {}",
-                                reply.status,
-                                reply.text()
-                            )),
-                            Err(e) => failed.lock().unwrap().push(e.to_string()),
-                        }
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                })
-            })
-            .collect();
-        GoodLoad {
-            stop,
-            ok,
-            failed,
-            threads,
-        }
+        GoodLoad(WrkLoad::start(
+            port,
+            "/app/echo",
+            &[("Cookie", GOOD)],
+            GOOD_CONNECTIONS,
+            Duration::from_secs(300),
+        ))
     }
 
-    fn finish(self, case: &str) -> usize {
-        self.stop.store(true, Ordering::SeqCst);
-        for thread in self.threads {
-            thread.join().expect("load thread");
-        }
-        let failed = self.failed.lock().unwrap().clone();
-        let ok = self.ok.load(Ordering::SeqCst);
-        assert!(
-            failed.is_empty(),
-            "{case}: requests to the good member failed: {failed:?}"
+    fn finish(self, case: &str) -> u64 {
+        let summary = self.0.finish();
+        assert_eq!(
+            (summary.non_2xx, summary.socket_errors),
+            (0, [0; 4]),
+            "{case}: the load on the good member saw failures: {summary:?}"
         );
-        assert!(ok > 0, "{case}: the good member served nothing");
-        ok
+        summary.requests
     }
 }
 
-/// Runs `hostile` from three threads at once (two requests each) beside the good load;
-/// returns the answers, the good member's count, and the peak RSS seen.
+/// Hostile clients at once, each sending two requests to the hostile member.
+const HOSTILE_CLIENTS: usize = 12;
+
+/// Runs `hostile` from [`HOSTILE_CLIENTS`] threads at once (two requests each) beside the
+/// good load; returns the answers, the good member's count, and the peak RSS seen.
 fn under_load(
     gate: &Gate,
     case: &str,
     hostile: impl Fn(u16) -> RawAnswer + Send + Sync + 'static,
-) -> (Vec<RawAnswer>, usize, u64) {
+) -> (Vec<RawAnswer>, u64, u64) {
     let pid = gate.pid();
     let before = rss_kib(pid);
     let load = GoodLoad::start(gate.port);
+    // The hostile requests arrive while the good load is in full swing.
+    std::thread::sleep(Duration::from_secs(1));
     let hostile = Arc::new(hostile);
     let port = gate.port;
-    let threads: Vec<_> = (0..3)
+    let threads: Vec<_> = (0..HOSTILE_CLIENTS)
         .map(|_| {
             let hostile = hostile.clone();
             std::thread::spawn(move || (0..2).map(|_| hostile(port)).collect::<Vec<_>>())
