@@ -12,7 +12,8 @@ use super::outcome::{AttemptError, FailureKind, Phase};
 use super::settings::{MemberConfig, nonzero};
 use super::wire;
 use crate::ajp::{
-    ContainerMessage, DecodeError, DecodeOptions, EncodeError, PacketSize, ProxyMessage,
+    ContainerMessage, DecodeError, DecodeOptions, EncodeError, ForwardRequest, PacketSize,
+    ProxyMessage,
 };
 
 /// Why reading a packet from the member failed.
@@ -173,6 +174,11 @@ impl AjpConnection {
     /// Encodes a message into the write buffer (sent by [`AjpConnection::flush`]).
     pub fn queue(&mut self, message: &ProxyMessage) -> Result<(), EncodeError> {
         wire::encode_proxy(message, &mut self.write_buf, self.packet_size)
+    }
+
+    /// Encodes a FORWARD_REQUEST into the write buffer.
+    pub fn queue_forward(&mut self, request: &ForwardRequest) -> Result<(), EncodeError> {
+        wire::encode_forward(request, &mut self.write_buf, self.packet_size)
     }
 
     /// Encodes a request-body packet carrying `data` into the write buffer.

@@ -4,8 +4,9 @@
 use bytes::BytesMut;
 
 use crate::ajp::{
-    ContainerMessage, DecodeError, DecodeOptions, EncodeError, PacketSize, ProxyMessage,
-    decode_container_message_from, encode_body as encode_body_packet, encode_proxy_message,
+    ContainerMessage, DecodeError, DecodeOptions, EncodeError, ForwardRequest, PacketSize,
+    ProxyMessage, decode_container_message_from, encode_body as encode_body_packet,
+    encode_forward_request, encode_proxy_message,
 };
 
 /// Encodes `message` into `dst` (after whatever is already there); nothing is
@@ -16,6 +17,16 @@ pub fn encode_proxy(
     packet_size: PacketSize,
 ) -> Result<(), EncodeError> {
     encode_proxy_message(message, packet_size, dst)
+}
+
+/// Encodes a FORWARD_REQUEST by reference: the request of a context is sent once per
+/// attempt and must not be copied for it.
+pub fn encode_forward(
+    request: &ForwardRequest,
+    dst: &mut BytesMut,
+    packet_size: PacketSize,
+) -> Result<(), EncodeError> {
+    encode_forward_request(request, packet_size, dst)
 }
 
 /// Encodes one request-body packet; empty `data` gives the end-of-body packet

@@ -12,7 +12,7 @@ use super::context::ForwardContext;
 use super::outcome::{AttemptError, Completed, FailureKind, Phase};
 use super::pool::Pool;
 use super::settings::{MemberConfig, MemberSettingsError, nonzero};
-use crate::ajp::{ContainerMessage, ProxyMessage, SendHeaders};
+use crate::ajp::{ContainerMessage, SendHeaders};
 use crate::config::ini::ReplayPolicy;
 use crate::config::{AjpSettings, StatusFailure};
 
@@ -338,8 +338,7 @@ async fn exchange(
 ) -> Result<bool, AttemptError> {
     let write_limit = nonzero(cfg.socket_timeout);
     let max_body = conn.packet_size().max_request_body_data();
-    let forward = ProxyMessage::ForwardRequest(ctx.request.clone());
-    conn.queue(&forward).map_err(|e| {
+    conn.queue_forward(&ctx.request).map_err(|e| {
         fail(
             FailureKind::RequestRejected,
             Phase::SendRequest,
@@ -601,6 +600,15 @@ struct MappedHead {
 
 /// Checks and maps SEND_HEADERS: status 200..=999 (AJP has no interim responses),
 /// hop-by-hop headers dropped, one valid Content-Length at most.
+/// The three digits of a status in 200..=999 (Tomcat sends them as the "message").
+fn status_digits(status: u16) -> [u8; 3] {
+    [
+        b'0' + (status / 100 % 10) as u8,
+        b'0' + (status / 10 % 10) as u8,
+        b'0' + (status % 10) as u8,
+    ]
+}
+
 fn map_response_head(headers: SendHeaders, is_head: bool) -> Result<MappedHead, String> {
     let status = headers.status;
     if !(200..=999).contains(&status) {
@@ -608,7 +616,7 @@ fn map_response_head(headers: SendHeaders, is_head: bool) -> Result<MappedHead, 
     }
     let reason = headers.status_msg.filter(|msg| {
         !msg.is_empty()
-            && msg.as_ref() != status.to_string().as_bytes()
+            && msg.as_ref() != status_digits(status)
             && msg
                 .iter()
                 .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
