@@ -28,14 +28,15 @@ where
 
 /// The first non-empty value of `name=` in `uri`; it ends at `?`, `;` or `/`.
 fn path_parameter<'u>(uri: &'u str, name: &str) -> Option<&'u str> {
-    if name.is_empty() {
-        return None;
-    }
+    let (bytes, needle) = (uri.as_bytes(), name.as_bytes());
+    let first = *needle.first()?;
+    // Candidates by their first byte (memchr), not a substring searcher set up per request.
     let mut from = 0;
-    while let Some(found) = uri[from..].find(name) {
+    while let Some(found) = memchr::memchr(first, &bytes[from..]) {
         let start = from + found;
-        let after = start + name.len();
-        if uri[after..].starts_with('=') {
+        let after = start + needle.len();
+        if bytes[start..].starts_with(needle) && bytes.get(after) == Some(&b'=') {
+            // `after` follows a whole match and `=` is ASCII: both are char boundaries.
             let rest = &uri[after + 1..];
             let end = rest.find(['?', ';', '/']).unwrap_or(rest.len());
             if end > 0 {
@@ -43,9 +44,6 @@ fn path_parameter<'u>(uri: &'u str, name: &str) -> Option<&'u str> {
             }
         }
         from = start + 1;
-        while !uri.is_char_boundary(from) {
-            from += 1;
-        }
     }
     None
 }

@@ -21,8 +21,8 @@ pub const MAX_TRACKED_HEAD: usize = 1 << 20;
 /// Where the client's byte stream is, in HTTP/1 message framing.
 #[derive(Debug)]
 enum Framing {
-    /// Reading a request head (bytes so far).
-    Head(Vec<u8>),
+    /// Reading a request head (its bytes so far are in [`LineGuard::head`]).
+    Head,
     /// Skipping this many body bytes.
     Body(u64),
     /// A chunk-size line (bytes so far, without the line end).
@@ -39,12 +39,19 @@ enum Framing {
 #[derive(Debug)]
 pub struct LineGuard {
     framing: Framing,
+    /// The request head read so far; its allocation serves every request of the
+    /// connection.
+    head: Vec<u8>,
+    /// Bytes of the head's current line read so far.
+    line_len: usize,
 }
 
 impl Default for LineGuard {
     fn default() -> Self {
         LineGuard {
-            framing: Framing::Head(Vec::new()),
+            framing: Framing::Head,
+            head: Vec::new(),
+            line_len: 0,
         }
     }
 }
@@ -82,7 +89,7 @@ fn after_head(head: &[u8]) -> Framing {
         (Some(true), _) => Framing::ChunkSize(Vec::new()),
         (Some(false), _) => Framing::Aside, // hyper refuses it
         (None, Some(n)) if n > 0 => Framing::Body(n),
-        (None, _) => Framing::Head(Vec::new()),
+        (None, _) => Framing::Head,
     }
 }
 
@@ -100,7 +107,7 @@ impl LineGuard {
                     *left -= take;
                     at += take as usize;
                     if *left == 0 {
-                        self.framing = Framing::Head(Vec::new());
+                        self.framing = Framing::Head;
                     }
                 }
                 Framing::ChunkData(left) => {
@@ -111,22 +118,40 @@ impl LineGuard {
                         self.framing = Framing::ChunkSize(Vec::new());
                     }
                 }
-                Framing::Head(head) => {
-                    let b = bytes[at];
-                    if b == b'\n' && head.last() != Some(&b'\r') {
-                        bytes[at] = 0;
+                Framing::Head => {
+                    // A line at a time: heads are short, and most arrive in one read.
+                    let rest = &bytes[at..];
+                    let Some(lf) = memchr::memchr(b'\n', rest) else {
+                        self.head.extend_from_slice(rest);
+                        self.line_len += rest.len();
+                        if self.head.len() > MAX_TRACKED_HEAD {
+                            self.framing = Framing::Aside;
+                        }
+                        return changed;
+                    };
+                    let before = match lf {
+                        0 => self.head.last().copied(),
+                        _ => Some(rest[lf - 1]),
+                    };
+                    if before != Some(b'\r') {
+                        bytes[at + lf] = 0;
                         changed += 1;
                         // hyper answers 400 and closes: nothing more to follow.
                         self.framing = Framing::Aside;
                         return changed;
                     }
-                    head.push(b);
-                    at += 1;
-                    if head.as_slice() == b"\r\n" {
-                        head.clear(); // an empty line before the request line
-                    } else if head.ends_with(b"\r\n\r\n") {
-                        self.framing = after_head(head);
-                    } else if head.len() > MAX_TRACKED_HEAD {
+                    self.head.extend_from_slice(&rest[..=lf]);
+                    at += lf + 1;
+                    let line = self.line_len + lf + 1;
+                    self.line_len = 0;
+                    if line == 2 {
+                        // An empty line: before the request line it is skipped; after
+                        // it, the head is complete.
+                        if self.head.len() > 2 {
+                            self.framing = after_head(&self.head);
+                        }
+                        self.head.clear();
+                    } else if self.head.len() > MAX_TRACKED_HEAD {
                         self.framing = Framing::Aside;
                     }
                 }
@@ -166,7 +191,7 @@ impl LineGuard {
                         continue;
                     }
                     if line.as_slice() == b"\r" || line.is_empty() {
-                        self.framing = Framing::Head(Vec::new());
+                        self.framing = Framing::Head;
                     } else {
                         line.clear();
                     }
