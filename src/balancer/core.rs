@@ -29,12 +29,15 @@ pub struct Topology {
     /// members while requests planned on an older topology are still running; slots never
     /// move, so those requests still count against the right member.
     slots: Vec<usize>,
+    /// The lb's name, shared by every attempt's context instead of copied into it.
+    lb_name: Arc<str>,
 }
 
 impl Topology {
     fn new(settings: LbSettings, members: Vec<MemberSettings>, slots: Vec<usize>) -> Self {
         let lb_mult = lb_multipliers(members.iter().map(|m| m.lbfactor));
         Topology {
+            lb_name: Arc::from(settings.name.as_str()),
             settings,
             members,
             lb_mult,
@@ -316,6 +319,11 @@ impl RequestPlan {
     /// The lb's name.
     pub fn lb_name(&self) -> &str {
         &self.topology.settings.name
+    }
+
+    /// The lb's name, shared.
+    pub fn lb_name_shared(&self) -> Arc<str> {
+        self.topology.lb_name.clone()
     }
 
     fn error(&self, failure: LbFailure) -> LbError {

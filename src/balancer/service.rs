@@ -2,6 +2,7 @@
 //! sleeping between rounds, and running maintenance on a timer.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
@@ -14,7 +15,7 @@ use super::settings::Activation;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptContext {
     /// The lb worker's name.
-    pub lb: String,
+    pub lb: Arc<str>,
     /// The member's name.
     pub member: String,
     /// AJP `route` attribute to send.
@@ -117,10 +118,10 @@ where
             continue;
         };
         let context = AttemptContext {
-            lb: plan.lb_name().to_owned(),
-            member: choice.member.clone(),
-            route: choice.route.clone(),
-            member_route: choice.member_route.clone(),
+            lb: plan.lb_name_shared(),
+            member: choice.member,
+            route: choice.route,
+            member_route: choice.member_route,
             activation: choice.activation,
             attempt: choice.attempt,
             set_cookies: set_cookies.clone(),
@@ -132,8 +133,8 @@ where
                 guard.finish(&mut plan, AttemptReport::success(bytes));
                 return Ok(LbResponse {
                     response,
-                    member: choice.member,
-                    route: choice.route,
+                    member: context.member,
+                    route: context.route,
                     attempts: plan.attempts_made(),
                     set_cookies,
                     session_id: plan.session_id().map(str::to_owned),
