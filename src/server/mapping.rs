@@ -1,13 +1,14 @@
 //! HTTP request → FORWARD_REQUEST, as mod_jk fills it (mod_jk.md §4.8).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::request::Parts;
 use http::{HeaderMap, Version};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 
-use crate::ajp::{ForwardRequest, Method, RequestHeaderName};
+use crate::ajp::{ForwardRequest, Method, RequestHeaderCode, RequestHeaderName};
 use crate::backend::{BodyKind, ForwardContext, TlsInfo};
 use crate::balancer::{RequestFacts, session_candidates};
 use crate::config::MountExtensions;
@@ -90,7 +91,7 @@ fn reject(status: u16, reason: impl Into<String>) -> Rejected {
 
 /// Percent-decodes a path; `None` for a malformed escape (httpd answers 400, where the
 /// crate would keep the `%` as it is).
-pub fn percent_decode(raw: &[u8]) -> Option<Vec<u8>> {
+pub fn percent_decode(raw: &[u8]) -> Option<Cow<'_, [u8]>> {
     let well_formed = raw.split(|&b| b == b'%').skip(1).all(|after| {
         after
             .get(..2)
@@ -99,13 +100,13 @@ pub fn percent_decode(raw: &[u8]) -> Option<Vec<u8>> {
     if !well_formed {
         return None;
     }
-    // Most paths have no escape at all: one copy, without decoding byte by byte.
+    // Most paths have no escape at all: no copy.
     if !raw.contains(&b'%') {
-        return Some(raw.to_vec());
+        return Some(Cow::Borrowed(raw));
     }
     let mut decoded = Vec::with_capacity(raw.len());
     decoded.extend(percent_encoding::percent_decode(raw));
-    Some(decoded)
+    Some(Cow::Owned(decoded))
 }
 
 /// What mod_jk's ForwardURIProxy escapes: all but ASCII letters, digits and
@@ -347,7 +348,17 @@ pub fn build_context(
         .flatten()
         .map(|authority| Bytes::copy_from_slice(authority.as_str().as_bytes()));
     let mut host_header: Option<&[u8]> = None;
-    let mut headers = Vec::with_capacity(parts.headers.len() + 2);
+    // The values (and the names AJP has no code for) are copied into one buffer that the
+    // forwarded headers share: one allocation per request instead of one per header.
+    let mut arena = BytesMut::with_capacity(
+        parts
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum(),
+    );
+    // (coded name, or the name's span in the arena; the value's span)
+    let mut spans = Vec::with_capacity(parts.headers.len());
     for (name, value) in &parts.headers {
         let value = value.as_bytes();
         if forbidden(value) {
@@ -362,11 +373,25 @@ pub fn build_context(
         if chunked && name == http::header::CONTENT_LENGTH {
             continue;
         }
-        headers.push((
-            RequestHeaderName::from_name_slice(name.as_str().as_bytes()),
-            Some(Bytes::copy_from_slice(value)),
-        ));
+        let name = name.as_str().as_bytes();
+        let coded = RequestHeaderCode::from_name(name).ok_or_else(|| {
+            let start = arena.len();
+            arena.extend_from_slice(name);
+            start..arena.len()
+        });
+        let start = arena.len();
+        arena.extend_from_slice(value);
+        spans.push((coded, start..arena.len()));
     }
+    let arena = arena.freeze();
+    let mut headers = Vec::with_capacity(spans.len() + 2);
+    headers.extend(spans.into_iter().map(|(coded, value)| {
+        let name = match coded {
+            Ok(code) => RequestHeaderName::Coded(code),
+            Err(name) => RequestHeaderName::Named(arena.slice(name)),
+        };
+        (name, Some(arena.slice(value)))
+    }));
     if let Some(authority) = &absolute_authority {
         headers.push((
             RequestHeaderName::from_name(Bytes::from_static(b"host")),
@@ -496,13 +521,20 @@ mod tests {
 
     #[test]
     fn percent_decoding_refuses_malformed_escapes() {
-        assert_eq!(percent_decode(b"/a%41%2f"), Some(b"/aA/".to_vec()));
+        assert_eq!(percent_decode(b"/a%41%2f").as_deref(), Some(&b"/aA/"[..]));
         assert_eq!(percent_decode(b"/a%4"), None);
         assert_eq!(percent_decode(b"/a%"), None);
         assert_eq!(percent_decode(b"/a%%41"), None);
         assert_eq!(percent_decode(b"/a%4%41"), None);
         assert_eq!(percent_decode(b"/a%g1"), None);
-        assert_eq!(percent_decode(b"/a%C3%A9"), Some("/aé".as_bytes().to_vec()));
+        assert_eq!(
+            percent_decode(b"/a%C3%A9").as_deref(),
+            Some("/aé".as_bytes())
+        );
+        assert!(matches!(
+            percent_decode(b"/plain/path"),
+            Some(Cow::Borrowed(_))
+        ));
     }
 
     #[test]
