@@ -9,7 +9,7 @@ use arc_swap::ArcSwap;
 
 use super::clock::Clock;
 use super::error::{BalancerConfigError, FailedAttempt, FailureKind, LbError, LbFailure};
-use super::session::{route_of_session, session_candidates};
+use super::session::{route_of_session, session_id_list};
 use super::settings::{
     Activation, LbMethod, LbSettings, MemberSettings, RecoveryOptions, ReplayPolicy,
 };
@@ -765,13 +765,12 @@ impl Balancer {
                     .session_cookie
                     .as_deref()
                     .unwrap_or(&settings.session_cookie);
-                let ids = session_candidates(
+                session_id_list(
                     &facts.uri,
                     facts.cookies.iter().map(String::as_str),
                     path,
                     cookie,
-                );
-                (!ids.is_empty()).then(|| ids.join(";"))
+                )
             }
         } else {
             None

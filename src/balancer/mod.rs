@@ -22,7 +22,7 @@ pub use self::core::{
 };
 pub use self::error::{BalancerConfigError, FailedAttempt, FailureKind, LbError, LbFailure};
 pub use self::service::{AttemptContext, LbMember, LbResponse, service, spawn_maintenance};
-pub use self::session::{route_of_session, session_candidates};
+pub use self::session::{route_of_session, session_candidates, session_id_list};
 pub use self::settings::{
     Activation, LbMethod, LbSettings, LockMode, MemberSettings, RecoveryOptions, ReplayPolicy,
     domain_of_route,

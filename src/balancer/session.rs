@@ -16,14 +16,31 @@ pub fn session_candidates<'a, I>(
 where
     I: IntoIterator<Item = &'a str>,
 {
+    session_id_list(uri, cookie_headers, session_path, session_cookie)
+        .map(|joined| joined.split(';').map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// The candidates of [`session_candidates`] joined by `;` (mod_jk's session id list, what
+/// logs and the lb keep), built in one allocation; `None` when there is none.
+pub fn session_id_list<'a, I>(
+    uri: &str,
+    cookie_headers: I,
+    session_path: &str,
+    session_cookie: &str,
+) -> Option<String>
+where
+    I: IntoIterator<Item = &'a str>,
+{
     let joined = match path_parameter(uri, session_path) {
         Some(value) => value.to_owned(),
-        None => cookie_values(cookie_headers, session_cookie).join(";"),
+        None => {
+            let mut joined = String::new();
+            append_cookie_values(cookie_headers, session_cookie, &mut joined);
+            joined
+        }
     };
-    if joined.is_empty() {
-        return Vec::new();
-    }
-    joined.split(';').map(str::to_owned).collect()
+    (!joined.is_empty()).then_some(joined)
 }
 
 /// The first non-empty value of `name=` in `uri`; it ends at `?`, `;` or `/`.
@@ -48,15 +65,16 @@ fn path_parameter<'u>(uri: &'u str, name: &str) -> Option<&'u str> {
     None
 }
 
-/// Every value of cookie `name` in the given `Cookie` header values, in order.
-fn cookie_values<'a, I>(cookie_headers: I, name: &str) -> Vec<String>
+/// Appends every value of cookie `name` in the given `Cookie` header values to `out`, in
+/// order, separated by `;`.
+fn append_cookie_values<'a, I>(cookie_headers: I, name: &str, out: &mut String)
 where
     I: IntoIterator<Item = &'a str>,
 {
-    let mut values = Vec::new();
     if name.is_empty() {
-        return values;
+        return;
     }
+    let mut first = true;
     for header in cookie_headers {
         let bytes = header.as_bytes();
         let mut from = 0;
@@ -76,7 +94,11 @@ where
                     let value_end = header[value_start..]
                         .find([';', ','])
                         .map_or(bytes.len(), |e| value_start + e);
-                    values.push(unquote(&header[value_start..value_end]).to_owned());
+                    if !first {
+                        out.push(';');
+                    }
+                    first = false;
+                    out.push_str(unquote(&header[value_start..value_end]));
                     next = value_end.max(start + 1);
                 }
             }
@@ -89,7 +111,6 @@ where
             }
         }
     }
-    values
 }
 
 /// Removes one pair of surrounding double quotes.

@@ -10,7 +10,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 
 use crate::ajp::{ForwardRequest, Method, RequestHeaderCode, RequestHeaderName};
 use crate::backend::{BodyKind, ForwardContext, TlsInfo};
-use crate::balancer::{RequestFacts, session_candidates};
+use crate::balancer::{RequestFacts, session_id_list};
 use crate::config::MountExtensions;
 use crate::config::ini::JkOptions;
 use crate::config::uriworkermap::{is_unsafe_path, normalize_path, resolve_dot_segments};
@@ -154,7 +154,7 @@ pub fn matching_path(raw_path: &str) -> Result<Vec<u8>, Rejected> {
 /// (`;jsessionid=` path parameter first, then every `JSESSIONID` cookie): candidates
 /// joined by `;`. lb workers look again with their own names.
 pub fn request_session_id(raw_path: &str, headers: &HeaderMap) -> Option<Bytes> {
-    let ids = session_candidates(
+    session_id_list(
         raw_path,
         headers
             .get_all(http::header::COOKIE)
@@ -162,8 +162,8 @@ pub fn request_session_id(raw_path: &str, headers: &HeaderMap) -> Option<Bytes> 
             .filter_map(|v| v.to_str().ok()),
         DEFAULT_SESSION_PATH,
         DEFAULT_SESSION_COOKIE,
-    );
-    (!ids.is_empty()).then(|| Bytes::from(ids.join(";")))
+    )
+    .map(Bytes::from)
 }
 
 /// What an lb worker needs to know of a request (its session id sources, method, body,
