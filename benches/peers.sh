@@ -8,7 +8,8 @@
 #   (default) 10 s runs, the median of 3 interleaved runs per proxy and path (about 8 minutes)
 # Environment: JKGATE_BIN (default target/release/jkgate, built when unset), KEEP=1,
 #   JKGATE_ACCESS_LOG (default off: none of the peers logs requests here either; a file path
-#   measures jkgate with its access log on).
+#   measures jkgate with its access log on), BASELINE_BIN (optional: another jkgate binary,
+#   e.g. an earlier commit's, measured in the same run as one more proxy, `baseline`).
 #
 # Paths, as benches/loadtest.sh section 4 measures them: the 1 KiB file, the session page
 # with one JSESSIONID cookie (sticky: created through each proxy, so each proxy's session is
@@ -36,6 +37,8 @@ while (($#)); do
 done
 THREADS=2 CONNS=32 LOG_TAG=peers URLPATH=/app/static/1k.bin
 PROXIES=(mod_jk jkgate haproxy nginx)
+PEERS=(mod_jk haproxy nginx)
+BASELINE_PID="" BASELINE_URL=""
 WORK=$(mktemp -d /tmp/jkgate-peers.XXXXXX)
 chmod 755 "$WORK"
 # shellcheck source=benches/lib.sh
@@ -45,10 +48,10 @@ trap 'exit 130' INT TERM
 require_tools wrk curl python3 /usr/sbin/apache2 /usr/sbin/haproxy /usr/sbin/nginx
 
 url_of() {
-    case $1 in mod_jk) echo "$MODJK_URL" ;; jkgate) echo "$JKGATE_URL" ;; haproxy) echo "$HAPROXY_URL" ;; nginx) echo "$NGINX_URL" ;; esac
+    case $1 in mod_jk) echo "$MODJK_URL" ;; jkgate) echo "$JKGATE_URL" ;; haproxy) echo "$HAPROXY_URL" ;; nginx) echo "$NGINX_URL" ;; baseline) echo "$BASELINE_URL" ;; esac
 }
 pid_of() {
-    case $1 in mod_jk) echo "$HTTPD_PID" ;; jkgate) echo "$JKGATE_PID" ;; haproxy) echo "$HAPROXY_PID" ;; nginx) echo "$NGINX_PID" ;; esac
+    case $1 in mod_jk) echo "$HTTPD_PID" ;; jkgate) echo "$JKGATE_PID" ;; haproxy) echo "$HAPROXY_PID" ;; nginx) echo "$NGINX_PID" ;; baseline) echo "$BASELINE_PID" ;; esac
 }
 
 log "starting $NODES Tomcat node(s)"
@@ -56,6 +59,15 @@ for ((k = 1; k <= NODES; k++)); do node_start "$k"; done
 write_workers "$WORK/workers.properties"
 build_jkgate
 start_modjk "$WORK/workers.properties"
+if [[ -n ${BASELINE_BIN:-} ]]; then
+    [[ -x $BASELINE_BIN ]] || die "BASELINE_BIN $BASELINE_BIN is not executable"
+    current=$JKGATE JKGATE=$BASELINE_BIN
+    start_jkgate "$WORK/workers.properties"
+    BASELINE_PID=$JKGATE_PID BASELINE_URL=$JKGATE_URL JKGATE=$current
+    PROXIES+=(baseline) PEERS+=(baseline)
+    # Stop the baseline too, then the usual clean-up (which reads the exit status from $?).
+    trap 'rc=$?; stop_pid "$BASELINE_PID" "$WORK/"; (exit $rc); bench_cleanup' EXIT
+fi
 start_jkgate "$WORK/workers.properties"
 start_haproxy
 start_nginx
@@ -110,7 +122,7 @@ echo "== jkgate / peer (req/s: above 1 is better for jkgate; CPU per request: be
 printf '%-8s %-8s %10s %8s %11s %14s\n' path peer 'req/s' 'p50' 'CPU/req' 'Tomcat CPU/req'
 for label in 1k session 100k; do
     j=$label:jkgate
-    for p in mod_jk haproxy nginx; do
+    for p in "${PEERS[@]}"; do
         n=$label:$p
         printf '%-8s %-8s %10s %8s %11s %14s\n' "$label" "$p" "$(ratio "${RPS[$j]}" "${RPS[$n]}")" \
             "$(ratio "${P50[$j]}" "${P50[$n]}")" "$(ratio "${US[$j]}" "${US[$n]}")" "$(ratio "${BACK[$j]}" "${BACK[$n]}")"
