@@ -55,7 +55,7 @@ fn serve_ok(lb: &Balancer, facts: &RequestFacts) -> String {
         guard.finish(&mut plan, AttemptReport::success(100)),
         Verdict::Done
     );
-    choice.member
+    choice.member.to_string()
 }
 
 /// Makes `name` fail one attempt with a backend failure (nothing else in flight → ERR).
@@ -1003,7 +1003,7 @@ fn fail_all_the_way(
     loop {
         match lb.next_step(&mut plan) {
             Step::Attempt(c) => {
-                tried.push(c.member.clone());
+                tried.push(c.member.to_string());
                 let g = lb.start_attempt(&mut plan, &c).unwrap();
                 if let Verdict::Stop(_) = g.finish(&mut plan, report.clone()) {
                     return (tried, waits);

@@ -9,6 +9,7 @@ use arc_swap::ArcSwap;
 
 use super::clock::Clock;
 use super::error::{BalancerConfigError, FailedAttempt, FailureKind, LbError, LbFailure};
+use super::name::SharedName;
 use super::session::{route_of_session, session_id_list};
 use super::settings::{
     Activation, LbMethod, LbSettings, MemberSettings, RecoveryOptions, ReplayPolicy,
@@ -31,12 +32,22 @@ pub struct Topology {
     slots: Vec<usize>,
     /// The lb's name, shared by every attempt's context instead of copied into it.
     lb_name: Arc<str>,
+    /// Member i's name, route and domain, shared by the requests that choose it.
+    names: Vec<SharedName>,
+    routes: Vec<SharedName>,
+    domains: Vec<SharedName>,
 }
 
 impl Topology {
     fn new(settings: LbSettings, members: Vec<MemberSettings>, slots: Vec<usize>) -> Self {
         let lb_mult = lb_multipliers(members.iter().map(|m| m.lbfactor));
+        let shared = |field: fn(&MemberSettings) -> &str| {
+            members.iter().map(|m| SharedName::from(field(m))).collect()
+        };
         Topology {
+            names: shared(|m| &m.name),
+            routes: shared(|m| &m.route),
+            domains: shared(|m| &m.domain),
             lb_name: Arc::from(settings.name.as_str()),
             settings,
             members,
@@ -235,7 +246,7 @@ pub struct RequestPlan {
     /// mod_jk splits the session id list in place (`;` → NUL) while its first choice
     /// walks it, so every later choice of the same request sees only the first candidate.
     first_session_only: bool,
-    route: Option<String>,
+    route: Option<SharedName>,
     sticky: bool,
     stateless: bool,
     set_cookie: bool,
@@ -344,12 +355,12 @@ pub struct Choice {
     /// Index of the member in `balance_workers` order.
     pub index: usize,
     /// The member's name.
-    pub member: String,
+    pub member: SharedName,
     /// Route sent to Tomcat as the AJP `route` attribute.
-    pub route: String,
+    pub route: SharedName,
     /// The chosen member's own `route` (what the access log reports as the route used; the
     /// attribute above stays the first choice's, as mod_jk sends it).
-    pub member_route: String,
+    pub member_route: SharedName,
     /// Effective activation, sent as `JK_LB_ACTIVATION`.
     pub activation: Activation,
     /// Whether the request was routed by its session (no routing cookie then).
@@ -754,7 +765,7 @@ impl Balancer {
         let mut route = None;
         let session = if settings.sticky_session && !facts.sticky_ignore {
             if let Some(forced) = facts.route_override.as_deref().filter(|r| !r.is_empty()) {
-                route = Some(forced.to_owned());
+                route = Some(SharedName::from(forced));
                 Some(format!(".{forced}"))
             } else {
                 let path = facts
@@ -852,7 +863,7 @@ impl Balancer {
     fn make_choice(&self, plan: &mut RequestPlan, index: usize) -> Choice {
         let member = &plan.topology.members[index];
         if plan.route.is_none() {
-            plan.route = Some(member.route.clone());
+            plan.route = Some(plan.topology.routes[index].clone());
         }
         let settings = &plan.topology.settings;
         let set_cookie = (!plan.sticky && plan.set_cookie).then(|| {
@@ -869,9 +880,9 @@ impl Balancer {
         });
         Choice {
             index,
-            member: member.name.clone(),
+            member: plan.topology.names[index].clone(),
             route: plan.route.clone().unwrap_or_default(),
-            member_route: member.route.clone(),
+            member_route: plan.topology.routes[index].clone(),
             activation: plan.activations[index],
             sticky: plan.sticky,
             set_cookie,
@@ -908,7 +919,7 @@ impl Balancer {
             plan.attempts_made += 1;
             plan.failures.push(FailedAttempt {
                 attempt: choice.attempt,
-                member: choice.member.clone(),
+                member: choice.member.to_string(),
                 kind: FailureKind::Busy,
                 retry_safe: true,
                 detail: format!("busy_limit {limit} reached"),
@@ -1177,7 +1188,7 @@ impl Balancer {
             Decision::SessionRoute
         };
         if uses_domain {
-            plan.route = Some(members[index].domain.clone());
+            plan.route = Some(topology.domains[index].clone());
         }
         if !plan.states[index].usable_sticky(plan.activations[index]) {
             // The session's member cannot take it: the request is no longer sticky,
@@ -1196,7 +1207,7 @@ impl Balancer {
                 members.iter().position(|m| m.route == owner.redirect)
             } else if !owner.domain.is_empty() && !uses_domain {
                 let found = find_best_by_domain(rt, plan, &owner.domain);
-                plan.route = found.map(|_| owner.domain.clone());
+                plan.route = found.map(|_| topology.domains[owner_index].clone());
                 plan.decision = Decision::DomainFailover { owner: owner_index };
                 found
             } else {

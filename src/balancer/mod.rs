@@ -9,6 +9,7 @@
 mod clock;
 mod core;
 mod error;
+mod name;
 mod service;
 mod session;
 mod settings;
@@ -21,6 +22,7 @@ pub use self::core::{
     is_idempotent, lb_multipliers, replay_allowed,
 };
 pub use self::error::{BalancerConfigError, FailedAttempt, FailureKind, LbError, LbFailure};
+pub use self::name::SharedName;
 pub use self::service::{AttemptContext, LbMember, LbResponse, service, spawn_maintenance};
 pub use self::session::{route_of_session, session_candidates, session_id_list};
 pub use self::settings::{

@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use super::core::{AttemptReport, Balancer, Choice, RequestFacts, Step, Verdict};
 use super::error::{LbError, LbFailure};
+use super::name::SharedName;
 use super::settings::Activation;
 
 /// What a member attempt is told about the lb's decision.
@@ -17,11 +18,11 @@ pub struct AttemptContext {
     /// The lb worker's name.
     pub lb: Arc<str>,
     /// The member's name.
-    pub member: String,
+    pub member: SharedName,
     /// AJP `route` attribute to send.
-    pub route: String,
+    pub route: SharedName,
     /// The member's own route (the route this attempt actually uses).
-    pub member_route: String,
+    pub member_route: SharedName,
     /// `JK_LB_ACTIVATION` to send.
     pub activation: Activation,
     /// Attempt number within the request, from 1.
@@ -58,9 +59,9 @@ pub struct LbResponse<R> {
     /// What the member returned.
     pub response: R,
     /// The member that served it.
-    pub member: String,
+    pub member: SharedName,
     /// The route sent along.
-    pub route: String,
+    pub route: SharedName,
     /// Attempts made (1 = first try succeeded).
     pub attempts: u32,
     /// Routing cookies to add to the response.

@@ -698,7 +698,7 @@ pub fn route_view(
         sent_route: run
             .choice
             .as_ref()
-            .map(|c| c.route.clone())
+            .map(|c| c.route.to_string())
             .unwrap_or_default(),
         state: chosen
             .map(|m| m.state.status_name().to_owned())
