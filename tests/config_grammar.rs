@@ -564,3 +564,40 @@ fn variables_that_resolve_and_unused_free_variables_are_accepted() {
     let file = workers("worker.list=w\nworker.w.secret=a$(b\n");
     assert_eq!(file.properties.value("worker.w.secret"), Some("a$(b"));
 }
+
+/// Fuzz finding (fuzz/regressions/workers_properties/*-self-referencing-variable-doubles):
+/// `v=$(v)$(v)` doubles `v` on every line, and joining a repeated key doubles it again, so a
+/// file of a few KiB asked for gigabytes and minutes. Both stop at the limit, with the line.
+#[test]
+fn a_value_that_doubles_itself_stops_at_the_length_limit() {
+    use jkgate::config::properties::VALUE_LENGTH_LIMIT;
+    // 16 bytes doubled (`$(v)$(v)`: 16 * 2^(n-1)) pass 64 KiB on line 14; doubled plus the
+    // `*` that joins a repeated key (2n + 1), on line 13.
+    for (case, mode, line, stops_at) in [
+        ("substitution", DuplicateMode::Overwrite, "v=$(v)$(v)\n", 14),
+        ("joined repeats", DuplicateMode::Merge, "v=$(v)\n", 13),
+    ] {
+        let text = format!("v=0123456789abcdef\n{}", line.repeat(20));
+        let mut map = PropertyMap::new();
+        let err = map
+            .read(text.as_bytes(), "t.properties", mode, &no_env)
+            .expect_err(case);
+        let ConfigError::ValueTooLong {
+            origin,
+            key,
+            length,
+            limit,
+        } = &err
+        else {
+            panic!("{case}: {err}");
+        };
+        assert_eq!((key.as_str(), *limit), ("v", VALUE_LENGTH_LIMIT), "{case}");
+        assert!(*length > VALUE_LENGTH_LIMIT, "{case}");
+        assert_eq!(origin.line, stops_at, "{case}: {err}");
+        assert!(
+            err.to_string().contains(&format!("t.properties:{stops_at}")),
+            "{err}"
+        );
+        assert!(map.value("v").unwrap().len() <= VALUE_LENGTH_LIMIT, "{case}");
+    }
+}

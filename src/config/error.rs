@@ -81,6 +81,22 @@ pub enum ConfigError {
         /// Where.
         origin: Origin,
     },
+    /// A value that `$(name)` substitution or the joining of repeated keys made longer
+    /// than any real setting (each `v=$(v)$(v)` line doubles `v`: a file of a few KiB
+    /// could otherwise ask for gigabytes).
+    #[error(
+        "{origin}: `{key}`: the value grows to {length} bytes through `$(...)` substitution or repeated keys, over the limit of {limit} bytes; a value that refers to itself (`{key}=$({key})...`) doubles with every line"
+    )]
+    ValueTooLong {
+        /// Where.
+        origin: Origin,
+        /// The key.
+        key: String,
+        /// The length the value would have.
+        length: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// A `worker.` key that does not end in a directive mod_jk knows (fatal in mod_jk too).
     #[error(
         "{origin}: `{key}` is not a supported worker directive{hint}; valid keys are `worker.<name>.<directive>` with one of: {valid}"

@@ -39,6 +39,20 @@ struct ReferenceBudget {
     keys: std::collections::HashSet<String>,
     references_left: usize,
 }
+/// Longest value a line may end up with after `$(name)` substitution and the joining of
+/// repeated keys (mod_jk reads lines of at most 8 KiB, but never bounds what substitution
+/// makes of them).
+pub const VALUE_LENGTH_LIMIT: usize = 64 * 1024;
+
+fn value_too_long(origin: Origin, key: &str, length: usize) -> ConfigError {
+    ConfigError::ValueTooLong {
+        origin,
+        key: key.to_owned(),
+        length,
+        limit: VALUE_LENGTH_LIMIT,
+    }
+}
+
 /// Most `$(...)` substitutions tried in one value.
 const SUBSTITUTION_LIMIT: u32 = 21;
 
@@ -361,11 +375,19 @@ impl PropertyMap {
         };
         validate_key(key, &origin, &mut self.warnings)?;
         let value = self.substitute(value, env);
-        self.store(key, value, origin, mode);
-        Ok(())
+        if value.len() > VALUE_LENGTH_LIMIT {
+            return Err(value_too_long(origin, key, value.len()));
+        }
+        self.store(key, value, origin, mode)
     }
 
-    fn store(&mut self, key: &str, value: String, origin: Origin, mode: DuplicateMode) {
+    fn store(
+        &mut self,
+        key: &str,
+        value: String,
+        origin: Origin,
+        mode: DuplicateMode,
+    ) -> Result<(), ConfigError> {
         let Some(existing) = self.entries.iter_mut().find(|p| p.key == key) else {
             self.entries.push(Property {
                 key: key.to_owned(),
@@ -373,7 +395,7 @@ impl PropertyMap {
                 origin,
                 inherited_from: None,
             });
-            return;
+            return Ok(());
         };
         if mode == DuplicateMode::Merge && !has_suffix_in(key, UNIQUE_DIRECTIVES) {
             let separator = if key.ends_with("_path") {
@@ -396,6 +418,10 @@ impl PropertyMap {
                     ),
                 });
             }
+            let length = existing.value.len() + 1 + value.len();
+            if length > VALUE_LENGTH_LIMIT {
+                return Err(value_too_long(origin, key, length));
+            }
             existing.value = format!("{}{}{}", existing.value, separator, value);
             existing.origin = origin;
         } else {
@@ -410,6 +436,7 @@ impl PropertyMap {
             existing.value = value;
             existing.origin = origin;
         }
+        Ok(())
     }
 
     /// mod_jk's `$(name)` replacement: earlier keys, then `env`; unresolved names stay;
