@@ -595,9 +595,13 @@ fn a_value_that_doubles_itself_stops_at_the_length_limit() {
         assert!(*length > VALUE_LENGTH_LIMIT, "{case}");
         assert_eq!(origin.line, stops_at, "{case}: {err}");
         assert!(
-            err.to_string().contains(&format!("t.properties:{stops_at}")),
+            err.to_string()
+                .contains(&format!("t.properties:{stops_at}")),
             "{err}"
         );
-        assert!(map.value("v").unwrap().len() <= VALUE_LENGTH_LIMIT, "{case}");
+        assert!(
+            map.value("v").unwrap().len() <= VALUE_LENGTH_LIMIT,
+            "{case}"
+        );
     }
 }
