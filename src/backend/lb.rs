@@ -43,9 +43,9 @@ impl<'a> LbMember<Exchange<'a>> for AjpWorker {
     ) -> Result<(Completed, u64), AttemptReport> {
         let Exchange { ctx, body, sink } = request;
         if !context.route.is_empty() {
-            ctx.route = Some(Bytes::copy_from_slice(context.route.as_bytes()));
+            ctx.route = Some(context.route.to_bytes());
         }
-        let member_route = Bytes::copy_from_slice(context.member_route.as_bytes());
+        let member_route = context.member_route.to_bytes();
         if ctx.first_route.is_none() {
             ctx.first_route = Some(member_route.clone());
         }

@@ -3,17 +3,52 @@
 //! reference count, not a string.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
 
-/// A name shared by the lb's topology and the requests routed with it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SharedName(Arc<str>);
+use bytes::Bytes;
+
+/// A name shared by the lb's topology and the requests routed with it: as text, and as the
+/// bytes an AJP attribute (`route`) carries, both shared.
+#[derive(Debug, Clone, Default)]
+pub struct SharedName(Arc<str>, Bytes);
 
 impl SharedName {
     /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The name's bytes, shared (for the AJP request; no copy).
+    pub fn to_bytes(&self) -> Bytes {
+        self.1.clone()
+    }
+}
+
+impl PartialEq for SharedName {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for SharedName {}
+
+impl Hash for SharedName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl PartialOrd for SharedName {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SharedName {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
     }
 }
 
@@ -39,13 +74,14 @@ impl fmt::Display for SharedName {
 
 impl From<&str> for SharedName {
     fn from(name: &str) -> Self {
-        SharedName(Arc::from(name))
+        // The first clone makes the buffer a shared one; every later clone only counts.
+        SharedName(Arc::from(name), Bytes::copy_from_slice(name.as_bytes()))
     }
 }
 
 impl From<String> for SharedName {
     fn from(name: String) -> Self {
-        SharedName(Arc::from(name))
+        SharedName::from(name.as_str())
     }
 }
 
@@ -94,6 +130,8 @@ mod tests {
         let name = SharedName::from("node1");
         let copy = name.clone();
         assert!(Arc::ptr_eq(&name.0, &copy.0));
+        assert_eq!(name.to_bytes().as_ptr(), copy.to_bytes().as_ptr());
+        assert_eq!(&name.to_bytes()[..], b"node1");
         assert_eq!(name, "node1");
         assert_eq!(name, *"node1");
         assert_eq!(name, "node1".to_owned());
