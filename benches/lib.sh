@@ -377,6 +377,23 @@ median_run() {
         printf '%s' "${RUNS[$name]}" | sort -n -k1,1 | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }')
 }
 
+# session_cookie URL FILES STRICT: creates a session through URL (curl, cookie jar FILES.jar),
+# checks that it sticks (the same session again, its counter at 2) and prints the Cookie header
+# that carries it. A session that does not stick stops the script with STRICT=strict, else it is
+# logged as a warning. Call as H=$(session_cookie ...) || exit 1.
+session_cookie() {
+    local url=$1 files=$2 strict=$3 id
+    curl -s -m 10 -c "$files.jar" -o "$files.body" "$url" || die "$url failed"
+    id=$(awk '$6 == "JSESSIONID" { print $7 }' "$files.jar")
+    [[ -n $id ]] || die "no JSESSIONID from $url"
+    curl -s -m 10 -H "Cookie: JSESSIONID=$id" -o "$files.body" "$url"
+    if [[ $(sed -n 's/^counter=//p' "$files.body") != 2 || $(sed -n 's/^sessionId=//p' "$files.body") != "$id" ]]; then
+        [[ $strict == strict ]] && die "$url: the session $id did not stick: $(tr '\n' ' ' <"$files.body")"
+        log "WARNING: $url: the session $id did not stick: $(tr '\n' ' ' <"$files.body")"
+    fi
+    echo "Cookie: JSESSIONID=$id"
+}
+
 warm_up() { # URL [wrk options...]: an unmeasured run
     local url=$1
     shift

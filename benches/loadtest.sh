@@ -320,20 +320,12 @@ section_sticky() {
 # --- 4 and 5: throughput, as benches/compare.sh ---------------------------------------------
 # throughput SECTION LABEL PATH [cookie]: warm-up, then ROUNDS interleaved measured runs
 throughput() {
-    local sec=$1 label=$2 path=$3 cookie=${4:-} p round hdr=() jar body id
+    local sec=$1 label=$2 path=$3 cookie=${4:-} p round hdr=()
     declare -A H=()
     for p in mod_jk jkgate; do
         H[$p]=""
         if [[ -n $cookie ]]; then # one session per proxy, created through it
-            jar=$WORK/jar.$sec.$p body=$WORK/body.$sec.$p
-            curl -s -m 10 -c "$jar" -o "$body" "$(url_of "$p")$path" || die "$p: $path failed"
-            id=$(awk '$6 == "JSESSIONID" { print $7 }' "$jar")
-            [[ -n $id ]] || die "$p: no JSESSIONID from $path"
-            H[$p]="Cookie: JSESSIONID=$id"
-            # the cookie must stick: the same node, the session's counter at 2
-            curl -s -m 10 -H "${H[$p]}" -o "$body" "$(url_of "$p")$path"
-            [[ $(sed -n 's/^counter=//p' "$body") == 2 && $(sed -n 's/^sessionId=//p' "$body") == "$id" ]] \
-                || log "WARNING: $p: the session $id did not stick: $(tr '\n' ' ' <"$body")"
+            H[$p]=$(session_cookie "$(url_of "$p")$path" "$WORK/session.$sec.$p" warn) || exit 1
         fi
     done
     for p in mod_jk jkgate; do

@@ -74,19 +74,12 @@ start_nginx
 
 # path LABEL PATH [cookie]: every proxy, interleaved, ROUNDS times.
 path() {
-    local label=$1 path=$2 cookie=${3:-} p round jar body id hdr=()
+    local label=$1 path=$2 cookie=${3:-} p round hdr=()
     declare -A H=()
     for p in "${PROXIES[@]}"; do
         H[$p]=""
         if [[ -n $cookie ]]; then # one session per proxy, created through it
-            jar=$WORK/jar.$p body=$WORK/body.$p
-            curl -s -m 10 -c "$jar" -o "$body" "$(url_of "$p")$path" || die "$p: $path failed"
-            id=$(awk '$6 == "JSESSIONID" { print $7 }' "$jar")
-            [[ -n $id ]] || die "$p: no JSESSIONID from $path"
-            H[$p]="Cookie: JSESSIONID=$id"
-            curl -s -m 10 -H "${H[$p]}" -o "$body" "$(url_of "$p")$path"
-            [[ $(sed -n 's/^counter=//p' "$body") == 2 && $(sed -n 's/^sessionId=//p' "$body") == "$id" ]] \
-                || die "$p: the session $id did not stick: $(tr '\n' ' ' <"$body")"
+            H[$p]=$(session_cookie "$(url_of "$p")$path" "$WORK/session.$p" strict) || exit 1
         fi
     done
     for p in "${PROXIES[@]}"; do
