@@ -334,6 +334,7 @@ impl Pool {
         }
         conn.served += 1;
         conn.idle_since = Instant::now();
+        conn.shrink_for_idle();
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < cfg.pool_size
         {
