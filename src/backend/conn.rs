@@ -284,17 +284,6 @@ impl AjpConnection {
         self.flush(limit).await
     }
 
-    /// Lets go of a read buffer that grew for a large response (see [`ReadSize`]) before
-    /// the connection waits in the pool, so an idle connection holds one packet's room, as
-    /// it did before it served the download. The read size itself stays: the next large
-    /// response reads in large steps at once.
-    pub fn shrink_for_idle(&mut self) {
-        let packet = self.packet_size.get();
-        if self.read_buf.is_empty() && self.read_buf.capacity() >= 4 * packet {
-            self.read_buf = BytesMut::with_capacity(packet);
-        }
-    }
-
     /// Checks an idle connection without waiting: false when the member closed it,
     /// reset it, or sent unexpected bytes while it was idle.
     pub fn is_idle_healthy(&mut self) -> bool {
@@ -303,60 +292,5 @@ impl AjpConnection {
         }
         let mut probe = [0u8; 1];
         matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use tokio::io::AsyncWriteExt;
-    use tokio::net::TcpListener;
-
-    use super::*;
-    use crate::ajp::encode_container_message;
-
-    /// A member that writes `chunks` body packets of `size` bytes back to back, as Tomcat
-    /// writes a large file, then END_RESPONSE(reuse).
-    async fn download_member(chunks: usize, size: usize) -> (std::net::SocketAddr, PacketSize) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let packet = PacketSize::DEFAULT;
-        tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.expect("accept");
-            let mut out = BytesMut::new();
-            for _ in 0..chunks {
-                let chunk = ContainerMessage::SendBodyChunk(vec![7u8; size].into());
-                encode_container_message(&chunk, packet, &mut out).expect("encode");
-            }
-            let end = ContainerMessage::EndResponse { reuse: true };
-            encode_container_message(&end, packet, &mut out).expect("encode");
-            socket.write_all(&out).await.expect("write");
-            // Stay open, as a kept-alive member does.
-            let mut rest = [0u8; 1];
-            let _ = socket.read(&mut rest).await;
-        });
-        (addr, packet)
-    }
-
-    #[tokio::test]
-    async fn a_download_grows_the_reads_and_the_pool_gets_a_one_packet_buffer_back() {
-        let (addr, packet) = download_member(13, 8000).await;
-        let cfg = MemberConfig::new("node1", addr);
-        let mut conn = AjpConnection::connect(&cfg).await.expect("connect");
-        let mut body = 0;
-        loop {
-            match conn.read_message(None).await.expect("read") {
-                ContainerMessage::SendBodyChunk(data) => body += data.len(),
-                ContainerMessage::EndResponse { .. } => break,
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-        assert_eq!(body, 13 * 8000);
-        assert!(
-            conn.read_size.next() > packet.get(),
-            "full reads of the download grew the read size"
-        );
-        conn.shrink_for_idle();
-        assert!(conn.read_buf.capacity() < 4 * packet.get());
-        assert!(conn.is_idle_healthy());
     }
 }

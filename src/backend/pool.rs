@@ -334,7 +334,6 @@ impl Pool {
         }
         conn.served += 1;
         conn.idle_since = Instant::now();
-        conn.shrink_for_idle();
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < cfg.pool_size
         {
