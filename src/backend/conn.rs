@@ -9,7 +9,6 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::outcome::{AttemptError, FailureKind, Phase};
-use super::read_size::ReadSize;
 use super::settings::{MemberConfig, nonzero};
 use super::wire;
 use crate::ajp::{
@@ -70,7 +69,6 @@ pub enum CpingError {
 pub struct AjpConnection {
     stream: TcpStream,
     read_buf: BytesMut,
-    read_size: ReadSize,
     write_buf: BytesMut,
     packet_size: PacketSize,
     options: DecodeOptions,
@@ -155,7 +153,6 @@ impl AjpConnection {
         Ok(AjpConnection {
             stream,
             read_buf: BytesMut::with_capacity(cfg.packet_size.get()),
-            read_size: ReadSize::new(cfg.packet_size.get()),
             write_buf: BytesMut::with_capacity(cfg.packet_size.get()),
             packet_size: cfg.packet_size,
             options: DecodeOptions::new(cfg.packet_size),
@@ -236,16 +233,13 @@ impl AjpConnection {
             if let Some(message) = wire::decode_container(&mut self.read_buf, &self.options)? {
                 return Ok(message);
             }
-            let want = self.read_size.next();
-            if self.read_buf.capacity() - self.read_buf.len() < want / 2 {
-                self.read_buf.reserve(want);
+            if self.read_buf.capacity() - self.read_buf.len() < 1024 {
+                self.read_buf.reserve(self.packet_size.get());
             }
-            let room = self.read_buf.capacity() - self.read_buf.len();
             let n = self.stream.read_buf(&mut self.read_buf).await?;
             if n == 0 {
                 return Err(ReadError::Closed);
             }
-            self.read_size.record(n, room);
             self.bytes_read += n as u64;
         }
     }

@@ -13,7 +13,6 @@ pub mod latency;
 pub mod lb;
 pub mod outcome;
 pub mod pool;
-mod read_size;
 pub mod registry;
 pub mod settings;
 pub mod wire;
