@@ -24,56 +24,16 @@ mod tomcat;
 use std::path::Path;
 use std::process::Command;
 
-use reload::ConfGate;
+use reload::{ConfGate, ServerCert, TestCa};
 use tomcat::{TomcatCluster, TomcatOptions};
 
-/// A CA and one certificate per name (SAN = the name), PEM.
-struct Pki {
-    ca_pem: String,
-    certs: Vec<(String, String, String)>,
-}
-
-impl Pki {
-    fn generate(names: &[&str]) -> Pki {
-        use rcgen::{
-            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-            KeyPair, KeyUsagePurpose,
-        };
-        let ca_key = KeyPair::generate().expect("CA key");
-        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.distinguished_name
-            .push(DnType::CommonName, "jkgate vhost test CA");
-        ca.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
-        let issuer = Issuer::new(ca, &ca_key);
-        let certs = names
-            .iter()
-            .map(|name| {
-                let key = KeyPair::generate().expect("key");
-                let mut params = CertificateParams::new(vec![(*name).to_owned()]).expect("params");
-                params.distinguished_name.push(DnType::CommonName, *name);
-                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-                let cert = params.signed_by(&key, &issuer).expect("certificate");
-                ((*name).to_owned(), cert.pem(), key.serialize_pem())
-            })
-            .collect();
-        Pki {
-            ca_pem: ca_cert.pem(),
-            certs,
-        }
-    }
-
-    fn write(&self, gate: &ConfGate) {
-        gate.write("ca.pem", &self.ca_pem);
-        for (name, cert, key) in &self.certs {
-            gate.write(&format!("{name}.pem"), cert);
-            gate.write(&format!("{name}.key"), key);
-        }
+/// Writes the CA (`ca.pem`) and, for each name, a certificate whose SAN and CN are the
+/// name (`NAME.pem`, `NAME.key`) into the gate's configuration directory.
+fn write_pki(gate: &ConfGate, ca: &TestCa, certs: &[ServerCert]) {
+    gate.write("ca.pem", &ca.pem);
+    for cert in certs {
+        gate.write(&format!("{}.pem", cert.cn), &cert.cert_pem);
+        gate.write(&format!("{}.key", cert.cn), &cert.key_pem);
     }
 }
 
@@ -194,9 +154,10 @@ fn curl_tls(dir: &Path, port: u16, name: &str, insecure: bool) -> (bool, String,
 fn two_hosts_reach_their_own_lb_with_their_own_certificate() {
     let cluster = TomcatCluster::start(2, TomcatOptions::default());
     let names = ["www.example.com", "shop.example.com"];
-    let pki = Pki::generate(&names);
+    let ca = TestCa::generate("jkgate vhost test CA");
+    let certs: Vec<ServerCert> = names.iter().map(|name| ca.issue(&[name], name)).collect();
     let mut gate = ConfGate::start("vhosts", true, |g| {
-        pki.write(g);
+        write_pki(g, &ca, &certs);
         g.write("workers.properties", workers_properties(&cluster));
         g.write("jkgate.ini", ini(g, ""));
     });

@@ -1,8 +1,9 @@
 //! Configuration reload fixtures: the real `jkgate` binary started from a configuration
 //! directory (`jkgate run --config DIR/jkgate.ini`) that a test rewrites and reloads with
-//! SIGHUP, the status worker's `mime=prop` answer as a map, a test PKI with two server
-//! certificates and a TLS client that records the certificate it was served, and a
-//! background load generator that sends requests without pause and counts every failure.
+//! SIGHUP, the status worker's `mime=prop` answer as a map, a test CA that signs server
+//! certificates (and a PKI of two) and a TLS client that records the certificate it was
+//! served, and a background load generator that sends requests without pause and counts
+//! every failure.
 //!
 //! Include it together with the Tomcat and gate fixtures (it uses their HTTP client and
 //! log helpers):
@@ -391,7 +392,7 @@ impl StatusProps {
 // Test PKI and TLS client
 // ---------------------------------------------------------------------------------------
 
-/// One server certificate of [`TestPki`].
+/// One server certificate signed by a [`TestCa`].
 pub struct ServerCert {
     /// Its subject CN.
     pub cn: String,
@@ -401,6 +402,59 @@ pub struct ServerCert {
     pub key_pem: String,
     /// The certificate, DER (what a client is served).
     pub der: Vec<u8>,
+}
+
+/// A test CA that signs server certificates for the names a test serves.
+pub struct TestCa {
+    /// The CA certificate, PEM (what a client or `ca.pem` trusts).
+    pub pem: String,
+    /// The CA certificate, DER.
+    pub der: Vec<u8>,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+}
+
+impl TestCa {
+    /// A new CA whose subject CN is `cn`.
+    pub fn generate(cn: &str) -> TestCa {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+        };
+        let key = KeyPair::generate().expect("CA key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let cert = params.self_signed(&key).expect("CA certificate");
+        TestCa {
+            pem: cert.pem(),
+            der: cert.der().to_vec(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A server certificate (a key of its own) for the subject alternative names `sans`,
+    /// with subject CN `cn`.
+    pub fn issue(&self, sans: &[&str], cn: &str) -> ServerCert {
+        use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair};
+        let key = KeyPair::generate().expect("server key");
+        let sans: Vec<String> = sans.iter().map(|san| (*san).to_owned()).collect();
+        let mut params = CertificateParams::new(sans).expect("server params");
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("server certificate");
+        ServerCert {
+            cn: cn.to_owned(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            der: cert.der().to_vec(),
+        }
+    }
 }
 
 /// A test CA and two server certificates it signed (SAN `localhost` and `127.0.0.1`,
@@ -418,41 +472,12 @@ pub struct TestPki {
 impl TestPki {
     /// Generates the CA and both certificates.
     pub fn generate() -> TestPki {
-        use rcgen::{
-            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-            KeyPair, KeyUsagePurpose,
-        };
-        let ca_key = KeyPair::generate().expect("CA key");
-        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.distinguished_name
-            .push(DnType::CommonName, "jkgate reload test CA");
-        ca.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
-        let issuer = Issuer::new(ca, &ca_key);
-        let leaf = |cn: &str| {
-            let key = KeyPair::generate().expect("server key");
-            let mut params =
-                CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                    .expect("server params");
-            params.distinguished_name.push(DnType::CommonName, cn);
-            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-            let cert = params.signed_by(&key, &issuer).expect("server certificate");
-            ServerCert {
-                cn: cn.to_owned(),
-                cert_pem: cert.pem(),
-                key_pem: key.serialize_pem(),
-                der: cert.der().to_vec(),
-            }
-        };
+        let ca = TestCa::generate("jkgate reload test CA");
+        let local = ["localhost", "127.0.0.1"];
         TestPki {
-            ca_der: ca_cert.der().to_vec(),
-            a: leaf("jkgate reload test A"),
-            b: leaf("jkgate reload test B"),
+            a: ca.issue(&local, "jkgate reload test A"),
+            b: ca.issue(&local, "jkgate reload test B"),
+            ca_der: ca.der,
         }
     }
 
