@@ -14,6 +14,9 @@
 #[path = "support/tomcat.rs"]
 mod tomcat;
 
+#[path = "support/pki.rs"]
+mod pki;
+
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -24,6 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
+use pki::TestCa;
 use tomcat::{KvReply, TomcatNode, TomcatOptions, free_port, pattern_bytes, sha256_hex};
 
 // ---------------------------------------------------------------------------------------------
@@ -123,42 +127,9 @@ const CLIENT_CN: &str = "relay test client";
 const CA_CN: &str = "jkgate relay test CA";
 
 fn tls_files(dir: &Path) -> TlsFiles {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().expect("CA key");
-    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, CA_CN);
-    ca.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
-    let issuer = Issuer::new(ca, &ca_key);
-
-    let server_key = KeyPair::generate().expect("server key");
-    let mut server = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .expect("server params");
-    server
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let server_cert = server
-        .signed_by(&server_key, &issuer)
-        .expect("server certificate");
-
-    let client_key = KeyPair::generate().expect("client key");
-    let mut client = CertificateParams::new(Vec::<String>::new()).expect("client params");
-    client
-        .distinguished_name
-        .push(DnType::CommonName, CLIENT_CN);
-    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let client_cert = client
-        .signed_by(&client_key, &issuer)
-        .expect("client certificate");
+    let ca = TestCa::generate(CA_CN);
+    let server = ca.issue_server(&["localhost", "127.0.0.1"], "localhost");
+    let client = ca.issue_client(CLIENT_CN);
 
     let files = TlsFiles {
         ca: dir.join("ca.pem"),
@@ -168,16 +139,13 @@ fn tls_files(dir: &Path) -> TlsFiles {
         client_key: dir.join("client.key"),
     };
     for (path, pem) in [
-        (&files.ca, ca_cert.pem()),
-        (&files.cert, server_cert.pem()),
-        (&files.key, server_key.serialize_pem()),
+        (&files.ca, ca.pem.clone()),
+        (&files.cert, server.cert_pem),
+        (&files.key, server.key_pem),
         // The client presents its chain (leaf, then the CA), as OpenSSL-based clients do
         // when they find the issuer.
-        (
-            &files.client_cert,
-            format!("{}{}", client_cert.pem(), ca_cert.pem()),
-        ),
-        (&files.client_key, client_key.serialize_pem()),
+        (&files.client_cert, format!("{}{}", client.cert_pem, ca.pem)),
+        (&files.client_key, client.key_pem),
     ] {
         std::fs::write(path, pem).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     }

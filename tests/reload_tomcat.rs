@@ -36,11 +36,15 @@ mod gate;
 #[path = "support/reload.rs"]
 mod reload;
 
+#[path = "support/pki.rs"]
+mod pki;
+
 use std::fmt::Write as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use gate::tail;
-use reload::{ConfGate, HttpConn, Load, LoadSpec, StatusProps, TestPki};
+use pki::TestPki;
+use reload::{ConfGate, HttpConn, Load, LoadSpec, StatusProps};
 use tomcat::{TomcatCluster, TomcatOptions, http_request, pattern_bytes};
 
 /// How long a reload may take to show its effect on routing.

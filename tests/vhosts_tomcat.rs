@@ -16,6 +16,8 @@
 
 #[path = "support/gate.rs"]
 mod gate;
+#[path = "support/pki.rs"]
+mod pki;
 #[path = "support/reload.rs"]
 mod reload;
 #[path = "support/tomcat.rs"]
@@ -24,12 +26,13 @@ mod tomcat;
 use std::path::Path;
 use std::process::Command;
 
-use reload::{ConfGate, ServerCert, TestCa};
+use pki::{IssuedCert, TestCa};
+use reload::ConfGate;
 use tomcat::{TomcatCluster, TomcatOptions};
 
 /// Writes the CA (`ca.pem`) and, for each name, a certificate whose SAN and CN are the
 /// name (`NAME.pem`, `NAME.key`) into the gate's configuration directory.
-fn write_pki(gate: &ConfGate, ca: &TestCa, certs: &[ServerCert]) {
+fn write_pki(gate: &ConfGate, ca: &TestCa, certs: &[IssuedCert]) {
     gate.write("ca.pem", &ca.pem);
     for cert in certs {
         gate.write(&format!("{}.pem", cert.cn), &cert.cert_pem);
@@ -155,7 +158,10 @@ fn two_hosts_reach_their_own_lb_with_their_own_certificate() {
     let cluster = TomcatCluster::start(2, TomcatOptions::default());
     let names = ["www.example.com", "shop.example.com"];
     let ca = TestCa::generate("jkgate vhost test CA");
-    let certs: Vec<ServerCert> = names.iter().map(|name| ca.issue(&[name], name)).collect();
+    let certs: Vec<IssuedCert> = names
+        .iter()
+        .map(|name| ca.issue_server(&[name], name))
+        .collect();
     let mut gate = ConfGate::start("vhosts", true, |g| {
         write_pki(g, &ca, &certs);
         g.write("workers.properties", workers_properties(&cluster));

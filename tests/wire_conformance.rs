@@ -22,11 +22,15 @@ mod gate;
 #[path = "support/reload.rs"]
 mod reload;
 
+#[path = "support/pki.rs"]
+mod pki;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use reload::{ConfGate, TestPki};
+use pki::TestPki;
+use reload::ConfGate;
 use tomcat::{TomcatNode, TomcatOptions, http_request, pattern_bytes, sha256_hex};
 
 const SECRET: &str = "wire-s3cr3t";
