@@ -46,13 +46,10 @@ where
 /// The first non-empty value of `name=` in `uri`; it ends at `?`, `;` or `/`.
 fn path_parameter<'u>(uri: &'u str, name: &str) -> Option<&'u str> {
     let (bytes, needle) = (uri.as_bytes(), name.as_bytes());
-    let first = *needle.first()?;
-    // Candidates by their first byte (memchr), not a substring searcher set up per request.
     let mut from = 0;
-    while let Some(found) = memchr::memchr(first, &bytes[from..]) {
-        let start = from + found;
+    while let Some(start) = find_from(bytes, needle, from) {
         let after = start + needle.len();
-        if bytes[start..].starts_with(needle) && bytes.get(after) == Some(&b'=') {
+        if bytes.get(after) == Some(&b'=') {
             // `after` follows a whole match and `=` is ASCII: both are char boundaries.
             let rest = &uri[after + 1..];
             let end = rest.find(['?', ';', '/']).unwrap_or(rest.len());
@@ -78,8 +75,7 @@ where
     for header in cookie_headers {
         let bytes = header.as_bytes();
         let mut from = 0;
-        while let Some(found) = header[from..].find(name) {
-            let start = from + found;
+        while let Some(start) = find_from(bytes, name.as_bytes(), from) {
             let boundary_ok = start == 0
                 || matches!(bytes[start - 1], b';' | b',')
                 || bytes[start - 1].is_ascii_whitespace();
@@ -111,6 +107,22 @@ where
             }
         }
     }
+}
+
+/// Where `needle` (not empty) next starts in `haystack` at or after `from`. Candidates are
+/// found by the needle's first byte (memchr): a substring searcher set up for every request
+/// and header cost more than the search itself on these short strings.
+fn find_from(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let first = *needle.first()?;
+    let mut at = from;
+    while let Some(found) = memchr::memchr(first, haystack.get(at..)?) {
+        let start = at + found;
+        if haystack[start..].starts_with(needle) {
+            return Some(start);
+        }
+        at = start + 1;
+    }
+    None
 }
 
 /// Removes one pair of surrounding double quotes.
@@ -227,5 +239,26 @@ mod tests {
             ids("/é", &["üJSESSIONID=ä.ö; JSESSIONID=ß.n1"]),
             vec!["ß.n1"]
         );
+    }
+
+    proptest::proptest! {
+        /// The first-byte search finds what the standard library's substring search finds,
+        /// from any char boundary, in ASCII and non-ASCII text alike.
+        #[test]
+        fn find_from_agrees_with_str_find(
+            haystack in "[aJS=é;]{0,24}",
+            needle in "[aJS=é]{1,4}",
+            skip in 0usize..26,
+        ) {
+            let mut from = skip.min(haystack.len());
+            while !haystack.is_char_boundary(from) {
+                from -= 1;
+            }
+            let expected = haystack[from..].find(needle.as_str()).map(|at| from + at);
+            proptest::prop_assert_eq!(
+                find_from(haystack.as_bytes(), needle.as_bytes(), from),
+                expected
+            );
+        }
     }
 }

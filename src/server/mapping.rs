@@ -177,16 +177,24 @@ pub fn request_facts(
     RequestFacts {
         method: ctx.method_name().to_owned(),
         has_body: body != BodyKind::Empty,
-        uri: String::from_utf8_lossy(ctx.request.req_uri.as_deref().unwrap_or_default())
-            .into_owned(),
+        uri: owned_text(ctx.request.req_uri.as_deref().unwrap_or_default()),
         cookies: parts
             .headers
             .get_all(http::header::COOKIE)
             .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .map(|v| owned_text(v.as_bytes()))
             .collect(),
         secure: ctx.tls.is_some(),
         ..RequestFacts::for_mount(ext)
+    }
+}
+
+/// `bytes` as text, invalid UTF-8 replaced. Checking with `from_utf8` first is cheaper for
+/// the usual all-valid URI or cookie than the lossy decoder's chunk by chunk walk.
+fn owned_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 
