@@ -36,6 +36,10 @@ impl<'a> LbMember<Exchange<'a>> for AjpWorker {
         self.pool().saturated()
     }
 
+    fn name(&self) -> Option<&str> {
+        Some(AjpWorker::name(self))
+    }
+
     async fn forward(
         &self,
         request: &mut Exchange<'a>,
@@ -199,6 +203,10 @@ impl<'a, T: LbMember<Exchange<'a>> + Send + Sync> LbMember<Exchange<'a>> for Arc
 
     fn saturated(&self) -> bool {
         (**self).saturated()
+    }
+
+    fn name(&self) -> Option<&str> {
+        (**self).name()
     }
 
     fn forward(

@@ -729,6 +729,26 @@ impl Balancer {
         self.plan(facts, false)
     }
 
+    /// [`Balancer::begin`] for a caller that can reach only the members for which
+    /// `reachable(name)` is true: the others count as stopped for this request alone. A
+    /// reload changes the topology of a kept lb while requests that started with the
+    /// previous member list are still being planned; they must never choose a member
+    /// they cannot reach (one the reload added).
+    pub fn begin_among(
+        &self,
+        facts: &RequestFacts,
+        reachable: impl Fn(&str) -> bool,
+    ) -> RequestPlan {
+        let mut plan = self.plan(facts, false);
+        let topology = plan.topology.clone();
+        for (activation, member) in plan.activations.iter_mut().zip(&topology.members) {
+            if !reachable(&member.name) {
+                *activation = Activation::Stopped;
+            }
+        }
+        plan
+    }
+
     /// The plan of a request; a `dry_run` plan changes nothing shared (a member leaving
     /// OK/BUSY is seen only in its own copy of the states).
     fn plan(&self, facts: &RequestFacts, dry_run: bool) -> RequestPlan {

@@ -42,6 +42,15 @@ pub trait LbMember<Req>: Send + Sync {
         false
     }
 
+    /// The member's name in the lb's topology. When every member has one, [`service`]
+    /// finds the chosen member by name instead of by position, and never chooses a member
+    /// of the topology that is not in its list: a reload may add, remove or reorder members
+    /// while a request that holds the earlier list is being planned. Without names the
+    /// list must be in topology order.
+    fn name(&self) -> Option<&str> {
+        None
+    }
+
     /// Sends `request` to this member. On success returns the response and the AJP bytes
     /// moved (for the Traffic method); on failure the attempt's report, which says how far
     /// the attempt got. The future may be dropped (client gone): the lb's drop guards then
@@ -84,7 +93,12 @@ where
     M: LbMember<Req>,
     Req: Send,
 {
-    let mut plan = balancer.begin(facts);
+    let named = members.iter().all(|m| m.name().is_some());
+    let mut plan = if named {
+        balancer.begin_among(facts, |name| members.iter().any(|m| m.name() == Some(name)))
+    } else {
+        balancer.begin(facts)
+    };
     let mut set_cookies = Vec::new();
     loop {
         plan.note_saturation(members.iter().map(LbMember::saturated));
@@ -99,7 +113,14 @@ where
                 return Err(error);
             }
         };
-        let Some(member) = members.get(choice.index) else {
+        let member = if named {
+            members
+                .iter()
+                .find(|m| m.name() == Some(choice.member.as_str()))
+        } else {
+            members.get(choice.index)
+        };
+        let Some(member) = member else {
             // The member table does not match the topology: a wiring bug, reported as such.
             return Err(LbError {
                 lb: plan.lb_name().to_owned(),
