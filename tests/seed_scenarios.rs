@@ -212,30 +212,45 @@ fn seed_2_backup_manager_failover_stays_in_the_owners_domain() {
     }
 
     cluster.node_mut("node1").kill();
-    let cookie = format!("JSESSIONID={id}");
-    let (_, kv) = gate.get_ok("/app/session", &[("Cookie", &cookie)]);
-    assert_eq!(
-        kv.req("jvmRoute"),
-        "node2",
-        "the failover stays in the owner's domain\n{}",
-        tail(&gate.error_log(), 30)
-    );
-    assert_eq!(
-        kv.req("counter"),
-        "5",
-        "the backup copy carries the session on"
-    );
-    let new_id = kv.req("sessionId").to_owned();
     let (base, _) = id.split_once('.').expect("route");
-    assert_eq!(
-        new_id,
-        format!("{base}.node2"),
-        "same id base, rewritten route"
-    );
+    let rewritten = format!("{base}.node2");
+    // Tomcat's JvmRouteBinderValve rewrites the route once node2's BackupManager finds the
+    // session under its old id. Right after the kill it may not find it there yet (node1 has
+    // not left the membership) and serves the session with its id unchanged (seen once in a
+    // full run). Every answer must come from node2 with the counter going on; the route is
+    // rewritten within a few requests.
+    let mut counter = 5;
+    let mut current = id.clone();
+    let new_id = loop {
+        let cookie = format!("JSESSIONID={current}");
+        let (_, kv) = gate.get_ok("/app/session", &[("Cookie", &cookie)]);
+        assert_eq!(
+            kv.req("jvmRoute"),
+            "node2",
+            "the failover stays in the owner's domain\n{}",
+            tail(&gate.error_log(), 30)
+        );
+        assert_eq!(
+            kv.req("counter"),
+            counter.to_string(),
+            "the backup copy carries the session on"
+        );
+        counter += 1;
+        current = kv.req("sessionId").to_owned();
+        if current == rewritten {
+            break current;
+        }
+        assert_eq!(current, id, "same id base, rewritten route or none yet");
+        assert!(
+            counter < 15,
+            "Tomcat did not rewrite the route in 10 requests"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
     let kv = gate.session(Some(&new_id));
     assert_eq!(
         (kv.req("jvmRoute"), kv.req("counter")),
-        ("node2", "6"),
+        ("node2", counter.to_string().as_str()),
         "the session goes on on node2"
     );
     eprintln!(
