@@ -598,8 +598,6 @@ struct MappedHead {
     suppress_body: bool,
 }
 
-/// Checks and maps SEND_HEADERS: status 200..=999 (AJP has no interim responses),
-/// hop-by-hop headers dropped, one valid Content-Length at most.
 /// The three digits of a status in 200..=999 (Tomcat sends them as the "message").
 fn status_digits(status: u16) -> [u8; 3] {
     [
@@ -609,6 +607,8 @@ fn status_digits(status: u16) -> [u8; 3] {
     ]
 }
 
+/// Checks and maps SEND_HEADERS: status 200..=999 (AJP has no interim responses),
+/// hop-by-hop headers dropped, one valid Content-Length at most.
 fn map_response_head(headers: SendHeaders, is_head: bool) -> Result<MappedHead, String> {
     let status = headers.status;
     if !(200..=999).contains(&status) {
