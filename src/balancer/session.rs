@@ -68,9 +68,7 @@ fn append_cookie_values<'a, I>(cookie_headers: I, name: &str, out: &mut String)
 where
     I: IntoIterator<Item = &'a str>,
 {
-    if name.is_empty() {
-        return;
-    }
+    // (An empty name finds nothing: `find_from` needs a first byte.)
     let mut first = true;
     for header in cookie_headers {
         let bytes = header.as_bytes();
@@ -98,13 +96,9 @@ where
                     next = value_end.max(start + 1);
                 }
             }
+            // A byte offset, not a char boundary: `find_from` searches bytes, and a match
+            // of the (UTF-8) name can only start on a boundary.
             from = next;
-            while from < header.len() && !header.is_char_boundary(from) {
-                from += 1;
-            }
-            if from >= header.len() {
-                break;
-            }
         }
     }
 }
