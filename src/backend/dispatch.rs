@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::body::{RequestBody, ResponseSink};
+use super::body::RequestBody;
 use super::context::ForwardContext;
 use super::lb::LoadBalancer;
 use super::outcome::{AttemptError, Completed};
+use super::response::ResponseSink;
 use super::worker::AjpWorker;
 use crate::balancer::{LbError, RequestFacts};
 

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::task::JoinHandle;
 
-use super::body::{RequestBody, ResponseSink};
+use super::body::RequestBody;
 use super::context::ForwardContext;
 use super::outcome::{AttemptError, Completed, FailureKind as AttemptKind};
+use super::response::ResponseSink;
 use super::worker::AjpWorker;
 use crate::balancer::{
     self, AttemptContext, AttemptReport, Balancer, FailureKind, LbError, LbMember, RequestFacts,

@@ -14,12 +14,14 @@ pub mod lb;
 pub mod outcome;
 pub mod pool;
 pub mod registry;
+pub mod response;
 pub mod settings;
 pub mod wire;
 pub mod worker;
 
-pub use body::{BodyKind, RequestBody, ResponseBody, ResponseHead, ResponseSink};
+pub use body::{BodyKind, RequestBody};
 pub use context::{ForwardContext, TlsInfo};
 pub use outcome::{AttemptError, Blame, Completed, FailureKind, Phase, RetrySafety};
+pub use response::{ResponseBody, ResponseHead, ResponseSink};
 pub use settings::{MemberConfig, MemberSettingsError};
 pub use worker::AjpWorker;

@@ -6,11 +6,12 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::body::{BodyKind, RequestBody, ResponseSink, error_page};
+use super::body::{BodyKind, RequestBody};
 use super::conn::{AjpConnection, ReadError};
 use super::context::ForwardContext;
 use super::outcome::{AttemptError, Completed, FailureKind, Phase};
 use super::pool::Pool;
+use super::response::{ResponseSink, error_page};
 use super::settings::{MemberConfig, MemberSettingsError, nonzero};
 use crate::ajp::{ContainerMessage, SendHeaders};
 use crate::config::ini::ReplayPolicy;
@@ -577,7 +578,7 @@ async fn exchange(
 fn own_error_headers(status: u16, member: Vec<(Bytes, Bytes)>) -> Vec<(Bytes, Bytes)> {
     let mut headers = vec![(
         Bytes::from_static(b"Content-Type"),
-        Bytes::from_static(super::body::ERROR_PAGE_CONTENT_TYPE.as_bytes()),
+        Bytes::from_static(super::response::ERROR_PAGE_CONTENT_TYPE.as_bytes()),
     )];
     if status == 401 {
         headers.extend(

@@ -22,7 +22,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
-use crate::backend::body::ResponseBody;
+use crate::backend::response::ResponseBody;
 use crate::config::limits::{ClientLimits, RateTimeout};
 
 /// The hyper connection builder every listener serves with.

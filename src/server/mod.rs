@@ -34,11 +34,12 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
-use crate::backend::body::{
-    BodyError, ERROR_PAGE_CONTENT_TYPE, ResponseBody, ResponseHead, error_page,
-};
+use crate::backend::body::BodyError;
 use crate::backend::context::RequestOverrides;
 use crate::backend::dispatch::{Target, Workers};
+use crate::backend::response::{
+    ERROR_PAGE_CONTENT_TYPE, RelayRest, ResponseBody, ResponseHead, error_page,
+};
 use crate::backend::{RequestBody, ResponseSink};
 use crate::balancer::RequestFacts;
 use crate::config::access::AccessRules;
@@ -556,7 +557,7 @@ pub async fn handle(
         return Ok(closing(error_response(status), parts.version));
     }
     let (sink, mut head_rx) = ResponseSink::new();
-    let mut relay = Box::pin(relay(target, worker_name, ctx, facts, body, sink, log));
+    let mut relay: RelayRest = Box::pin(relay(target, worker_name, ctx, facts, body, sink, log));
     tokio::select! {
         biased;
         failed = &mut relay => {
@@ -566,8 +567,9 @@ pub async fn handle(
             }
         }
         head = &mut head_rx => match head {
-            Ok(head) => {
-                tokio::spawn(relay);
+            Ok(mut head) => {
+                // The body's polls run the rest of the relay on this connection's task.
+                head.body.drive(relay);
                 Ok(into_response(head))
             }
             Err(_) => {
