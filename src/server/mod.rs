@@ -7,6 +7,7 @@
 //! gateway; what is in flight finishes on the one it started with.
 
 pub mod access_log;
+pub mod conn_clock;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod limits;
@@ -48,7 +49,8 @@ use crate::config::limits::ClientLimits;
 use crate::config::uriworkermap::MountTable;
 use crate::config::vhost::VirtualHosts;
 use crate::status::StatusWorkers;
-use limits::{ClientBody, ConnClock, ConnectionCap, HttpBuilder, Metered, ServedBody};
+use conn_clock::{ConnClock, Metered};
+use limits::{ClientBody, ConnectionCap, HttpBuilder, ServedBody};
 use mapping::{ConnectionInfo, MappingOptions};
 
 /// Everything a request needs: mounts, workers and mapping options, as one configuration
@@ -328,10 +330,7 @@ pub async fn serve_as(
     // In-flight requests get a bounded grace period; a client that hangs on to its
     // connection does not hold the shutdown up for ever.
     let grace = current.load().shutdown_grace;
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
         tracing::warn!(
             grace_ms = grace.as_millis() as u64,
             "connections still open after the shutdown grace period; closing them"
