@@ -8,6 +8,7 @@
 
 pub mod access_log;
 pub mod conn_clock;
+pub mod drain;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod limits;
@@ -210,7 +211,7 @@ pub async fn serve_as(
 ) {
     let tls = role == Role::Https;
     let metrics_only = role == Role::Metrics;
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let drain = drain::Drain::new();
     tokio::pin!(shutdown);
     // The address `RemoteIPProxyProtocol` names this listener by.
     let bound = listener.local_addr().ok();
@@ -241,7 +242,7 @@ pub async fn serve_as(
         let proxy_protocol = bound.is_some_and(|b| gateway.proxy_protocol.contains(&b));
         let proxy_timeout = proxy_header_timeout(&limits);
         let clock = ConnClock::new(&limits);
-        let watcher = graceful.watcher();
+        let watcher = drain.watcher();
         let acceptor = if tls {
             match gateway.tls.as_ref().and_then(|t| t.acceptor(local)) {
                 Some(acceptor) => Some(acceptor),
@@ -330,7 +331,7 @@ pub async fn serve_as(
     // In-flight requests get a bounded grace period; a client that hangs on to its
     // connection does not hold the shutdown up for ever.
     let grace = current.load().shutdown_grace;
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, drain.shutdown()).await.is_err() {
         tracing::warn!(
             grace_ms = grace.as_millis() as u64,
             "connections still open after the shutdown grace period; closing them"
