@@ -272,16 +272,24 @@ fn resolve_segments(path: &[u8]) -> Result<Vec<u8>, NormalizeError> {
 /// checked without allocating): no `.` or `..` segment, and no empty segment but the last
 /// (a trailing `/`).
 fn already_resolved(path: &[u8]) -> bool {
-    let mut segments = path[1..].split(|&b| b == b'/').peekable();
-    while let Some(segment) = segments.next() {
-        let last = segments.peek().is_none();
-        match segment {
-            b"." | b".." => return false,
-            b"" if !last => return false,
-            _ => {}
+    // Every segment starts after a `/`: only a `/` followed by `/` or `.` needs a look.
+    path.iter().enumerate().all(|(i, &b)| {
+        if b != b'/' {
+            return true;
         }
-    }
-    true
+        match path.get(i + 1) {
+            Some(b'/') => false,
+            Some(b'.') => {
+                let segment = &path[i + 1..];
+                let end = segment
+                    .iter()
+                    .position(|&c| c == b'/')
+                    .unwrap_or(segment.len());
+                !matches!(&segment[..end], b"." | b"..")
+            }
+            _ => true,
+        }
+    })
 }
 
 /// `JkOptions +RejectUnsafeURI`: a decoded, normalised path containing `%` or `\` is not

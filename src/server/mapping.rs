@@ -92,6 +92,10 @@ fn reject(status: u16, reason: impl Into<String>) -> Rejected {
 /// Percent-decodes a path; `None` for a malformed escape (httpd answers 400, where the
 /// crate would keep the `%` as it is).
 pub fn percent_decode(raw: &[u8]) -> Option<Cow<'_, [u8]>> {
+    // Most paths have no escape at all: no copy, and nothing to check.
+    if !raw.contains(&b'%') {
+        return Some(Cow::Borrowed(raw));
+    }
     let well_formed = raw.split(|&b| b == b'%').skip(1).all(|after| {
         after
             .get(..2)
@@ -99,10 +103,6 @@ pub fn percent_decode(raw: &[u8]) -> Option<Cow<'_, [u8]>> {
     });
     if !well_formed {
         return None;
-    }
-    // Most paths have no escape at all: no copy.
-    if !raw.contains(&b'%') {
-        return Some(Cow::Borrowed(raw));
     }
     let mut decoded = Vec::with_capacity(raw.len());
     decoded.extend(percent_encoding::percent_decode(raw));
