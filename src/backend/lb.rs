@@ -60,11 +60,9 @@ impl<'a> LbMember<Exchange<'a>> for AjpWorker {
             context
                 .set_cookies
                 .iter()
-                .map(|cookie| {
-                    (
-                        Bytes::from_static(b"Set-Cookie"),
-                        Bytes::copy_from_slice(cookie.as_bytes()),
-                    )
+                .filter_map(|cookie| {
+                    let value = http::HeaderValue::from_str(cookie).ok()?;
+                    Some((http::header::SET_COOKIE, value))
                 })
                 .collect(),
         );

@@ -15,6 +15,7 @@ pub mod outcome;
 pub mod pool;
 pub mod registry;
 pub mod response;
+pub mod response_head;
 pub mod settings;
 pub mod wire;
 pub mod worker;

@@ -44,8 +44,8 @@ pub struct ResponseHead {
     pub status: u16,
     /// Reason phrase from the member when it is not just the number.
     pub reason: Option<Bytes>,
-    /// Headers in the member's order, duplicates kept.
-    pub headers: Vec<(Bytes, Bytes)>,
+    /// Headers, duplicates kept in the member's order.
+    pub headers: http::HeaderMap,
     /// The body that follows.
     pub body: ResponseBody,
 }
@@ -241,13 +241,13 @@ pub struct ResponseSink {
     bytes: u64,
     suppress_body: bool,
     new_session: Option<Bytes>,
-    extra_headers: Vec<(Bytes, Bytes)>,
+    extra_headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 struct PendingHead {
     status: u16,
     reason: Option<Bytes>,
-    headers: Vec<(Bytes, Bytes)>,
+    headers: http::HeaderMap,
     length: Option<u64>,
     body: Vec<Bytes>,
 }
@@ -297,7 +297,7 @@ impl ResponseSink {
 
     /// Headers jkgate adds to the next response head (the lb's routing cookies),
     /// after the member's own.
-    pub fn set_extra_headers(&mut self, headers: Vec<(Bytes, Bytes)>) {
+    pub fn set_extra_headers(&mut self, headers: Vec<(http::HeaderName, http::HeaderValue)>) {
         self.extra_headers = headers;
     }
 
@@ -306,20 +306,22 @@ impl ResponseSink {
         &mut self,
         status: u16,
         reason: Option<Bytes>,
-        mut headers: Vec<(Bytes, Bytes)>,
+        mut headers: http::HeaderMap,
         length: Option<u64>,
         suppress_body: bool,
     ) {
         self.suppress_body = suppress_body;
-        headers.extend(self.extra_headers.iter().cloned());
-        self.new_session = headers.iter().find_map(|(name, value)| {
-            if !name.eq_ignore_ascii_case(b"set-cookie") {
-                return None;
-            }
-            let rest = value.strip_prefix(b"JSESSIONID=")?;
-            let end = rest.iter().position(|&b| b == b';').unwrap_or(rest.len());
-            Some(value.slice_ref(&rest[..end]))
-        });
+        for (name, value) in &self.extra_headers {
+            headers.append(name.clone(), value.clone());
+        }
+        self.new_session = headers
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .find_map(|value| {
+                let rest = value.as_bytes().strip_prefix(b"JSESSIONID=")?;
+                let end = rest.iter().position(|&b| b == b';').unwrap_or(rest.len());
+                Some(Bytes::copy_from_slice(&rest[..end]))
+            });
         self.pending = Some(PendingHead {
             status,
             reason,
@@ -469,7 +471,7 @@ mod tests {
 
     async fn streaming_sink() -> (ResponseSink, ResponseBody) {
         let (mut sink, head_rx) = ResponseSink::new();
-        sink.start(200, None, Vec::new(), None, false);
+        sink.start(200, None, http::HeaderMap::new(), None, false);
         sink.send(Bytes::from_static(b"held")).await.unwrap();
         sink.commit().await.unwrap();
         (sink, head_rx.await.unwrap().body)
@@ -539,7 +541,7 @@ mod tests {
     #[tokio::test]
     async fn a_complete_response_is_one_frame() {
         let (mut sink, head_rx) = ResponseSink::new();
-        sink.start(200, None, Vec::new(), Some(6), false);
+        sink.start(200, None, http::HeaderMap::new(), Some(6), false);
         sink.send(Bytes::from_static(b"abc")).await.unwrap();
         sink.send(Bytes::from_static(b"def")).await.unwrap();
         sink.finish().unwrap();

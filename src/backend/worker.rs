@@ -12,22 +12,11 @@ use super::context::ForwardContext;
 use super::outcome::{AttemptError, Completed, FailureKind, Phase};
 use super::pool::Pool;
 use super::response::{ResponseSink, error_page};
+use super::response_head::{map_response_head, own_error_headers};
 use super::settings::{MemberConfig, MemberSettingsError, nonzero};
-use crate::ajp::{ContainerMessage, SendHeaders};
+use crate::ajp::ContainerMessage;
 use crate::config::ini::ReplayPolicy;
 use crate::config::{AjpSettings, StatusFailure};
-
-/// Response headers that describe the client connection, not the response; the
-/// listener frames the response itself.
-const HOP_BY_HOP: &[&[u8]] = &[
-    b"connection",
-    b"keep-alive",
-    b"proxy-connection",
-    b"transfer-encoding",
-    b"upgrade",
-    b"te",
-    b"trailer",
-];
 
 /// An ajp13 worker: a named AJP13 connector and its connection pool.
 #[derive(Debug)]
@@ -571,101 +560,4 @@ async fn exchange(
             }
         }
     }
-}
-
-/// The headers of jkgate's own error page replacing a member's (`use_server_errors`):
-/// its content type, and for 401 the member's `WWW-Authenticate` challenges.
-fn own_error_headers(status: u16, member: Vec<(Bytes, Bytes)>) -> Vec<(Bytes, Bytes)> {
-    let mut headers = vec![(
-        Bytes::from_static(b"Content-Type"),
-        Bytes::from_static(super::response::ERROR_PAGE_CONTENT_TYPE.as_bytes()),
-    )];
-    if status == 401 {
-        headers.extend(
-            member
-                .into_iter()
-                .filter(|(name, _)| name.eq_ignore_ascii_case(b"www-authenticate")),
-        );
-    }
-    headers
-}
-
-/// A response head mapped for the client.
-struct MappedHead {
-    status: u16,
-    reason: Option<Bytes>,
-    headers: Vec<(Bytes, Bytes)>,
-    length: Option<u64>,
-    suppress_body: bool,
-}
-
-/// The three digits of a status in 200..=999 (Tomcat sends them as the "message").
-fn status_digits(status: u16) -> [u8; 3] {
-    [
-        b'0' + (status / 100 % 10) as u8,
-        b'0' + (status / 10 % 10) as u8,
-        b'0' + (status % 10) as u8,
-    ]
-}
-
-/// Checks and maps SEND_HEADERS: status 200..=999 (AJP has no interim responses),
-/// hop-by-hop headers dropped, one valid Content-Length at most.
-fn map_response_head(headers: SendHeaders, is_head: bool) -> Result<MappedHead, String> {
-    let status = headers.status;
-    if !(200..=999).contains(&status) {
-        return Err(format!("invalid status {status} in SEND_HEADERS"));
-    }
-    let reason = headers.status_msg.filter(|msg| {
-        !msg.is_empty()
-            && msg.as_ref() != status_digits(status)
-            && msg
-                .iter()
-                .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
-    });
-    let mut length = None;
-    let mut mapped = Vec::with_capacity(headers.headers.len());
-    for (name, value) in headers.headers {
-        let name_bytes = name.as_bytes();
-        if HOP_BY_HOP
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(name_bytes))
-        {
-            continue;
-        }
-        let value = value.unwrap_or_default();
-        if name_bytes.eq_ignore_ascii_case(b"content-length") {
-            let parsed = std::str::from_utf8(&value)
-                .ok()
-                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|v| v.parse::<u64>().ok())
-                .ok_or_else(|| "invalid Content-Length in SEND_HEADERS".to_owned())?;
-            if length.is_some_and(|l| l != parsed) {
-                return Err("conflicting Content-Length headers in SEND_HEADERS".to_owned());
-            }
-            if length.is_some() {
-                continue;
-            }
-            length = Some(parsed);
-        }
-        let name = match name {
-            crate::ajp::ResponseHeaderName::Coded(code) => {
-                Bytes::from_static(code.name().as_bytes())
-            }
-            crate::ajp::ResponseHeaderName::Named(bytes) => bytes,
-        };
-        mapped.push((name, value));
-    }
-    let suppress_body = is_head || status == 204 || status == 304;
-    if status == 204 {
-        // 204 never has a body nor a Content-Length; a 304 keeps it as metadata.
-        mapped.retain(|(n, _)| !n.eq_ignore_ascii_case(b"content-length"));
-        length = None;
-    }
-    Ok(MappedHead {
-        status,
-        reason,
-        headers: mapped,
-        length: if suppress_body { None } else { length },
-        suppress_body,
-    })
 }

@@ -893,46 +893,8 @@ fn into_response(head: ResponseHead) -> Response<ResponseBody> {
     if let Some(reason) = reason {
         response.extensions_mut().insert(reason);
     }
-    let headers = response.headers_mut();
-    headers.reserve(head.headers.len());
-    for (name, value) in head.headers {
-        match (
-            known_header_name(&name).map_or_else(|| http::HeaderName::from_bytes(&name), Ok),
-            http::HeaderValue::from_maybe_shared(value),
-        ) {
-            (Ok(name), Ok(value)) => {
-                headers.append(name, value);
-            }
-            _ => tracing::warn!(
-                header = %String::from_utf8_lossy(&name),
-                "dropping invalid response header from the member"
-            ),
-        }
-    }
+    *response.headers_mut() = head.headers;
     response
-}
-
-/// The names Tomcat sends on most responses, spelled as it spells them, without parsing
-/// them again (`HeaderName::from_bytes` lower-cases and looks up every name).
-fn known_header_name(name: &[u8]) -> Option<http::HeaderName> {
-    use http::header;
-    Some(match name {
-        b"Content-Type" => header::CONTENT_TYPE,
-        b"Content-Length" => header::CONTENT_LENGTH,
-        b"Date" => header::DATE,
-        b"Set-Cookie" => header::SET_COOKIE,
-        b"Last-Modified" => header::LAST_MODIFIED,
-        b"ETag" => header::ETAG,
-        b"Accept-Ranges" => header::ACCEPT_RANGES,
-        b"Location" => header::LOCATION,
-        b"Cache-Control" => header::CACHE_CONTROL,
-        b"Content-Language" => header::CONTENT_LANGUAGE,
-        b"Content-Encoding" => header::CONTENT_ENCODING,
-        b"Vary" => header::VARY,
-        b"Expires" => header::EXPIRES,
-        b"WWW-Authenticate" => header::WWW_AUTHENTICATE,
-        _ => return None,
-    })
 }
 
 /// A small HTML error page with the status and its standard reason.
