@@ -1140,7 +1140,7 @@ fn idempotent_requests_without_a_body_go_to_another_member_by_default() {
     for (method, has_body, replayed) in cases {
         let (lb, _) = lb3();
         let facts = RequestFacts {
-            method: method.into(),
+            method: method.to_owned().into(),
             has_body,
             ..get("/")
         };

@@ -74,7 +74,7 @@ fn lb(settings: LbSettings, names: &[&str]) -> Balancer {
 
 fn facts(method: &str, cookie: Option<&str>) -> RequestFacts {
     RequestFacts {
-        method: method.into(),
+        method: method.to_owned().into(),
         uri: "/app/session".into(),
         cookies: cookie.map(str::to_owned).into_iter().collect(),
         ..RequestFacts::default()

@@ -77,6 +77,15 @@ pub struct ForwardContext {
 }
 
 impl ForwardContext {
+    /// [`ForwardContext::method_name`] as an owned text, copied only for a method AJP has
+    /// no code for.
+    pub fn method_text(&self) -> std::borrow::Cow<'static, str> {
+        match (&self.stored_method, self.request.method.name()) {
+            (None, Some(name)) => std::borrow::Cow::Borrowed(name),
+            _ => std::borrow::Cow::Owned(self.method_name().to_owned()),
+        }
+    }
+
     /// The request method's name (`GET`, or the stored name such as `PATCH`).
     pub fn method_name(&self) -> &str {
         match &self.stored_method {

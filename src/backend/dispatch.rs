@@ -70,7 +70,8 @@ impl Target {
 /// Every worker a mount may name.
 #[derive(Debug, Default, Clone)]
 pub struct Workers {
-    targets: HashMap<String, Target>,
+    /// Keyed by shared names: a request takes its worker's name without copying it.
+    targets: HashMap<Arc<str>, Target>,
 }
 
 impl Workers {
@@ -81,7 +82,7 @@ impl Workers {
 
     /// Registers `target` under `name`.
     pub fn insert(&mut self, name: impl Into<String>, target: Target) {
-        self.targets.insert(name.into(), target);
+        self.targets.insert(Arc::from(name.into()), target);
     }
 
     /// The target called `name`.
@@ -89,15 +90,18 @@ impl Workers {
         self.targets.get(name)
     }
 
+    /// The target called `name`, with the registry's shared copy of the name.
+    pub fn get_named(&self, name: &str) -> Option<(&Arc<str>, &Target)> {
+        self.targets.get_key_value(name)
+    }
+
     /// Every registered worker name.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.targets.keys().map(String::as_str)
+        self.targets.keys().map(|name| &**name)
     }
 
     /// Every worker with its name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Target)> {
-        self.targets
-            .iter()
-            .map(|(name, target)| (name.as_str(), target))
+        self.targets.iter().map(|(name, target)| (&**name, target))
     }
 }

@@ -249,7 +249,10 @@ struct PendingHead {
     reason: Option<Bytes>,
     headers: http::HeaderMap,
     length: Option<u64>,
-    body: Vec<Bytes>,
+    /// The body gathered so far: most held-back responses are one chunk, kept without a
+    /// list.
+    first: Option<Bytes>,
+    more: Vec<Bytes>,
 }
 
 impl std::fmt::Debug for ResponseSink {
@@ -327,7 +330,8 @@ impl ResponseSink {
             reason,
             headers,
             length: if suppress_body { None } else { length },
-            body: Vec::new(),
+            first: None,
+            more: Vec::new(),
         });
     }
 
@@ -343,7 +347,12 @@ impl ResponseSink {
             return Ok(());
         };
         let outbox = Arc::new(Mutex::new(Outbox {
-            chunks: pending.body.into_iter().map(Ok).collect(),
+            chunks: pending
+                .first
+                .into_iter()
+                .chain(pending.more)
+                .map(Ok)
+                .collect(),
             ..Outbox::default()
         }));
         let head = ResponseHead {
@@ -369,7 +378,10 @@ impl ResponseSink {
         }
         self.bytes += data.len() as u64;
         if let Some(pending) = self.pending.as_mut() {
-            pending.body.push(data);
+            match pending.first {
+                None => pending.first = Some(data),
+                Some(_) => pending.more.push(data),
+            }
             return Ok(());
         }
         let Some(outbox) = &self.outbox else {
@@ -397,12 +409,13 @@ impl ResponseSink {
     /// Ends the response successfully.
     pub fn finish(&mut self) -> Result<(), ClientGone> {
         if let Some(pending) = self.pending.take() {
-            let body = match pending.body.len() {
-                0 => Bytes::new(),
-                1 => pending.body.into_iter().next().unwrap_or_default(),
-                _ => {
+            let body = match (pending.first, pending.more.is_empty()) {
+                (None, _) => Bytes::new(),
+                (Some(only), true) => only,
+                (Some(first), false) => {
                     let mut all = bytes::BytesMut::with_capacity(self.bytes as usize);
-                    for chunk in pending.body {
+                    all.extend_from_slice(&first);
+                    for chunk in pending.more {
                         all.extend_from_slice(&chunk);
                     }
                     all.freeze()

@@ -2,6 +2,7 @@
 //! bookkeeping and maintenance, exactly as mod_jk's `jk_lb_worker.c` does them
 //! (mod_jk.md §3). Everything here is synchronous; time comes from a [`Clock`].
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -184,8 +185,8 @@ pub struct Balancer {
 /// What the balancer needs to know about a request.
 #[derive(Debug, Clone, Default)]
 pub struct RequestFacts {
-    /// HTTP method (for replay safety).
-    pub method: String,
+    /// HTTP method (for replay safety); the standard ones need no copy.
+    pub method: Cow<'static, str>,
     /// Whether the request has a body (a body makes even an idempotent method unsafe to
     /// send to a second member by default).
     pub has_body: bool,
@@ -251,7 +252,7 @@ pub struct RequestPlan {
     stateless: bool,
     set_cookie: bool,
     secure: bool,
-    method: String,
+    method: Cow<'static, str>,
     has_body: bool,
     /// Members whose every connection is busy (a request would queue there), by index;
     /// empty when the caller does not know.

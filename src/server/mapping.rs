@@ -175,7 +175,7 @@ pub fn request_facts(
     ext: &MountExtensions,
 ) -> RequestFacts {
     RequestFacts {
-        method: ctx.method_name().to_owned(),
+        method: ctx.method_text(),
         has_body: body != BodyKind::Empty,
         uri: owned_text(ctx.request.req_uri.as_deref().unwrap_or_default()),
         cookies: parts

@@ -492,7 +492,7 @@ pub async fn handle(
         discard_request_body(incoming, &parts, &limits);
         return Ok(error_response(404));
     };
-    let worker_name: Arc<str> = Arc::from(mount.worker.as_str());
+    let worker_name = mount.worker.as_str();
     if let Some(protocol) = upgrade::refused_upgrade(&parts) {
         tracing::info!(
             client = %info.client,
@@ -501,20 +501,25 @@ pub async fn handle(
             upgrade = %protocol,
             "Upgrade request answered 501 Not Implemented: AJP13 cannot carry a switched protocol (WebSocket); serve it from another proxy"
         );
-        log.write(501, 0, &worker_name, Routing::default());
+        log.write(501, 0, worker_name, Routing::default());
         discard_request_body(incoming, &parts, &limits);
         return Ok(error_response(501));
     }
-    if let Some(status) = gateway.status.get(&worker_name) {
+    if let Some(status) = gateway.status.get(worker_name) {
+        let worker_name = worker_name.to_owned();
         drop(mounts);
         let response = status_page::respond(status, &gateway, &parts, &info);
         let bytes = response.body().size_hint().exact().unwrap_or(0);
         log.write(200, bytes, &worker_name, Routing::default());
         return Ok(response);
     }
-    let Some(target) = gateway.workers.get(&worker_name).cloned() else {
+    let Some((worker_name, target)) = gateway
+        .workers
+        .get_named(worker_name)
+        .map(|(name, target)| (name.clone(), target.clone()))
+    else {
         tracing::error!(worker = %worker_name, "mapped worker is not defined");
-        log.write(500, 0, &worker_name, Routing::default());
+        log.write(500, 0, worker_name, Routing::default());
         discard_request_body(incoming, &parts, &limits);
         return Ok(error_response(500));
     };

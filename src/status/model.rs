@@ -585,7 +585,7 @@ pub fn route_view(
         .clone()
         .unwrap_or_else(|| balancer.topology().settings.session_cookie.clone());
     let facts = RequestFacts {
-        method: "GET".to_owned(),
+        method: "GET".into(),
         uri: mount.map_or("/", |(uri, _)| uri).to_owned(),
         cookies: vec![
             sid.split(';')
