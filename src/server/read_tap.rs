@@ -1,5 +1,5 @@
 //! A client stream that shows every byte read to an observer on its way to hyper, and
-//! passes writes through untouched. The connection's clock (`limits::Metered`, bytes
+//! passes writes through untouched. The connection's clock (`conn_clock::Metered`, bytes
 //! received) and the bare-LF guard (`strict_lines::StrictLines`) are two observers of the
 //! same wrapper.
 
