@@ -320,20 +320,11 @@ mod tests {
     use super::*;
     use crate::config::limits::RequestReadTimeout;
 
+    /// httpd's defaults, which the tests' times follow: `RequestReadTimeout
+    /// header=20-40,MinRate=500 body=20,MinRate=500`, `KeepAliveTimeout 5`.
     fn limits() -> ClientLimits {
         ClientLimits {
-            read_timeout: RequestReadTimeout {
-                header: Some(RateTimeout {
-                    initial: Duration::from_secs(20),
-                    max: Some(Duration::from_secs(40)),
-                    min_rate: Some(500),
-                }),
-                body: Some(RateTimeout {
-                    initial: Duration::from_secs(20),
-                    max: None,
-                    min_rate: Some(500),
-                }),
-            },
+            read_timeout: RequestReadTimeout::default(),
             keep_alive_timeout: Duration::from_secs(5),
             ..ClientLimits::default()
         }
