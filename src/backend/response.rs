@@ -140,27 +140,23 @@ fn poll_streaming(
     cx: &mut Context<'_>,
 ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
     loop {
-        {
-            let mut out = lock(outbox);
-            if let Some(item) = out.chunks.pop_front() {
-                if relay.is_none()
-                    && let Some(producer) = out.producer.take()
-                {
-                    producer.wake();
-                }
-                return Poll::Ready(Some(item.map(Frame::data)));
+        let mut out = lock(outbox);
+        if let Some(item) = out.chunks.pop_front() {
+            if relay.is_none()
+                && let Some(producer) = out.producer.take()
+            {
+                producer.wake();
             }
-            if relay.is_none() {
-                if out.ended {
-                    return Poll::Ready(None);
-                }
-                out.consumer = Some(cx.waker().clone());
-                return Poll::Pending;
-            }
+            return Poll::Ready(Some(item.map(Frame::data)));
         }
         let Some(running) = relay.as_mut() else {
-            continue;
+            if out.ended {
+                return Poll::Ready(None);
+            }
+            out.consumer = Some(cx.waker().clone());
+            return Poll::Pending;
         };
+        drop(out);
         match running.as_mut().poll(cx) {
             Poll::Ready(_) => *relay = None,
             Poll::Pending => {
@@ -342,7 +338,7 @@ impl ResponseSink {
 
     /// Sends a held-back head (and the chunks gathered with it) and switches to
     /// streaming.
-    pub async fn commit(&mut self) -> Result<(), ClientGone> {
+    pub fn commit(&mut self) -> Result<(), ClientGone> {
         let Some(pending) = self.pending.take() else {
             return Ok(());
         };
@@ -445,7 +441,7 @@ impl ResponseSink {
     /// instead of seeing a cleanly terminated body. A held-back head is discarded.
     /// Returns false when nothing reached the client (the caller then answers
     /// with an error status).
-    pub async fn abort(&mut self, reason: &str) -> bool {
+    pub fn abort(&mut self, reason: &str) -> bool {
         self.discard_pending();
         if self.outbox.is_some() {
             let error = io::Error::new(io::ErrorKind::ConnectionAborted, reason.to_owned());
@@ -486,7 +482,7 @@ mod tests {
         let (mut sink, head_rx) = ResponseSink::new();
         sink.start(200, None, http::HeaderMap::new(), None, false);
         sink.send(Bytes::from_static(b"held")).await.unwrap();
-        sink.commit().await.unwrap();
+        sink.commit().unwrap();
         (sink, head_rx.await.unwrap().body)
     }
 
@@ -526,7 +522,7 @@ mod tests {
     #[tokio::test]
     async fn an_aborted_relay_ends_the_body_with_an_error() {
         let (mut sink, body) = streaming_sink().await;
-        assert!(sink.abort("member reset").await);
+        assert!(sink.abort("member reset"));
         let err = body.collect().await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::ConnectionAborted);
     }

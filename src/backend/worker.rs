@@ -386,7 +386,7 @@ async fn exchange(
     let mut relayed: u64 = 0;
     loop {
         if sink.has_pending_head() && !conn.has_buffered_packet() {
-            sink.commit().await.map_err(|e| {
+            sink.commit().map_err(|e| {
                 fail(
                     FailureKind::ClientAborted,
                     Phase::RelayBody,
@@ -474,7 +474,7 @@ async fn exchange(
                     // Flush: hyper writes out whatever it has as soon as the body
                     // channel runs dry, so handing over the head is all it takes.
                     if sink.has_pending_head() {
-                        sink.commit().await.map_err(|e| {
+                        sink.commit().map_err(|e| {
                             fail(FailureKind::ClientAborted, phase, e.to_string(), true)
                         })?;
                     }

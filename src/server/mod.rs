@@ -748,7 +748,7 @@ async fn relay(
                 "request failed: {err}"
             );
             let bytes = sink.body_bytes();
-            if sink.abort(&err.to_string()).await {
+            if sink.abort(&err.to_string()) {
                 // The response was cut short: the client connection ends here.
                 (0, bytes, None)
             } else {
