@@ -78,9 +78,10 @@ impl Drain {
         let mut state = self.shared.state();
         let id = state.next_id;
         state.next_id += 1;
-        let tx = (!state.draining).then_some(tx);
-        let told = tx.is_none();
-        state.open.insert(id, tx);
+        // During the drain the sender is dropped at once: the connection is told on its
+        // first poll.
+        let sender = (!state.draining).then_some(tx);
+        state.open.insert(id, sender);
         drop(state);
         Watcher {
             registered: Registered {
@@ -88,7 +89,6 @@ impl Drain {
                 id,
             },
             shutdown: rx,
-            told,
         }
     }
 
@@ -117,9 +117,8 @@ impl Drain {
 /// One connection's part of a [`Drain`].
 pub struct Watcher {
     registered: Registered,
+    /// Ready (sent, or its sender dropped) once the drain has begun.
     shutdown: oneshot::Receiver<()>,
-    /// Told to shut down already when it was taken (the drain had begun).
-    told: bool,
 }
 
 impl Watcher {
@@ -128,12 +127,9 @@ impl Watcher {
         let Watcher {
             registered: _registered,
             mut shutdown,
-            mut told,
         } = self;
         let mut conn = pin!(conn);
-        if told {
-            conn.as_mut().graceful_shutdown();
-        }
+        let mut told = false;
         poll_fn(|cx| {
             if !told && Pin::new(&mut shutdown).poll(cx).is_ready() {
                 told = true;
