@@ -16,6 +16,7 @@ pub mod mapping;
 pub(crate) mod metrics_page;
 pub mod proxy_protocol;
 pub mod read_tap;
+pub mod relay;
 pub mod remoteip;
 pub(crate) mod status_page;
 pub mod strict_lines;
@@ -39,9 +40,7 @@ use tokio::time::Instant;
 use crate::backend::body::BodyError;
 use crate::backend::context::RequestOverrides;
 use crate::backend::dispatch::{Target, Workers};
-use crate::backend::response::{
-    ERROR_PAGE_CONTENT_TYPE, RelayRest, ResponseBody, ResponseHead, error_page,
-};
+use crate::backend::response::{ERROR_PAGE_CONTENT_TYPE, ResponseBody, error_page};
 use crate::backend::{RequestBody, ResponseSink};
 use crate::balancer::RequestFacts;
 use crate::config::access::AccessRules;
@@ -53,6 +52,8 @@ use crate::status::StatusWorkers;
 use conn_clock::{ConnClock, Metered};
 use limits::{ClientBody, ConnectionCap, HttpBuilder, ServedBody};
 use mapping::{ConnectionInfo, MappingOptions};
+pub use relay::Handled;
+use relay::start_relay;
 
 /// Everything a request needs: mounts, workers and mapping options, as one configuration
 /// generation assembled them (the application builds it; nothing here reads settings).
@@ -365,7 +366,9 @@ fn service(
     hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
         let request = clock.request_started();
         let req = req.map(|incoming| ClientBody::new(incoming, &clock));
-        let answer = handle(
+        // Everything up to the start of the relay happens here, at once: the future
+        // hyper keeps (and moves) per request holds only what waits for the answer.
+        let handled = handle(
             current.load_full(),
             info.clone(),
             limits.clone(),
@@ -373,23 +376,27 @@ fn service(
             metrics_only,
         );
         async move {
-            let response = answer.await?;
+            let response = handled.response().await;
             Ok(response.map(|body| ServedBody::new(body, Some(request))))
         }
     })
 }
 
-/// Handles one request: check the client limits, map, relay, answer. `limits` are the
+/// Handles one request: check the client limits, map, start the relay. `limits` are the
 /// connection's (those of the gateway current when it was accepted), so a reload never
 /// changes the rules half way through a keep-alive connection. `metrics_only`: the
 /// dedicated metrics listener, which answers nothing but the metrics path.
-pub async fn handle(
+///
+/// Not async: all of it runs before the first await, and a future holding this function's
+/// locals (the request head, the forward context) would carry them to the end of the
+/// request.
+pub fn handle(
     gateway: Arc<Gateway>,
     info: Arc<ConnectionInfo>,
     limits: Arc<ClientLimits>,
     req: Request<ClientBody>,
     metrics_only: bool,
-) -> Result<Response<ResponseBody>, Infallible> {
+) -> Handled {
     let started = Instant::now();
     let (mut parts, incoming) = req.into_parts();
     // The real client behind trusted proxies (mod_remoteip); the header is rewritten as
@@ -424,7 +431,7 @@ pub async fn handle(
         );
         log.write(refused.status, 0, "-", Routing::default());
         // The body (if any) stays unread: the connection closes after the answer.
-        return Ok(closing(error_response(refused.status), parts.version));
+        return Handled::Answered(closing(error_response(refused.status), parts.version));
     }
     if parts.method == http::Method::CONNECT && !parts.uri.path().starts_with('/') {
         // jkgate is no forward proxy: httpd's answer to a tunnel request it has no proxy
@@ -435,7 +442,7 @@ pub async fn handle(
             http::header::ALLOW,
             http::HeaderValue::from_static("GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH"),
         );
-        return Ok(response);
+        return Handled::Answered(response);
     }
     if let Some(route) = &gateway.metrics
         && (metrics_only || route.on_every_listener)
@@ -445,19 +452,19 @@ pub async fn handle(
         let bytes = response.body().size_hint().exact().unwrap_or(0);
         log.write(200, bytes, "-", Routing::default());
         discard_request_body(incoming, &parts, &limits);
-        return Ok(response);
+        return Handled::Answered(response);
     }
     if metrics_only {
         log.write(404, 0, "-", Routing::default());
         discard_request_body(incoming, &parts, &limits);
-        return Ok(error_response(404));
+        return Handled::Answered(error_response(404));
     }
     let path = match mapping::matching_path(parts.uri.path()) {
         Ok(path) => path,
         Err(rejected) => {
             log.write(rejected.status, 0, "-", Routing::default());
             discard_request_body(incoming, &parts, &limits);
-            return Ok(refusal_response(rejected.status, parts.version));
+            return Handled::Answered(refusal_response(rejected.status, parts.version));
         }
     };
     let host = parts
@@ -485,12 +492,12 @@ pub async fn handle(
         let worker = mount.map_or("-", |m| m.worker.as_str());
         log.write(403, 0, worker, Routing::default());
         discard_request_body(incoming, &parts, &limits);
-        return Ok(error_response(403));
+        return Handled::Answered(error_response(403));
     }
     let Some(mount) = mount else {
         log.write(404, 0, "-", Routing::default());
         discard_request_body(incoming, &parts, &limits);
-        return Ok(error_response(404));
+        return Handled::Answered(error_response(404));
     };
     let worker_name = mount.worker.as_str();
     if let Some(protocol) = upgrade::refused_upgrade(&parts) {
@@ -503,7 +510,7 @@ pub async fn handle(
         );
         log.write(501, 0, worker_name, Routing::default());
         discard_request_body(incoming, &parts, &limits);
-        return Ok(error_response(501));
+        return Handled::Answered(error_response(501));
     }
     if let Some(status) = gateway.status.get(worker_name) {
         let worker_name = worker_name.to_owned();
@@ -511,7 +518,7 @@ pub async fn handle(
         let response = status_page::respond(status, &gateway, &parts, &info);
         let bytes = response.body().size_hint().exact().unwrap_or(0);
         log.write(200, bytes, &worker_name, Routing::default());
-        return Ok(response);
+        return Handled::Answered(response);
     }
     let Some((worker_name, target)) = gateway
         .workers
@@ -521,7 +528,7 @@ pub async fn handle(
         tracing::error!(worker = %worker_name, "mapped worker is not defined");
         log.write(500, 0, worker_name, Routing::default());
         discard_request_body(incoming, &parts, &limits);
-        return Ok(error_response(500));
+        return Handled::Answered(error_response(500));
     };
     let (mut ctx, kind) = match mapping::build_context(
         &parts,
@@ -534,7 +541,7 @@ pub async fn handle(
             tracing::info!(worker = %worker_name, reason = %rejected.reason, "request rejected");
             log.write(rejected.status, 0, &worker_name, Routing::default());
             discard_request_body(incoming, &parts, &limits);
-            return Ok(refusal_response(rejected.status, parts.version));
+            return Handled::Answered(refusal_response(rejected.status, parts.version));
         }
     };
     let ext = &mount.extensions;
@@ -550,38 +557,13 @@ pub async fn handle(
     drop(mounts);
     let mut body = RequestBody::new(incoming.map_err(BodyError::from_display).boxed(), kind);
     apply_body_limits(&mut body, &parts, &limits);
-    if kind == crate::backend::BodyKind::Chunked
-        && parts.version < http::Version::HTTP_2
-        && let Err(err) = body.prefetch().await
-    {
-        // Broken chunked framing (or a body over LimitRequestBody) before any byte of the
-        // request went to a member: httpd's answer, and the connection closes.
-        let status = if err.is_too_large() { 413 } else { 400 };
-        tracing::info!(worker = %worker_name, %err, "request refused before forwarding");
-        log.write(status, 0, &worker_name, Routing::default());
-        return Ok(closing(error_response(status), parts.version));
-    }
-    let (sink, mut head_rx) = ResponseSink::new();
-    let mut relay: RelayRest = Box::pin(relay(target, worker_name, ctx, facts, body, sink, log));
-    tokio::select! {
-        biased;
-        failed = &mut relay => {
-            match head_rx.try_recv() {
-                Ok(head) => Ok(into_response(head)),
-                Err(_) => Ok(relay_error_response(failed.unwrap_or(502), parts.version)),
-            }
-        }
-        head = &mut head_rx => match head {
-            Ok(mut head) => {
-                // The body's polls run the rest of the relay on this connection's task.
-                head.body.drive(relay);
-                Ok(into_response(head))
-            }
-            Err(_) => {
-                let failed = relay.await;
-                Ok(relay_error_response(failed.unwrap_or(502), parts.version))
-            }
-        },
+    let version = parts.version;
+    let prefetch = kind == crate::backend::BodyKind::Chunked && version < http::Version::HTTP_2;
+    let (sink, head) = ResponseSink::new();
+    Handled::Relaying {
+        relay: start_relay(target, worker_name, ctx, facts, body, prefetch, sink, log),
+        head,
+        version,
     }
 }
 
@@ -673,18 +655,6 @@ fn refusal_response(status: u16, version: http::Version) -> Response<ResponseBod
     }
 }
 
-/// jkgate's page for a relay that failed before a response head went out. A 413 means the
-/// body went over `LimitRequestBody` (or the head did not fit an AJP packet): what the client
-/// still sends is not read, so the connection closes after the answer.
-fn relay_error_response(status: u16, version: http::Version) -> Response<ResponseBody> {
-    let response = error_response(status);
-    if status == 413 {
-        closing(response, version)
-    } else {
-        response
-    }
-}
-
 /// Holds the body to `LimitRequestBody` while it is read, and lets the relay read and drop
 /// what the member leaves unread of an HTTP/1.x body (up to the same limit), as mod_jk does.
 /// Dropping it instead makes hyper close the connection under a client that is still
@@ -721,59 +691,6 @@ fn discard_request_body(incoming: ClientBody, parts: &http::request::Parts, limi
     let mut body = RequestBody::new(source, crate::backend::BodyKind::Chunked);
     apply_body_limits(&mut body, parts, limits);
     tokio::spawn(discard_unread(body));
-}
-
-/// Runs the relay to the end; returns the error status when no head reached the client.
-async fn relay(
-    target: Target,
-    worker: Arc<str>,
-    mut ctx: crate::backend::ForwardContext,
-    facts: RequestFacts,
-    mut body: RequestBody,
-    mut sink: ResponseSink,
-    log: AccessLine,
-) -> Option<u16> {
-    let result = target.forward(&mut ctx, &mut body, &mut sink, &facts).await;
-    let session = sink
-        .new_session()
-        .cloned()
-        .or_else(|| ctx.session_id.clone());
-    // (status for the log, body bytes, jkgate's own answer when nothing reached the client)
-    let (logged, bytes, answer) = match result {
-        Ok(done) => (done.status, done.body_bytes, None),
-        Err(err) => {
-            tracing::warn!(
-                worker = %worker,
-                member = %ctx.member.as_deref().unwrap_or("-"),
-                "request failed: {err}"
-            );
-            let bytes = sink.body_bytes();
-            if sink.abort(&err.to_string()) {
-                // The response was cut short: the client connection ends here.
-                (0, bytes, None)
-            } else {
-                let status = err.http_status();
-                (status, 0, Some(status))
-            }
-        }
-    };
-    log.write(
-        logged,
-        bytes,
-        &worker,
-        Routing {
-            member: ctx.member.as_deref(),
-            route: ctx.used_route.as_ref().or(ctx.route.as_ref()),
-            first_route: ctx.first_route.as_ref(),
-            session: session.as_ref(),
-        },
-    );
-    // A complete answer (the member's or jkgate's own page) went out: what the client still
-    // sends of its body is read and dropped so the connection stays usable.
-    if logged != 0 && body.has_unread_rest() {
-        tokio::spawn(discard_unread(body));
-    }
-    answer
 }
 
 /// Who answered a request, for its access log line.
@@ -877,29 +794,6 @@ impl AccessLine {
             session.as_deref().unwrap_or("-"),
         ));
     }
-}
-
-fn into_response(head: ResponseHead) -> Response<ResponseBody> {
-    let mut response = Response::new(head.body);
-    *response.status_mut() = StatusCode::from_u16(head.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    // Tomcat sends the number as its "message"; the worker drops that, so most statuses
-    // get hyper's standard phrase. A status hyper has no phrase for would go out as
-    // `599 <none>`: mod_jk's phrase for unknown codes instead.
-    let reason = head
-        .reason
-        .and_then(|reason| hyper::ext::ReasonPhrase::try_from(reason).ok())
-        .or_else(|| {
-            response
-                .status()
-                .canonical_reason()
-                .is_none()
-                .then(|| hyper::ext::ReasonPhrase::from_static(b"Unknown Reason"))
-        });
-    if let Some(reason) = reason {
-        response.extensions_mut().insert(reason);
-    }
-    *response.headers_mut() = head.headers;
-    response
 }
 
 /// A small HTML error page with the status and its standard reason.

@@ -1,0 +1,194 @@
+//! The relay of one mapped request, from the moment `handle` has decided to forward it:
+//! the boxed future that forwards, logs and drains, and the response hyper gets, at once
+//! with the member's head or as jkgate's error page.
+//!
+//! The futures here are made to be small: hyper moves the per-request future once, and the
+//! relay is boxed per request, so every byte of their state is copied on each request.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use http::{Response, StatusCode};
+
+use super::{AccessLine, Routing, closing, discard_unread, error_response};
+use crate::backend::dispatch::Target;
+use crate::backend::response::{RelayRest, ResponseBody, ResponseHead};
+use crate::backend::{RequestBody, ResponseSink};
+use crate::balancer::RequestFacts;
+
+/// What [`handle`] made of a request: jkgate's own answer, or a relay under way.
+pub enum Handled {
+    /// Answered without a member (refused, not mapped, the status worker, metrics).
+    Answered(Response<ResponseBody>),
+    /// Relayed: the response comes with the member's head, or is jkgate's error page.
+    Relaying {
+        /// The relay, boxed.
+        relay: RelayRest,
+        /// Where the relay sends the response head.
+        head: tokio::sync::oneshot::Receiver<ResponseHead>,
+        /// The request's HTTP version (for the error page's `Connection: close`).
+        version: http::Version,
+    },
+}
+
+impl Handled {
+    /// The response to send: at once, or once the relay has a head or has failed.
+    /// (Not an `async fn`, for the reason given at `relay` below.)
+    #[allow(clippy::manual_async_fn)]
+    pub fn response(self) -> impl Future<Output = Response<ResponseBody>> + Send {
+        async move {
+            let (mut relay, mut head_rx, version) = match self {
+                Handled::Answered(response) => return response,
+                Handled::Relaying {
+                    relay,
+                    head,
+                    version,
+                } => (relay, head, version),
+            };
+            tokio::select! {
+                biased;
+                failed = &mut relay => {
+                    match head_rx.try_recv() {
+                        Ok(head) => into_response(head),
+                        Err(_) => relay_error_response(failed.unwrap_or(502), version),
+                    }
+                }
+                head = &mut head_rx => match head {
+                    Ok(mut head) => {
+                        // The body's polls run the rest of the relay on this connection's
+                        // task.
+                        head.body.drive(relay);
+                        into_response(head)
+                    }
+                    Err(_) => {
+                        let failed = relay.await;
+                        relay_error_response(failed.unwrap_or(502), version)
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// The relay of one request, boxed where it is made: built inside `handle`, its initial
+/// state (the size of its largest await) would be part of `handle`'s future too.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn start_relay(
+    target: Target,
+    worker: Arc<str>,
+    ctx: crate::backend::ForwardContext,
+    facts: RequestFacts,
+    body: RequestBody,
+    prefetch: bool,
+    sink: ResponseSink,
+    log: AccessLine,
+) -> RelayRest {
+    Box::pin(relay(target, worker, ctx, facts, body, prefetch, sink, log))
+}
+
+/// Runs the relay to the end; returns the error status when no head reached the client.
+/// `prefetch`: read the first piece of a chunked body before anything goes to a member
+/// (see [`RequestBody::prefetch`]); broken framing there is answered 400 (413 over
+/// `LimitRequestBody`), as httpd answers it.
+///
+/// A function returning an `async move` block rather than an `async fn`: an `async fn`
+/// moves each argument into a local of its own, so every argument held across an await
+/// takes its size twice in the future; the block uses what it captured in place.
+#[allow(clippy::too_many_arguments, clippy::manual_async_fn)]
+fn relay(
+    target: Target,
+    worker: Arc<str>,
+    mut ctx: crate::backend::ForwardContext,
+    facts: RequestFacts,
+    mut body: RequestBody,
+    prefetch: bool,
+    mut sink: ResponseSink,
+    log: AccessLine,
+) -> impl Future<Output = Option<u16>> + Send {
+    async move {
+        if prefetch && let Err(err) = body.prefetch().await {
+            let status = if err.is_too_large() { 413 } else { 400 };
+            tracing::info!(worker = %worker, %err, "request refused before forwarding");
+            log.write(status, 0, &worker, Routing::default());
+            return Some(status);
+        }
+        let result = target.forward(&mut ctx, &mut body, &mut sink, &facts).await;
+        let session = sink
+            .new_session()
+            .cloned()
+            .or_else(|| ctx.session_id.clone());
+        // (status for the log, body bytes, jkgate's own answer when nothing reached the
+        // client)
+        let (logged, bytes, answer) = match result {
+            Ok(done) => (done.status, done.body_bytes, None),
+            Err(err) => {
+                tracing::warn!(
+                    worker = %worker,
+                    member = %ctx.member.as_deref().unwrap_or("-"),
+                    "request failed: {err}"
+                );
+                let bytes = sink.body_bytes();
+                if sink.abort(&err.to_string()) {
+                    // The response was cut short: the client connection ends here.
+                    (0, bytes, None)
+                } else {
+                    let status = err.http_status();
+                    (status, 0, Some(status))
+                }
+            }
+        };
+        log.write(
+            logged,
+            bytes,
+            &worker,
+            Routing {
+                member: ctx.member.as_deref(),
+                route: ctx.used_route.as_ref().or(ctx.route.as_ref()),
+                first_route: ctx.first_route.as_ref(),
+                session: session.as_ref(),
+            },
+        );
+        // A complete answer (the member's or jkgate's own page) went out: what the client
+        // still sends of its body is read and dropped so the connection stays usable.
+        if logged != 0 && body.has_unread_rest() {
+            tokio::spawn(discard_unread(body));
+        }
+        answer
+    }
+}
+
+/// jkgate's page for a relay that failed before a response head went out. A 413 means the
+/// body went over `LimitRequestBody` (or the head did not fit an AJP packet), a 400 that its
+/// framing is broken: what the client still sends is not read, so the connection closes
+/// after the answer.
+fn relay_error_response(status: u16, version: http::Version) -> Response<ResponseBody> {
+    let response = error_response(status);
+    if status == 413 || status == 400 {
+        closing(response, version)
+    } else {
+        response
+    }
+}
+
+fn into_response(head: ResponseHead) -> Response<ResponseBody> {
+    let mut response = Response::new(head.body);
+    *response.status_mut() = StatusCode::from_u16(head.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    // Tomcat sends the number as its "message"; the worker drops that, so most statuses
+    // get hyper's standard phrase. A status hyper has no phrase for would go out as
+    // `599 <none>`: mod_jk's phrase for unknown codes instead.
+    let reason = head
+        .reason
+        .and_then(|reason| hyper::ext::ReasonPhrase::try_from(reason).ok())
+        .or_else(|| {
+            response
+                .status()
+                .canonical_reason()
+                .is_none()
+                .then(|| hyper::ext::ReasonPhrase::from_static(b"Unknown Reason"))
+        });
+    if let Some(reason) = reason {
+        response.extensions_mut().insert(reason);
+    }
+    *response.headers_mut() = head.headers;
+    response
+}
