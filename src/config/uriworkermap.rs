@@ -10,6 +10,7 @@
 //!   **every** exclusion for that worker (or `*`) vetoes it, whatever its specificity.
 //! * Patterns must start with `/` (mod_jk rejects the rule otherwise).
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::sync::Arc;
 use std::time::Duration;
@@ -201,7 +202,8 @@ pub enum NormalizeError {
 /// The normalisation mod_jk applies to the (already percent-decoded) path before matching,
 /// spec §6.4: strip every `;param` from every segment, collapse runs of `/`, drop `.`
 /// segments, resolve `..` (climbing above the root is an error).
-pub fn normalize_path(decoded: &[u8]) -> Result<Vec<u8>, NormalizeError> {
+/// Borrows `decoded` when it is already normal (the common case: nothing allocated).
+pub fn normalize_path(decoded: &[u8]) -> Result<Cow<'_, [u8]>, NormalizeError> {
     if decoded.first() != Some(&b'/') {
         return Err(NormalizeError::NotAbsolute);
     }
@@ -222,20 +224,20 @@ pub fn normalize_path(decoded: &[u8]) -> Result<Vec<u8>, NormalizeError> {
             _ => {}
         }
     }
-    resolve_dot_segments(&stripped)
+    resolve_dot_segments(&stripped).map(|resolved| Cow::Owned(resolved.into_owned()))
 }
 
 /// Collapses runs of `/`, drops `.` segments and resolves `..` in an absolute path (a
 /// trailing `/`, `/.` or `/..` leaves a trailing `/`); climbing above the root is an
-/// error. Path parameters are left as they are.
-pub fn resolve_dot_segments(path: &[u8]) -> Result<Vec<u8>, NormalizeError> {
+/// error. Path parameters are left as they are. Borrows `path` when nothing changes.
+pub fn resolve_dot_segments(path: &[u8]) -> Result<Cow<'_, [u8]>, NormalizeError> {
     if path.first() != Some(&b'/') {
         return Err(NormalizeError::NotAbsolute);
     }
     if already_resolved(path) {
-        return Ok(path.to_vec());
+        return Ok(Cow::Borrowed(path));
     }
-    resolve_segments(path)
+    resolve_segments(path).map(Cow::Owned)
 }
 
 /// The general case of [`resolve_dot_segments`], for an absolute path.
@@ -722,7 +724,10 @@ mod fast_path_tests {
             if already_resolved(path.as_bytes()) {
                 prop_assert_eq!(resolve_segments(path.as_bytes()).ok(), Some(path.clone().into_bytes()));
             }
-            prop_assert_eq!(resolve_dot_segments(path.as_bytes()), resolve_segments(path.as_bytes()));
+            prop_assert_eq!(
+                resolve_dot_segments(path.as_bytes()).map(Cow::into_owned),
+                resolve_segments(path.as_bytes())
+            );
             let stripped: Vec<u8> = {
                 let mut out = Vec::new();
                 let mut in_param = false;
@@ -736,7 +741,10 @@ mod fast_path_tests {
                 }
                 out
             };
-            prop_assert_eq!(normalize_path(path.as_bytes()), resolve_segments(&stripped));
+            prop_assert_eq!(
+                normalize_path(path.as_bytes()).map(Cow::into_owned),
+                resolve_segments(&stripped)
+            );
         }
     }
 

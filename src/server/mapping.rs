@@ -133,11 +133,15 @@ const PROXY_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Re-encodes a decoded path the way mod_jk's ForwardURIProxy does.
 pub fn proxy_encode(decoded: &[u8]) -> Bytes {
-    Bytes::from(percent_encode(decoded, PROXY_ESCAPED).to_string())
+    match Cow::from(percent_encode(decoded, PROXY_ESCAPED)) {
+        Cow::Borrowed(unchanged) => Bytes::copy_from_slice(unchanged.as_bytes()),
+        Cow::Owned(encoded) => Bytes::from(encoded),
+    }
 }
 
 /// The path of a request, decoded and normalised for mount matching.
-pub fn matching_path(raw_path: &str) -> Result<Vec<u8>, Rejected> {
+/// Borrows `raw_path` when decoding and normalising change nothing.
+pub fn matching_path(raw_path: &str) -> Result<Cow<'_, [u8]>, Rejected> {
     if !raw_path.starts_with('/') {
         return Err(reject(400, "request path does not start with /"));
     }
@@ -146,8 +150,18 @@ pub fn matching_path(raw_path: &str) -> Result<Vec<u8>, Rejected> {
     if decoded.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
         return Err(reject(400, "NUL, CR or LF in the decoded path"));
     }
-    crate::config::uriworkermap::normalize_path(&decoded)
-        .map_err(|_| reject(400, "path climbs above the root"))
+    still_borrowed(decoded, normalize_path).map_err(|_| reject(400, "path climbs above the root"))
+}
+
+/// A path transformation that borrows its input when it changes nothing.
+type PathStep<E> = for<'b> fn(&'b [u8]) -> Result<Cow<'b, [u8]>, E>;
+
+/// `step` applied to `path`, borrowing from where `path` borrows when neither copied.
+fn still_borrowed<E>(path: Cow<'_, [u8]>, step: PathStep<E>) -> Result<Cow<'_, [u8]>, E> {
+    match path {
+        Cow::Borrowed(path) => step(path),
+        Cow::Owned(path) => step(&path).map(|done| Cow::Owned(done.into_owned())),
+    }
 }
 
 /// The session id a request carries, as mod_jk finds it with the default names
@@ -216,7 +230,8 @@ fn forbidden(bytes: &[u8]) -> bool {
 /// with 404 (httpd's default `AllowEncodedSlashes Off`), `//` merged, `.` and `..` segments
 /// resolved (`..` above the root is 400). Path parameters stay (`;jsessionid=` reaches
 /// Tomcat), unlike the copy mounts are matched against.
-pub fn httpd_path(raw_path: &str) -> Result<Vec<u8>, Rejected> {
+/// Borrows `raw_path` when decoding and resolving change nothing.
+pub fn httpd_path(raw_path: &str) -> Result<Cow<'_, [u8]>, Rejected> {
     let raw = raw_path.as_bytes();
     if raw
         .windows(3)
@@ -225,7 +240,7 @@ pub fn httpd_path(raw_path: &str) -> Result<Vec<u8>, Rejected> {
         return Err(reject(404, "encoded slash (%2F) in the path"));
     }
     let decoded = percent_decode(raw).ok_or_else(|| reject(400, "malformed %-escape in path"))?;
-    resolve_dot_segments(&decoded).map_err(|e| reject(400, e.to_string()))
+    still_borrowed(decoded, resolve_dot_segments).map_err(|e| reject(400, e.to_string()))
 }
 
 /// Settings of the mapping that come from the configuration.
@@ -285,7 +300,7 @@ pub fn build_context(
     if options.jk.reject_unsafe_uri {
         // mod_jk: a decoded, normalised path with `%` or `\` is not mapped (404).
         let unsafe_path = percent_decode(raw_path.as_bytes())
-            .and_then(|decoded| normalize_path(&decoded).ok())
+            .and_then(|decoded| still_borrowed(decoded, normalize_path).ok())
             .is_none_or(|path| is_unsafe_path(&path));
         if unsafe_path {
             return Err(reject(
@@ -296,7 +311,7 @@ pub fn build_context(
     }
     let req_uri = match options.jk.forward_uri {
         ForwardUri::CompatUnparsed => Bytes::copy_from_slice(raw_path.as_bytes()),
-        ForwardUri::Compat => Bytes::from(httpd_path(raw_path)?),
+        ForwardUri::Compat => Bytes::from(httpd_path(raw_path)?.into_owned()),
         // Escaped re-escapes like Proxy here; both never forward a raw `%`-byte.
         ForwardUri::Proxy | ForwardUri::Escaped => proxy_encode(&httpd_path(raw_path)?),
     };
@@ -550,7 +565,7 @@ mod tests {
         let n = |p: &str| {
             matching_path(p)
                 .ok()
-                .map(|v| String::from_utf8(v).expect("utf8"))
+                .map(|v| String::from_utf8(v.into_owned()).expect("utf8"))
         };
         assert_eq!(n("/a//b/./c/../d").as_deref(), Some("/a/b/d"));
         assert_eq!(n("/app;jsessionid=x/echo").as_deref(), Some("/app/echo"));
@@ -586,7 +601,8 @@ mod tests {
 
     #[test]
     fn the_forwarded_path_is_cleaned_as_httpd_cleans_it() {
-        let p = |raw: &str| httpd_path(raw).map(|v| String::from_utf8(v).expect("utf8"));
+        let p =
+            |raw: &str| httpd_path(raw).map(|v| String::from_utf8(v.into_owned()).expect("utf8"));
         assert_eq!(p("/app/../x").as_deref(), Ok("/x"));
         assert_eq!(p("/app/%2e%2e/x").as_deref(), Ok("/x"));
         assert_eq!(p("/a//b/./c/").as_deref(), Ok("/a/b/c/"));
@@ -729,10 +745,32 @@ mod tests {
     }
 
     #[test]
+    fn a_path_that_needs_no_change_is_borrowed_not_copied() {
+        // (path, borrowed by matching_path, borrowed by httpd_path)
+        let cases = [
+            ("/app/x", true, true),
+            ("/app/x/", true, true),
+            ("/app;jsessionid=A.n1/x", false, true),
+            ("/app/%41", false, false),
+            ("/app//x", false, false),
+            ("/app/./x", false, false),
+        ];
+        for (path, matching, httpd) in cases {
+            let borrowed = |p: &Cow<'_, [u8]>| matches!(p, Cow::Borrowed(_));
+            assert_eq!(
+                borrowed(&matching_path(path).expect("valid")),
+                matching,
+                "{path}"
+            );
+            assert_eq!(borrowed(&httpd_path(path).expect("valid")), httpd, "{path}");
+        }
+    }
+
+    #[test]
     fn malformed_escapes_are_rejected() {
         assert!(matching_path("/a%zz").is_err());
         assert!(matching_path("/a%0d%0a").is_err());
         assert!(matching_path("/a%00").is_err());
-        assert_eq!(matching_path("/app/x").expect("ok"), b"/app/x");
+        assert_eq!(matching_path("/app/x").expect("ok").as_ref(), b"/app/x");
     }
 }
