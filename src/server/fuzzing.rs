@@ -110,7 +110,7 @@ fn byte_parsers(target: &[u8], host: &[u8], cookies: &[&str]) {
         }
     }
     let conn = connection();
-    let (name, _port) = split_host(host, &conn);
+    let (name, _port) = split_host(&bytes::Bytes::copy_from_slice(host), &conn);
     assert!(name.len() <= host.len());
 }
 

@@ -133,10 +133,17 @@ const PROXY_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Re-encodes a decoded path the way mod_jk's ForwardURIProxy does.
 pub fn proxy_encode(decoded: &[u8]) -> Bytes {
-    match Cow::from(percent_encode(decoded, PROXY_ESCAPED)) {
-        Cow::Borrowed(unchanged) => Bytes::copy_from_slice(unchanged.as_bytes()),
-        Cow::Owned(encoded) => Bytes::from(encoded),
-    }
+    Bytes::from(proxy_encoded(Cow::Borrowed(decoded)).into_owned())
+}
+
+/// [`proxy_encode`] that gives `decoded` back when nothing needs escaping.
+fn proxy_encoded(decoded: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
+    // One borrowed piece is the input itself, unless the input is a single escaped byte.
+    let escaped = match Cow::from(percent_encode(&decoded, PROXY_ESCAPED)) {
+        Cow::Borrowed(piece) if piece.as_bytes() == &decoded[..] => None,
+        piece => Some(piece.into_owned()),
+    };
+    escaped.map_or(decoded, |escaped| Cow::Owned(escaped.into_bytes()))
 }
 
 /// The path of a request, decoded and normalised for mount matching.
@@ -309,20 +316,17 @@ pub fn build_context(
             ));
         }
     }
-    let req_uri = match options.jk.forward_uri {
-        ForwardUri::CompatUnparsed => Bytes::copy_from_slice(raw_path.as_bytes()),
-        ForwardUri::Compat => Bytes::from(httpd_path(raw_path)?.into_owned()),
+    let req_uri: Cow<'_, [u8]> = match options.jk.forward_uri {
+        ForwardUri::CompatUnparsed => Cow::Borrowed(raw_path.as_bytes()),
+        ForwardUri::Compat => httpd_path(raw_path)?,
         // Escaped re-escapes like Proxy here; both never forward a raw `%`-byte.
-        ForwardUri::Proxy | ForwardUri::Escaped => proxy_encode(&httpd_path(raw_path)?),
+        ForwardUri::Proxy | ForwardUri::Escaped => proxy_encoded(httpd_path(raw_path)?),
     };
     if forbidden(&req_uri) {
         return Err(reject(400, "forbidden byte in path"));
     }
-    let query = parts
-        .uri
-        .query()
-        .map(|q| Bytes::copy_from_slice(q.as_bytes()));
-    if query.as_deref().is_some_and(forbidden) {
+    let query = parts.uri.query().map(str::as_bytes);
+    if query.is_some_and(forbidden) {
         return Err(reject(400, "forbidden byte in query"));
     }
 
@@ -370,69 +374,78 @@ pub fn build_context(
         .then(|| parts.uri.authority())
         .flatten()
         .map(|authority| Bytes::copy_from_slice(authority.as_str().as_bytes()));
-    let mut host_header: Option<&[u8]> = None;
-    // The values (and the names AJP has no code for) are copied into one buffer that the
-    // forwarded headers share: one allocation per request instead of one per header.
+    // The path, the query, the values and the names AJP has no code for are copied into one
+    // buffer that the forwarded request shares: one allocation per request instead of one
+    // per piece. Two passes over the headers: the first copies, the second (after the
+    // buffer is frozen) takes the same pieces in the same order.
+    let forwarded = |name: &http::HeaderName| {
+        !(name == http::header::HOST && absolute_authority.is_some()
+            || chunked && name == http::header::CONTENT_LENGTH)
+    };
     let mut arena = BytesMut::with_capacity(
-        parts
-            .headers
-            .iter()
-            .map(|(name, value)| name.as_str().len() + value.len())
-            .sum(),
+        req_uri.len()
+            + query.map_or(0, <[u8]>::len)
+            + parts
+                .headers
+                .iter()
+                .map(|(name, value)| name.as_str().len() + value.len())
+                .sum::<usize>(),
     );
-    // (coded name, or the name's span in the arena; the value's span)
-    let mut spans = Vec::with_capacity(parts.headers.len());
+    arena.extend_from_slice(&req_uri);
+    arena.extend_from_slice(query.unwrap_or_default());
+    let mut host_span = None;
     for (name, value) in &parts.headers {
         let value = value.as_bytes();
         if forbidden(value) {
             return Err(reject(400, format!("forbidden byte in header {name}")));
         }
-        if name == http::header::HOST && absolute_authority.is_some() {
+        if !forwarded(name) {
             continue;
         }
-        if name == http::header::HOST && host_header.is_none() {
-            host_header = Some(value);
-        }
-        if chunked && name == http::header::CONTENT_LENGTH {
-            continue;
-        }
-        let name = name.as_str().as_bytes();
-        let coded = RequestHeaderCode::from_name(name).ok_or_else(|| {
-            let start = arena.len();
-            arena.extend_from_slice(name);
-            start..arena.len()
-        });
+        // Every name, also those AJP codes: looking the code up once, below, costs more
+        // than copying a few bytes.
+        arena.extend_from_slice(name.as_str().as_bytes());
         let start = arena.len();
         arena.extend_from_slice(value);
-        spans.push((coded, start..arena.len()));
+        if name == http::header::HOST && host_span.is_none() {
+            host_span = Some(start..arena.len());
+        }
     }
     let arena = arena.freeze();
-    let mut headers = Vec::with_capacity(spans.len() + 2);
-    headers.extend(spans.into_iter().map(|(coded, value)| {
-        let name = match coded {
-            Ok(code) => RequestHeaderName::Coded(code),
-            Err(name) => RequestHeaderName::Named(arena.slice(name)),
+    let mut taken = 0;
+    let mut take = |len: usize| {
+        taken += len;
+        arena.slice(taken - len..taken)
+    };
+    let req_uri = take(req_uri.len());
+    let query = query.map(|q| take(q.len()));
+    let mut headers = Vec::with_capacity(parts.headers.len() + 2);
+    for (name, value) in parts.headers.iter().filter(|(name, _)| forwarded(name)) {
+        let text = take(name.as_str().len());
+        let name = match RequestHeaderCode::from_name(&text) {
+            Some(code) => RequestHeaderName::Coded(code),
+            None => RequestHeaderName::Named(text),
         };
-        (name, Some(arena.slice(value)))
-    }));
+        headers.push((name, Some(take(value.len()))));
+    }
+    let mut host_header = host_span.map(|span| arena.slice(span));
     if let Some(authority) = &absolute_authority {
         headers.push((
             RequestHeaderName::from_name(Bytes::from_static(b"host")),
             Some(authority.clone()),
         ));
-        host_header = Some(&authority[..]);
+        host_header = Some(authority.clone());
     }
     // HTTP/2 carries the host in :authority.
-    let authority_host;
     if host_header.is_none()
         && let Some(authority) = parts.uri.authority()
     {
-        authority_host = Bytes::copy_from_slice(authority.as_str().as_bytes());
+        let authority_host = Bytes::copy_from_slice(authority.as_str().as_bytes());
         headers.push((
             RequestHeaderName::from_name(Bytes::from_static(b"host")),
             Some(authority_host.clone()),
         ));
-        host_header = Some(&authority_host[..]);
+        host_header = Some(authority_host);
     }
     if kind == BodyKind::Empty && content_length.is_none() {
         headers.push((
@@ -441,7 +454,7 @@ pub fn build_context(
         ));
     }
 
-    let (server_name, server_port) = match host_header {
+    let (server_name, server_port) = match &host_header {
         Some(host) => split_host(host, conn),
         None => (conn.local_ip.clone(), conn.local_port),
     };
@@ -497,7 +510,8 @@ pub fn build_context(
 
 /// Host header → (server name, server port): the port from the header when it
 /// has one, else the local port (httpd's `UseCanonicalName Off`).
-pub(crate) fn split_host(host: &[u8], conn: &ConnectionInfo) -> (Bytes, u16) {
+pub(crate) fn split_host(whole: &Bytes, conn: &ConnectionInfo) -> (Bytes, u16) {
+    let host: &[u8] = whole;
     let (name, port) = if host.starts_with(b"[") {
         match host.iter().position(|&b| b == b']') {
             Some(end) => (
@@ -516,7 +530,7 @@ pub(crate) fn split_host(host: &[u8], conn: &ConnectionInfo) -> (Bytes, u16) {
         .and_then(|p| std::str::from_utf8(p).ok())
         .and_then(|p| p.parse::<u16>().ok())
         .unwrap_or(conn.local_port);
-    (Bytes::copy_from_slice(name), port)
+    (whole.slice_ref(name), port)
 }
 
 #[cfg(test)]
@@ -527,6 +541,10 @@ mod tests {
     fn proxy_encoding_matches_mod_jk() {
         let decoded = percent_decode(b"/a%7Eb%3Bc%3D%2B %25%3F%c3%a9/x").expect("valid");
         assert_eq!(&proxy_encode(&decoded)[..], b"/a~b;c=+%20%25%3F%C3%A9/x");
+        // A lone escaped byte is one piece of the encoder's output too.
+        assert_eq!(&proxy_encode(b"\xe9")[..], b"%E9");
+        assert_eq!(&proxy_encode(b" ")[..], b"%20");
+        assert_eq!(&proxy_encode(b"")[..], b"");
         // Every byte: kept as it is or escaped with upper-case hex, as mod_jk does.
         let every_byte: Vec<u8> = (0..=255).collect();
         let expected: String = every_byte
