@@ -275,18 +275,12 @@ fn resolve_segments(path: &[u8]) -> Result<Vec<u8>, NormalizeError> {
 /// (a trailing `/`).
 fn already_resolved(path: &[u8]) -> bool {
     // Every segment starts after a `/`: only a `/` followed by `/` or `.` needs a look.
-    path.iter().enumerate().all(|(i, &b)| {
-        if b != b'/' {
-            return true;
-        }
-        match path.get(i + 1) {
+    memchr::memchr_iter(b'/', path).all(|slash| {
+        let segment = &path[slash + 1..];
+        match segment.first() {
             Some(b'/') => false,
             Some(b'.') => {
-                let segment = &path[i + 1..];
-                let end = segment
-                    .iter()
-                    .position(|&c| c == b'/')
-                    .unwrap_or(segment.len());
+                let end = memchr::memchr(b'/', segment).unwrap_or(segment.len());
                 !matches!(&segment[..end], b"." | b"..")
             }
             _ => true,
