@@ -44,6 +44,10 @@ pub struct LineGuard {
     head: Vec<u8>,
     /// Bytes of the head's current line read so far.
     line_len: usize,
+    /// The head so far has a line that may change what follows it (a `Content-Length` or
+    /// `Transfer-Encoding` field, a `CONNECT` or HTTP/2 preface, a line that is no field):
+    /// only then is the complete head parsed. Most heads (GETs) are not.
+    framing_named: bool,
 }
 
 impl Default for LineGuard {
@@ -52,8 +56,25 @@ impl Default for LineGuard {
             framing: Framing::Head,
             head: Vec::new(),
             line_len: 0,
+            framing_named: false,
         }
     }
+}
+
+/// Whether a line of a head (`start` 0: the request line) may change the framing of what
+/// follows the head. Anything unusual counts: the complete head is parsed then.
+fn names_framing(line: &[u8], start: usize) -> bool {
+    if start == 0 {
+        return line.starts_with(b"CONNECT ") || line.starts_with(b"PRI ");
+    }
+    let Some(colon) = memchr::memchr(b':', line) else {
+        return true;
+    };
+    let name = &line[..colon];
+    name.eq_ignore_ascii_case(b"content-length")
+        || name.eq_ignore_ascii_case(b"transfer-encoding")
+        || name.first().is_none_or(|b| b.is_ascii_whitespace())
+        || name.last().is_some_and(u8::is_ascii_whitespace)
 }
 
 /// What a complete head means for the bytes after it.
@@ -147,12 +168,16 @@ impl LineGuard {
                     if line == 2 {
                         // An empty line: before the request line it is skipped; after
                         // it, the head is complete.
-                        if self.head.len() > 2 {
+                        if self.head.len() > 2 && self.framing_named {
                             self.framing = after_head(&self.head);
                         }
                         self.head.clear();
+                        self.framing_named = false;
                     } else if self.head.len() > MAX_TRACKED_HEAD {
                         self.framing = Framing::Aside;
+                    } else if !self.framing_named {
+                        let start = self.head.len() - line;
+                        self.framing_named = names_framing(&self.head[start..], start);
                     }
                 }
                 Framing::ChunkSize(line) => {
@@ -257,6 +282,21 @@ mod tests {
             (
                 "a chunked body is never changed",
                 b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;x=1\r\n\n\n\n\r\n0\r\n\r\n",
+                None,
+            ),
+            (
+                "field names in any case",
+                b"POST / HTTP/1.1\r\ncontent-LENGTH: 3\r\n\r\n\n\n\nGET / HTTP/1.1\nHost: x\r\n\r\n",
+                Some(55),
+            ),
+            (
+                "a field that only ends like Content-Length frames nothing",
+                b"GET / HTTP/1.1\r\nX-Content-Length: 3\r\n\r\nGET / HTTP/1.1\nH: x\r\n\r\n",
+                Some(53),
+            ),
+            (
+                "space before the colon steps aside (hyper refuses the head)",
+                b"POST / HTTP/1.1\r\nContent-Length : 3\r\n\r\n\n\n\n",
                 None,
             ),
             ("leading empty line", b"\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", None),
