@@ -275,17 +275,28 @@ fn resolve_segments(path: &[u8]) -> Result<Vec<u8>, NormalizeError> {
 /// (a trailing `/`).
 fn already_resolved(path: &[u8]) -> bool {
     // Every segment starts after a `/`: only a `/` followed by `/` or `.` needs a look.
-    memchr::memchr_iter(b'/', path).all(|slash| {
-        let segment = &path[slash + 1..];
-        match segment.first() {
-            Some(b'/') => false,
-            Some(b'.') => {
-                let end = memchr::memchr(b'/', segment).unwrap_or(segment.len());
-                !matches!(&segment[..end], b"." | b"..")
+    // (A plain loop: paths are short, shorter than what a vectorised search pays off on.)
+    let mut at = 0;
+    while at < path.len() {
+        if path[at] == b'/' {
+            let segment = &path[at + 1..];
+            match segment.first() {
+                Some(b'/') => return false,
+                Some(b'.') => {
+                    let end = segment
+                        .iter()
+                        .position(|&c| c == b'/')
+                        .unwrap_or(segment.len());
+                    if matches!(&segment[..end], b"." | b"..") {
+                        return false;
+                    }
+                }
+                _ => {}
             }
-            _ => true,
         }
-    })
+        at += 1;
+    }
+    true
 }
 
 /// `JkOptions +RejectUnsafeURI`: a decoded, normalised path containing `%` or `\` is not
