@@ -402,6 +402,17 @@ warm_up() { # URL [wrk options...]: an unmeasured run
     fi
 }
 
+# round_ratio_range A B FIELD: the lowest and highest ratio A/B of one field (1 req/s, 2 p50,
+# 3 p99, 4 CPU per request, 6 Tomcat CPU) between runs of the same round (RUNS[A] and RUNS[B]
+# hold one line per round, in order): how far one round's ratio is from another's, so a
+# median ratio can be told from the run-to-run spread. "-" with fewer than two rounds.
+round_ratio_range() {
+    paste -d ' ' <(printf '%s' "${RUNS[$1]:-}") <(printf '%s' "${RUNS[$2]:-}") |
+        awk -v f="$3" '
+            NF >= 12 && $(f + 6) + 0 != 0 { r = $f / $(f + 6); if (n == 0 || r < lo) lo = r; if (n == 0 || r > hi) hi = r; n++ }
+            END { if (n < 2) print "-"; else printf "%.2f-%.2f\n", lo, hi }'
+}
+
 ratio() { # A B: A/B with 2 decimals, n/a when B is 0 or either is missing
     awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'
 }

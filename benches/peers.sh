@@ -15,7 +15,8 @@
 # with one JSESSIONID cookie (sticky: created through each proxy, so each proxy's session is
 # on the node that proxy chose), and the 100 KiB file. wrk -t 2 -c 32. For each: requests/s,
 # p50/p99, the proxy's CPU time per request (its process tree, from /proc) and the Tomcat
-# JVMs' CPU time per request; then jkgate's ratio to each peer.
+# JVMs' CPU time per request; then jkgate's ratio to each peer, with the lowest and highest
+# ratio between runs of the same round (req/s and CPU): the run-to-run spread to read it by.
 # The peers are configured as their users do for Tomcat (lib.sh: start_haproxy, start_nginx):
 # 2 threads or workers, upstream keep-alive, no access log, sticky by JSESSIONID (HAProxy's
 # stick table) or by its jvmRoute suffix (nginx's map).
@@ -111,13 +112,15 @@ for label in 1k session 100k; do
     done
 done
 echo
-echo "== jkgate / peer (req/s: above 1 is better for jkgate; CPU per request: below 1 is better)"
-printf '%-8s %-8s %10s %8s %11s %14s\n' path peer 'req/s' 'p50' 'CPU/req' 'Tomcat CPU/req'
+echo "== jkgate / peer (req/s: above 1 is better for jkgate; CPU per request: below 1 is better;"
+echo "   the ranges: lowest and highest ratio between runs of the same round)"
+printf '%-8s %-8s %10s %8s %11s %14s %12s %12s\n' path peer 'req/s' 'p50' 'CPU/req' 'Tomcat CPU/req' 'req/s range' 'CPU range'
 for label in 1k session 100k; do
     j=$label:jkgate
     for p in "${PEERS[@]}"; do
         n=$label:$p
-        printf '%-8s %-8s %10s %8s %11s %14s\n' "$label" "$p" "$(ratio "${RPS[$j]}" "${RPS[$n]}")" \
-            "$(ratio "${P50[$j]}" "${P50[$n]}")" "$(ratio "${US[$j]}" "${US[$n]}")" "$(ratio "${BACK[$j]}" "${BACK[$n]}")"
+        printf '%-8s %-8s %10s %8s %11s %14s %12s %12s\n' "$label" "$p" "$(ratio "${RPS[$j]}" "${RPS[$n]}")" \
+            "$(ratio "${P50[$j]}" "${P50[$n]}")" "$(ratio "${US[$j]}" "${US[$n]}")" "$(ratio "${BACK[$j]}" "${BACK[$n]}")" \
+            "$(round_ratio_range "$j" "$n" 1)" "$(round_ratio_range "$j" "$n" 4)"
     done
 done
