@@ -27,7 +27,7 @@ fn lb3() -> (Balancer, Arc<ManualClock>) {
 fn get(uri: &str) -> RequestFacts {
     RequestFacts {
         method: "GET".into(),
-        uri: uri.into(),
+        uri: bytes::Bytes::copy_from_slice(uri.as_bytes()),
         ..RequestFacts::default()
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use bytes::Bytes;
 
 use super::clock::Clock;
 use super::error::{BalancerConfigError, FailedAttempt, FailureKind, LbError, LbFailure};
@@ -190,8 +191,9 @@ pub struct RequestFacts {
     /// Whether the request has a body (a body makes even an idempotent method unsafe to
     /// send to a second member by default).
     pub has_body: bool,
-    /// Forwarded URI path (no query), searched for the session path parameter.
-    pub uri: String,
+    /// Forwarded URI path (no query), searched for the session path parameter. It shares the
+    /// forwarded request's buffer (read as UTF-8, invalid bytes replaced, when searched).
+    pub uri: Bytes,
     /// Values of every `Cookie` header, in order.
     pub cookies: Vec<String>,
     /// Whether the client connection is TLS (adds `Secure` to the routing cookie).
@@ -798,7 +800,7 @@ impl Balancer {
                     .as_deref()
                     .unwrap_or(&settings.session_cookie);
                 session_id_list(
-                    &facts.uri,
+                    &String::from_utf8_lossy(&facts.uri),
                     facts.cookies.iter().map(String::as_str),
                     path,
                     cookie,

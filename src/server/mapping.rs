@@ -198,7 +198,7 @@ pub fn request_facts(
     RequestFacts {
         method: ctx.method_text(),
         has_body: body != BodyKind::Empty,
-        uri: owned_text(ctx.request.req_uri.as_deref().unwrap_or_default()),
+        uri: ctx.request.req_uri.clone().unwrap_or_default(),
         cookies: parts
             .headers
             .get_all(http::header::COOKIE)

@@ -9,6 +9,8 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use crate::backend::AjpWorker;
 use crate::backend::lb::LoadBalancer;
 use serde::{Deserialize, Serialize};
@@ -586,7 +588,7 @@ pub fn route_view(
         .unwrap_or_else(|| balancer.topology().settings.session_cookie.clone());
     let facts = RequestFacts {
         method: "GET".into(),
-        uri: mount.map_or("/", |(uri, _)| uri).to_owned(),
+        uri: Bytes::copy_from_slice(mount.map_or("/", |(uri, _)| uri).as_bytes()),
         cookies: vec![
             sid.split(';')
                 .filter(|id| !id.is_empty())
