@@ -34,7 +34,7 @@ fn get(uri: &str) -> RequestFacts {
 
 fn with_cookie(uri: &str, cookie: &str) -> RequestFacts {
     RequestFacts {
-        cookies: vec![cookie.to_owned()],
+        cookies: vec![bytes::Bytes::copy_from_slice(cookie.as_bytes())],
         ..get(uri)
     }
 }

@@ -13,7 +13,7 @@ fn get(cookie: Option<String>) -> RequestFacts {
     RequestFacts {
         method: "GET".into(),
         uri: "/app/session".into(),
-        cookies: cookie.into_iter().collect(),
+        cookies: cookie.into_iter().map(bytes::Bytes::from).collect(),
         ..RequestFacts::default()
     }
 }

@@ -76,7 +76,10 @@ fn facts(method: &str, cookie: Option<&str>) -> RequestFacts {
     RequestFacts {
         method: method.to_owned().into(),
         uri: "/app/session".into(),
-        cookies: cookie.map(str::to_owned).into_iter().collect(),
+        cookies: cookie
+            .map(|c| bytes::Bytes::copy_from_slice(c.as_bytes()))
+            .into_iter()
+            .collect(),
         ..RequestFacts::default()
     }
 }

@@ -194,8 +194,9 @@ pub struct RequestFacts {
     /// Forwarded URI path (no query), searched for the session path parameter. It shares the
     /// forwarded request's buffer (read as UTF-8, invalid bytes replaced, when searched).
     pub uri: Bytes,
-    /// Values of every `Cookie` header, in order.
-    pub cookies: Vec<String>,
+    /// Values of every `Cookie` header, in order (slices of the forwarded request's buffer,
+    /// read as UTF-8, invalid bytes replaced, when searched).
+    pub cookies: Vec<Bytes>,
     /// Whether the client connection is TLS (adds `Secure` to the routing cookie).
     pub secure: bool,
     /// A route forced by configuration (mod_jk's `JK_ROUTE`).
@@ -801,7 +802,7 @@ impl Balancer {
                     .unwrap_or(&settings.session_cookie);
                 session_id_list(
                     &String::from_utf8_lossy(&facts.uri),
-                    facts.cookies.iter().map(String::as_str),
+                    facts.cookies.iter().map(|c| String::from_utf8_lossy(c)),
                     path,
                     cookie,
                 )

@@ -7,14 +7,15 @@
 /// (`;jsessionid`). The path parameter wins; only without it are cookies read, and then
 /// every cookie called `session_cookie` is a candidate, in order. Returns an empty list
 /// when the request carries no (non-empty) session id.
-pub fn session_candidates<'a, I>(
+pub fn session_candidates<I>(
     uri: &str,
     cookie_headers: I,
     session_path: &str,
     session_cookie: &str,
 ) -> Vec<String>
 where
-    I: IntoIterator<Item = &'a str>,
+    I: IntoIterator,
+    I::Item: AsRef<str>,
 {
     session_id_list(uri, cookie_headers, session_path, session_cookie)
         .map(|joined| joined.split(';').map(str::to_owned).collect())
@@ -23,14 +24,15 @@ where
 
 /// The candidates of [`session_candidates`] joined by `;` (mod_jk's session id list, what
 /// logs and the lb keep), built in one allocation; `None` when there is none.
-pub fn session_id_list<'a, I>(
+pub fn session_id_list<I>(
     uri: &str,
     cookie_headers: I,
     session_path: &str,
     session_cookie: &str,
 ) -> Option<String>
 where
-    I: IntoIterator<Item = &'a str>,
+    I: IntoIterator,
+    I::Item: AsRef<str>,
 {
     let joined = match path_parameter(uri, session_path) {
         Some(value) => value.to_owned(),
@@ -64,13 +66,15 @@ fn path_parameter<'u>(uri: &'u str, name: &str) -> Option<&'u str> {
 
 /// Appends every value of cookie `name` in the given `Cookie` header values to `out`, in
 /// order, separated by `;`.
-fn append_cookie_values<'a, I>(cookie_headers: I, name: &str, out: &mut String)
+fn append_cookie_values<I>(cookie_headers: I, name: &str, out: &mut String)
 where
-    I: IntoIterator<Item = &'a str>,
+    I: IntoIterator,
+    I::Item: AsRef<str>,
 {
     // (An empty name finds nothing: `find_from` needs a first byte.)
     let mut first = true;
     for header in cookie_headers {
+        let header = header.as_ref();
         let bytes = header.as_bytes();
         let mut from = 0;
         while let Some(start) = find_from(bytes, name.as_bytes(), from) {
@@ -217,7 +221,7 @@ mod tests {
     #[test]
     fn custom_names() {
         assert_eq!(
-            session_candidates("/a;sid=Z.n1", [].into_iter(), ";sid", "SID"),
+            session_candidates("/a;sid=Z.n1", std::iter::empty::<&str>(), ";sid", "SID"),
             vec!["Z.n1"]
         );
         assert_eq!(

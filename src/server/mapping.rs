@@ -189,33 +189,21 @@ pub fn request_session_id(raw_path: &str, headers: &HeaderMap) -> Option<Bytes> 
 
 /// What an lb worker needs to know of a request (its session id sources, method, body,
 /// TLS) and of the mount rule that mapped it (mod_jk's rule extensions).
-pub fn request_facts(
-    parts: &Parts,
-    ctx: &ForwardContext,
-    body: BodyKind,
-    ext: &MountExtensions,
-) -> RequestFacts {
+pub fn request_facts(ctx: &ForwardContext, body: BodyKind, ext: &MountExtensions) -> RequestFacts {
     RequestFacts {
         method: ctx.method_text(),
         has_body: body != BodyKind::Empty,
         uri: ctx.request.req_uri.clone().unwrap_or_default(),
-        cookies: parts
+        // The forwarded request's copies (its Cookie headers, in order), not new ones.
+        cookies: ctx
+            .request
             .headers
-            .get_all(http::header::COOKIE)
             .iter()
-            .map(|v| owned_text(v.as_bytes()))
+            .filter(|(name, _)| *name == RequestHeaderName::Coded(RequestHeaderCode::Cookie))
+            .filter_map(|(_, value)| value.clone())
             .collect(),
         secure: ctx.tls.is_some(),
         ..RequestFacts::for_mount(ext)
-    }
-}
-
-/// `bytes` as text, invalid UTF-8 replaced. Checking with `from_utf8` first is cheaper for
-/// the usual all-valid URI or cookie than the lossy decoder's chunk by chunk walk.
-fn owned_text(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 
@@ -706,6 +694,32 @@ mod tests {
                 b"SITE"
             ]
         );
+    }
+
+    #[test]
+    fn the_lb_facts_share_the_forwarded_path_and_cookies() {
+        let conn = ConnectionInfo::new(
+            "192.0.2.1:4000".parse().expect("addr"),
+            "127.0.0.1:80".parse().expect("addr"),
+            None,
+        );
+        let (parts, ()) = http::Request::builder()
+            .uri("/app;jsessionid=A.n1/x?q=1")
+            .header("host", "x")
+            .header("cookie", "a=1; JSESSIONID=B.n2")
+            .header("x-other", "y")
+            .header("cookie", "JSESSIONID=C.n3")
+            .body(())
+            .expect("request")
+            .into_parts();
+        let (ctx, kind) =
+            build_context(&parts, true, &conn, &MappingOptions::default()).expect("mapped");
+        let facts = request_facts(&ctx, kind, &MountExtensions::default());
+        assert_eq!(&facts.uri[..], b"/app;jsessionid=A.n1/x");
+        assert_eq!(facts.cookies, ["a=1; JSESSIONID=B.n2", "JSESSIONID=C.n3"]);
+        // Slices of the forwarded request's buffer, not copies.
+        let forwarded = ctx.request.req_uri.as_ref().expect("uri");
+        assert_eq!(facts.uri.as_ptr(), forwarded.as_ptr());
     }
 
     #[test]

@@ -551,7 +551,7 @@ pub fn handle(
         use_server_errors: ext.use_server_errors,
     };
     let facts = match &target {
-        Target::Balanced(_) => mapping::request_facts(&parts, &ctx, kind, ext),
+        Target::Balanced(_) => mapping::request_facts(&ctx, kind, ext),
         Target::Ajp(_) => RequestFacts::default(),
     };
     drop(mounts);

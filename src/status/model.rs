@@ -589,13 +589,13 @@ pub fn route_view(
     let facts = RequestFacts {
         method: "GET".into(),
         uri: Bytes::copy_from_slice(mount.map_or("/", |(uri, _)| uri).as_bytes()),
-        cookies: vec![
+        cookies: vec![Bytes::from(
             sid.split(';')
                 .filter(|id| !id.is_empty())
                 .map(|id| format!("{cookie_name}={id}"))
                 .collect::<Vec<_>>()
                 .join("; "),
-        ],
+        )],
         ..base
     };
     let run = balancer.dry_run(&facts, lb.members().iter().map(|m| m.pool().saturated()));
