@@ -525,6 +525,15 @@ pub(crate) fn split_host(whole: &Bytes, conn: &ConnectionInfo) -> (Bytes, u16) {
 mod tests {
     use super::*;
 
+    /// A plain-HTTP connection from 192.0.2.1:4000 to 127.0.0.1:80.
+    fn plain_connection() -> ConnectionInfo {
+        ConnectionInfo::new(
+            "192.0.2.1:4000".parse().expect("addr"),
+            "127.0.0.1:80".parse().expect("addr"),
+            None,
+        )
+    }
+
     #[test]
     fn proxy_encoding_matches_mod_jk() {
         let decoded = percent_decode(b"/a%7Eb%3Bc%3D%2B %25%3F%c3%a9/x").expect("valid");
@@ -630,11 +639,7 @@ mod tests {
     /// with and without such headers, and every one of them is jkgate's own.
     #[test]
     fn client_headers_never_become_attributes() {
-        let conn = ConnectionInfo::new(
-            "192.0.2.1:4000".parse().expect("addr"),
-            "127.0.0.1:80".parse().expect("addr"),
-            None,
-        );
+        let conn = plain_connection();
         let options = MappingOptions {
             env_vars: Arc::from(vec![(
                 Bytes::from_static(b"SITE"),
@@ -698,11 +703,7 @@ mod tests {
 
     #[test]
     fn the_lb_facts_share_the_forwarded_path_and_cookies() {
-        let conn = ConnectionInfo::new(
-            "192.0.2.1:4000".parse().expect("addr"),
-            "127.0.0.1:80".parse().expect("addr"),
-            None,
-        );
+        let conn = plain_connection();
         let (parts, ()) = http::Request::builder()
             .uri("/app;jsessionid=A.n1/x?q=1")
             .header("host", "x")
@@ -724,11 +725,7 @@ mod tests {
 
     #[test]
     fn an_absolute_form_target_names_the_host() {
-        let conn = ConnectionInfo::new(
-            "192.0.2.1:4000".parse().expect("addr"),
-            "127.0.0.1:80".parse().expect("addr"),
-            None,
-        );
+        let conn = plain_connection();
         let (parts, ()) = http::Request::builder()
             .uri("http://other.example:8123/app/x")
             .header("host", "x")
@@ -758,11 +755,7 @@ mod tests {
 
     #[test]
     fn connect_is_never_relayed() {
-        let conn = ConnectionInfo::new(
-            "192.0.2.1:4000".parse().expect("addr"),
-            "127.0.0.1:80".parse().expect("addr"),
-            None,
-        );
+        let conn = plain_connection();
         for target in ["/app/x", "127.0.0.1:22"] {
             let (parts, ()) = http::Request::builder()
                 .method("CONNECT")
