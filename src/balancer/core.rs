@@ -245,7 +245,10 @@ impl RequestFacts {
 pub struct RequestPlan {
     topology: Arc<Topology>,
     states: Vec<MemberState>,
-    activations: Vec<Activation>,
+    /// Each member's activation for this request when a mount override or an unreachable
+    /// member changes one; `None` (most requests): the members' configured activations, and
+    /// no vector to allocate.
+    activations: Option<Vec<Activation>>,
     session: Option<String>,
     /// mod_jk splits the session id list in place (`;` → NUL) while its first choice
     /// walks it, so every later choice of the same request sees only the first candidate.
@@ -313,7 +316,29 @@ impl RequestPlan {
     /// session binds it to its member.
     pub fn note_saturation(&mut self, saturated: impl Iterator<Item = bool>) {
         self.saturated.clear();
-        self.saturated.extend(saturated);
+        // Kept up to the last saturated member only: one past the end counts as free, so a
+        // request with no member saturated (most of them) needs no vector.
+        for (index, full) in saturated.enumerate() {
+            if full {
+                self.saturated.resize(index, false);
+                self.saturated.push(true);
+            }
+        }
+    }
+
+    /// Member `index`'s activation for this request.
+    fn activation(&self, index: usize) -> Activation {
+        match &self.activations {
+            Some(activations) => activations[index],
+            None => self.topology.members[index].activation,
+        }
+    }
+
+    /// The activations for this request, made a vector of their own to change one.
+    fn activations_mut(&mut self) -> &mut Vec<Activation> {
+        let topology = &self.topology;
+        self.activations
+            .get_or_insert_with(|| topology.members.iter().map(|m| m.activation).collect())
     }
 
     /// The session id candidates joined by `;` (mod_jk's form), if the request has one.
@@ -745,9 +770,9 @@ impl Balancer {
     ) -> RequestPlan {
         let mut plan = self.plan(facts, false);
         let topology = plan.topology.clone();
-        for (activation, member) in plan.activations.iter_mut().zip(&topology.members) {
+        for (index, member) in topology.members.iter().enumerate() {
             if !reachable(&member.name) {
-                *activation = Activation::Stopped;
+                plan.activations_mut()[index] = Activation::Stopped;
             }
         }
         plan
@@ -775,17 +800,19 @@ impl Balancer {
             }
         }
         drop(rt);
-        let activations = topology
-            .members
-            .iter()
-            .map(|m| {
-                facts
-                    .activation_overrides
-                    .iter()
-                    .find(|(name, _)| *name == m.name)
-                    .map_or(m.activation, |(_, a)| *a)
-            })
-            .collect();
+        let activations = (!facts.activation_overrides.is_empty()).then(|| {
+            topology
+                .members
+                .iter()
+                .map(|m| {
+                    facts
+                        .activation_overrides
+                        .iter()
+                        .find(|(name, _)| *name == m.name)
+                        .map_or(m.activation, |(_, a)| *a)
+                })
+                .collect()
+        });
         let mut route = None;
         let session = if settings.sticky_session && !facts.sticky_ignore {
             if let Some(forced) = facts.route_override.as_deref().filter(|r| !r.is_empty()) {
@@ -907,7 +934,7 @@ impl Balancer {
             member: plan.topology.names[index].clone(),
             route: plan.route.clone().unwrap_or_default(),
             member_route: plan.topology.routes[index].clone(),
-            activation: plan.activations[index],
+            activation: plan.activation(index),
             sticky: plan.sticky,
             set_cookie,
             attempt: plan.attempts_made + 1,
@@ -1117,7 +1144,7 @@ impl Balancer {
         plan.sticky = false;
         plan.decision = Decision::None;
         if members.len() == 1 {
-            let activation = plan.activations[0];
+            let activation = plan.activation(0);
             if plan.states[0].usable_sticky(activation) {
                 if activation != Activation::Disabled {
                     plan.sticky = true;
@@ -1214,7 +1241,7 @@ impl Balancer {
         if uses_domain {
             plan.route = Some(topology.domains[index].clone());
         }
-        if !plan.states[index].usable_sticky(plan.activations[index]) {
+        if !plan.states[index].usable_sticky(plan.activation(index)) {
             // The session's member cannot take it: the request is no longer sticky,
             // whatever replaces it (mod_jk 1.2.48 logs it as failover and emits the
             // routing cookie; seen in tests/lb_modjk_differential.rs).
@@ -1238,7 +1265,7 @@ impl Balancer {
                 None
             };
             index = replacement?;
-            if !plan.states[index].usable_sticky(plan.activations[index]) {
+            if !plan.states[index].usable_sticky(plan.activation(index)) {
                 return None;
             }
         }
@@ -1595,7 +1622,7 @@ fn find_best_by_value(rt: &mut Runtime, plan: &RequestPlan) -> Option<usize> {
     let n = members.len();
     let offset = rt.next_offset;
     let saturated = |i: usize| plan.saturated.get(i).copied().unwrap_or(false);
-    let usable = |i: usize| plan.states[i].usable(plan.activations[i]);
+    let usable = |i: usize| plan.states[i].usable(plan.activation(i));
     // Queue on a full member only when every usable one is full.
     let skip_saturated = (0..n).any(|i| usable(i) && !saturated(i));
     let mut best: Option<(usize, i64, u64)> = None;
@@ -1629,7 +1656,7 @@ fn find_best_by_domain(rt: &Runtime, plan: &RequestPlan, route_or_domain: &str) 
         if member.domain.is_empty() || member.domain != domain {
             continue;
         }
-        if !plan.states[i].usable(plan.activations[i]) {
+        if !plan.states[i].usable(plan.activation(i)) {
             continue;
         }
         let value = rt.member_ref(&plan.topology, i).lb_value;
