@@ -53,7 +53,6 @@ use conn_clock::{ConnClock, Metered};
 use limits::{ClientBody, ConnectionCap, HttpBuilder, ServedBody};
 use mapping::{ConnectionInfo, MappingOptions};
 pub use relay::Handled;
-use relay::start_relay;
 
 /// Everything a request needs: mounts, workers and mapping options, as one configuration
 /// generation assembled them (the application builds it; nothing here reads settings).
@@ -561,7 +560,16 @@ pub fn handle(
     let prefetch = kind == crate::backend::BodyKind::Chunked && version < http::Version::HTTP_2;
     let (sink, head) = ResponseSink::new();
     Handled::Relaying {
-        relay: start_relay(target, worker_name, ctx, facts, body, prefetch, sink, log),
+        relay: Box::pin(relay::relay(
+            target,
+            worker_name,
+            ctx,
+            facts,
+            body,
+            prefetch,
+            sink,
+            log,
+        )),
         head,
         version,
     }

@@ -16,7 +16,7 @@ use crate::backend::response::{RelayRest, ResponseBody, ResponseHead};
 use crate::backend::{RequestBody, ResponseSink};
 use crate::balancer::RequestFacts;
 
-/// What [`handle`] made of a request: jkgate's own answer, or a relay under way.
+/// What [`super::handle`] made of a request: jkgate's own answer, or a relay under way.
 pub enum Handled {
     /// Answered without a member (refused, not mapped, the status worker, metrics).
     Answered(Response<ResponseBody>),
@@ -70,22 +70,6 @@ impl Handled {
     }
 }
 
-/// The relay of one request, boxed where it is made: built inside `handle`, its initial
-/// state (the size of its largest await) would be part of `handle`'s future too.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn start_relay(
-    target: Target,
-    worker: Arc<str>,
-    ctx: crate::backend::ForwardContext,
-    facts: RequestFacts,
-    body: RequestBody,
-    prefetch: bool,
-    sink: ResponseSink,
-    log: AccessLine,
-) -> RelayRest {
-    Box::pin(relay(target, worker, ctx, facts, body, prefetch, sink, log))
-}
-
 /// Runs the relay to the end; returns the error status when no head reached the client.
 /// `prefetch`: read the first piece of a chunked body before anything goes to a member
 /// (see [`RequestBody::prefetch`]); broken framing there is answered 400 (413 over
@@ -95,7 +79,7 @@ pub(super) fn start_relay(
 /// moves each argument into a local of its own, so every argument held across an await
 /// takes its size twice in the future; the block uses what it captured in place.
 #[allow(clippy::too_many_arguments, clippy::manual_async_fn)]
-fn relay(
+pub(super) fn relay(
     target: Target,
     worker: Arc<str>,
     mut ctx: crate::backend::ForwardContext,
