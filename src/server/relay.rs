@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use http::{Response, StatusCode};
 
-use super::{AccessLine, Routing, closing, discard_unread, error_response};
+use super::{AccessLine, Routing, closing, discard_unread, error_response, refusal_response};
 use crate::backend::dispatch::Target;
 use crate::backend::response::{RelayRest, ResponseBody, ResponseHead};
 use crate::backend::{RequestBody, ResponseSink};
@@ -141,16 +141,15 @@ pub(super) fn relay(
     }
 }
 
-/// jkgate's page for a relay that failed before a response head went out. A 413 means the
-/// body went over `LimitRequestBody` (or the head did not fit an AJP packet), a 400 that its
-/// framing is broken: what the client still sends is not read, so the connection closes
-/// after the answer.
+/// jkgate's page for a relay that failed before a response head went out: a refusal's
+/// (a 400, broken body framing, closes the connection), and a 413 (the body went over
+/// `LimitRequestBody`, or the head did not fit an AJP packet) closes it too: what the
+/// client still sends is not read.
 fn relay_error_response(status: u16, version: http::Version) -> Response<ResponseBody> {
-    let response = error_response(status);
-    if status == 413 || status == 400 {
-        closing(response, version)
+    if status == 413 {
+        closing(error_response(status), version)
     } else {
-        response
+        refusal_response(status, version)
     }
 }
 
