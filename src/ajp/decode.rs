@@ -286,6 +286,27 @@ pub fn decode_container_message_from(
     )
 }
 
+/// Proxy side: splits the first container → proxy frame off `buffer` (zero-copy) and
+/// hands its borrowed view, with the payload the view lies in, to `use_view`; `Ok(None)`
+/// when the frame is not complete yet. For a caller that turns a message straight into
+/// its own types: a field it keeps is shared off the payload ([`FramePayload::share`], no
+/// copy), and the owned message with its list of headers is never built.
+pub fn decode_container_message_with<T>(
+    buffer: &mut BytesMut,
+    options: &DecodeOptions,
+    use_view: impl FnOnce(ContainerMessageRef<'_>, FramePayload<'_>) -> T,
+) -> Result<Option<Decoded<T>>, DecodeError> {
+    decode_from_buffer(
+        buffer,
+        Direction::FromContainer,
+        options.packet_size,
+        |payload| {
+            let (message, trailing) = parse_container_payload_ref(payload, options)?;
+            Ok((use_view(message, FramePayload::new(payload)), trailing))
+        },
+    )
+}
+
 /// Container side: decodes the first proxy → container frame (`12 34`) of `input` as
 /// `state` dictates, copying its payload once (the message's fields share that copy).
 /// The caller moves its state on with [`ContainerState::after`].

@@ -7,8 +7,8 @@ use bytes::BytesMut;
 
 use super::decode::{
     ContainerState, DecodeStatus, Decoded, decode_container_message, decode_container_message_from,
-    decode_container_message_ref, decode_proxy_message, decode_proxy_message_from,
-    decode_proxy_message_ref, parse_proxy_payload,
+    decode_container_message_ref, decode_container_message_with, decode_proxy_message,
+    decode_proxy_message_from, decode_proxy_message_ref, parse_proxy_payload,
 };
 use super::encode::{encode_container_message, encode_proxy_message};
 use super::error::DecodeError;
@@ -72,15 +72,24 @@ pub fn assert_proxy_round_trip(message: &ProxyMessage, packet_size: PacketSize) 
 }
 
 /// Target `container_messages`: the proxy-side decoder over a raw byte stream. The
-/// slice and the zero-copy buffer entry points must agree frame by frame; every decoded
-/// message must survive an encode/decode round trip.
+/// slice, the zero-copy buffer and the view-on-buffer entry points must agree frame by
+/// frame; every decoded message must survive an encode/decode round trip.
 pub fn container_messages(data: &[u8]) {
     for options in option_sets() {
         let mut rest = data;
         let mut buffer = BytesMut::from(data);
+        let mut viewed_buffer = BytesMut::from(data);
         loop {
             let by_slice = decode_container_message(rest, &options);
             let by_buffer = decode_container_message_from(&mut buffer, &options);
+            let by_view = decode_container_message_with(&mut viewed_buffer, &options, |view, _| {
+                view.into_owned()
+            });
+            assert_eq!(
+                by_buffer, by_view,
+                "buffer and view-on-buffer decoders disagree"
+            );
+            assert_eq!(buffer, viewed_buffer);
             match (by_slice, by_buffer) {
                 (Ok(DecodeStatus::Complete(slice)), Ok(Some(buffered))) => {
                     assert_eq!(slice, buffered);

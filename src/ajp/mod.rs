@@ -93,9 +93,10 @@ mod view;
 pub use codec::{CodecError, ContainerCodec, ProxyCodec};
 pub use decode::{
     ContainerState, DecodeStatus, Decoded, FrameStatus, check_frame, decode_container_message,
-    decode_container_message_from, decode_container_message_ref, decode_proxy_message,
-    decode_proxy_message_from, decode_proxy_message_ref, parse_container_payload,
-    parse_container_payload_ref, parse_proxy_payload, parse_proxy_payload_ref,
+    decode_container_message_from, decode_container_message_ref, decode_container_message_with,
+    decode_proxy_message, decode_proxy_message_from, decode_proxy_message_ref,
+    parse_container_payload, parse_container_payload_ref, parse_proxy_payload,
+    parse_proxy_payload_ref,
 };
 pub use encode::{
     encode_body, encode_container_message, encode_forward_request, encode_proxy_message,
@@ -106,6 +107,6 @@ pub use options::{DecodeOptions, Terminators, TrailingBytes};
 pub use packet_size::{HEADER_LEN, InvalidPacketSize, PacketSize};
 pub use view::{
     AttributeRef, AttributesIter, AttributesRef, ContainerMessageRef, ForwardRequestRef,
-    ProxyMessageRef, RequestHeaderNameRef, RequestHeadersIter, RequestHeadersRef,
+    FramePayload, ProxyMessageRef, RequestHeaderNameRef, RequestHeadersIter, RequestHeadersRef,
     ResponseHeaderNameRef, ResponseHeadersIter, ResponseHeadersRef, SendHeadersRef,
 };

@@ -59,6 +59,26 @@ impl<'b, 'a> Backing<'b, 'a> {
     }
 }
 
+/// The payload of a frame a view was parsed from, as [`decode_container_message_with`]
+/// hands it over: a field of the view becomes a [`Bytes`] sharing the payload's buffer
+/// (a reference count, no copy).
+///
+/// [`decode_container_message_with`]: super::decode_container_message_with
+#[derive(Debug, Clone, Copy)]
+pub struct FramePayload<'b>(&'b Bytes);
+
+impl<'b> FramePayload<'b> {
+    pub(crate) fn new(payload: &'b Bytes) -> Self {
+        FramePayload(payload)
+    }
+
+    /// `field` as a slice of the payload; a field from elsewhere is copied (slow, never
+    /// wrong, and never a panic).
+    pub fn share(&self, field: &[u8]) -> Bytes {
+        Backing::new(self.0, self.0).share(field)
+    }
+}
+
 // === header names and attributes ===
 
 /// A borrowed request header name: coded (`A0 nn`) or a string in the packet.

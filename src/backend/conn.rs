@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::outcome::{AttemptError, FailureKind, Phase};
 use super::settings::{MemberConfig, nonzero};
-use super::wire;
+use super::wire::{self, Reply};
 use crate::ajp::{
     ContainerMessage, DecodeError, DecodeOptions, EncodeError, ForwardRequest, PacketSize,
     ProxyMessage,
@@ -233,15 +233,45 @@ impl AjpConnection {
             if let Some(message) = wire::decode_container(&mut self.read_buf, &self.options)? {
                 return Ok(message);
             }
-            if self.read_buf.capacity() - self.read_buf.len() < 1024 {
-                self.read_buf.reserve(self.packet_size.get());
-            }
-            let n = self.stream.read_buf(&mut self.read_buf).await?;
-            if n == 0 {
-                return Err(ReadError::Closed);
-            }
-            self.bytes_read += n as u64;
+            self.fill().await?;
         }
+    }
+
+    /// Reads the next packet of a response as the relay takes it: SEND_HEADERS mapped
+    /// straight from the packet to the client's head. `is_head`: the request was a HEAD.
+    pub(crate) async fn read_reply(
+        &mut self,
+        limit: Option<Duration>,
+        is_head: bool,
+    ) -> Result<Reply, ReadError> {
+        let read = async {
+            loop {
+                if let Some(reply) = wire::decode_reply(&mut self.read_buf, &self.options, is_head)?
+                {
+                    return Ok(reply);
+                }
+                self.fill().await?;
+            }
+        };
+        match limit {
+            Some(limit) => tokio::time::timeout(limit, read)
+                .await
+                .unwrap_or(Err(ReadError::Timeout(limit))),
+            None => read.await,
+        }
+    }
+
+    /// One read from the member into the buffer (room for a packet made first).
+    async fn fill(&mut self) -> Result<(), ReadError> {
+        if self.read_buf.capacity() - self.read_buf.len() < 1024 {
+            self.read_buf.reserve(self.packet_size.get());
+        }
+        let n = self.stream.read_buf(&mut self.read_buf).await?;
+        if n == 0 {
+            return Err(ReadError::Closed);
+        }
+        self.bytes_read += n as u64;
+        Ok(())
     }
 
     /// Sends CPING and waits for CPONG. A stray body chunk or END_RESPONSE left over

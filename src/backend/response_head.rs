@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-use crate::ajp::{ResponseHeaderCode, ResponseHeaderName, SendHeaders};
+use crate::ajp::{FramePayload, ResponseHeaderCode, ResponseHeaderNameRef, SendHeadersRef};
 
 /// Response headers that describe the client connection, not the response; the
 /// listener frames the response itself (lower case, as `HeaderName::as_str` gives them).
@@ -79,32 +79,60 @@ fn known_name(name: &[u8]) -> Option<HeaderName> {
     })
 }
 
-/// Checks and maps SEND_HEADERS: status 200..=999 (AJP has no interim responses),
-/// hop-by-hop headers dropped, one valid Content-Length at most. A header whose name or
-/// value HTTP cannot carry is dropped with a warning.
-pub(crate) fn map_response_head(headers: SendHeaders, is_head: bool) -> Result<MappedHead, String> {
-    let status = headers.status;
+/// Why a member's SEND_HEADERS cannot become a response head; `status` is the one it
+/// carried, so `fail_on_status` still sees it.
+#[derive(Debug, thiserror::Error)]
+#[error("{problem} in SEND_HEADERS")]
+pub(crate) struct HeadError {
+    pub(crate) status: u16,
+    pub(crate) problem: HeadProblem,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HeadProblem {
+    #[error("invalid status {0}")]
+    Status(u16),
+    #[error("invalid Content-Length")]
+    InvalidLength,
+    #[error("conflicting Content-Length headers")]
+    ConflictingLengths,
+}
+
+/// Checks and maps SEND_HEADERS, read in place from the frame's `payload` (values are
+/// slices of it, names hyper's constants where it has one): status 200..=999 (AJP has no
+/// interim responses), hop-by-hop headers dropped, one valid Content-Length at most. A
+/// header whose name or value HTTP cannot carry is dropped with a warning.
+pub(crate) fn map_response_head(
+    head: &SendHeadersRef<'_>,
+    payload: FramePayload<'_>,
+    is_head: bool,
+) -> Result<MappedHead, HeadError> {
+    let status = head.status;
+    let error = |problem| HeadError { status, problem };
     if !(200..=999).contains(&status) {
-        return Err(format!("invalid status {status} in SEND_HEADERS"));
+        return Err(error(HeadProblem::Status(status)));
     }
-    let reason = headers.status_msg.filter(|msg| {
-        !msg.is_empty()
-            && msg.as_ref() != status_digits(status)
-            && msg
-                .iter()
-                .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
-    });
+    let reason = head
+        .status_msg
+        .filter(|msg| {
+            !msg.is_empty()
+                && *msg != status_digits(status)
+                && msg
+                    .iter()
+                    .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
+        })
+        .map(|msg| payload.share(msg));
     let mut length = None;
-    let mut mapped = HeaderMap::with_capacity(headers.headers.len());
-    for (name, value) in headers.headers {
+    let mut mapped = HeaderMap::with_capacity(head.headers.len());
+    for (name, value) in head.headers.iter() {
         let name = match name {
-            ResponseHeaderName::Coded(code) => coded_name(code),
-            ResponseHeaderName::Named(bytes) => {
-                match known_name(&bytes).map_or_else(|| HeaderName::from_bytes(&bytes), Ok) {
+            ResponseHeaderNameRef::Coded(code) => coded_name(code),
+            ResponseHeaderNameRef::Named(bytes) => {
+                match known_name(bytes).map_or_else(|| HeaderName::from_bytes(bytes), Ok) {
                     Ok(name) => name,
                     Err(_) => {
                         tracing::warn!(
-                            header = %String::from_utf8_lossy(&bytes),
+                            header = %String::from_utf8_lossy(bytes),
                             "dropping invalid response header from the member"
                         );
                         continue;
@@ -117,20 +145,20 @@ pub(crate) fn map_response_head(headers: SendHeaders, is_head: bool) -> Result<M
         }
         let value = value.unwrap_or_default();
         if name == header::CONTENT_LENGTH {
-            let parsed = std::str::from_utf8(&value)
+            let parsed = std::str::from_utf8(value)
                 .ok()
                 .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|v| v.parse::<u64>().ok())
-                .ok_or_else(|| "invalid Content-Length in SEND_HEADERS".to_owned())?;
+                .ok_or_else(|| error(HeadProblem::InvalidLength))?;
             if length.is_some_and(|l| l != parsed) {
-                return Err("conflicting Content-Length headers in SEND_HEADERS".to_owned());
+                return Err(error(HeadProblem::ConflictingLengths));
             }
             if length.is_some() {
                 continue;
             }
             length = Some(parsed);
         }
-        match HeaderValue::from_maybe_shared(value) {
+        match HeaderValue::from_maybe_shared(payload.share(value)) {
             Ok(value) => {
                 mapped.append(name, value);
             }
@@ -175,8 +203,16 @@ pub(crate) fn own_error_headers(status: u16, member: HeaderMap) -> HeaderMap {
 mod tests {
     use super::*;
 
-    fn head(status: u16, headers: &[(&str, &str)]) -> SendHeaders {
-        SendHeaders {
+    use crate::ajp::{
+        ContainerMessage, ContainerMessageRef, DecodeOptions, PacketSize, ResponseHeaderName,
+        SendHeaders, decode_container_message_with, encode_container_message,
+    };
+    use bytes::BytesMut;
+
+    /// Maps a SEND_HEADERS as the relay does: encoded as Tomcat sends it, then read in
+    /// place from the packet.
+    fn map(status: u16, headers: &[(&str, &str)], is_head: bool) -> Result<MappedHead, HeadError> {
+        let message = ContainerMessage::SendHeaders(SendHeaders {
             status,
             status_msg: Some(Bytes::from(status.to_string())),
             headers: headers
@@ -188,22 +224,33 @@ mod tests {
                     )
                 })
                 .collect(),
-        }
+        });
+        let mut packet = BytesMut::new();
+        encode_container_message(&message, PacketSize::default(), &mut packet).unwrap();
+        let decoded = decode_container_message_with(
+            &mut packet,
+            &DecodeOptions::default(),
+            |view, payload| match view {
+                ContainerMessageRef::SendHeaders(head) => {
+                    Some(map_response_head(&head, payload, is_head))
+                }
+                _ => None,
+            },
+        );
+        decoded.unwrap().unwrap().message.unwrap()
     }
 
     #[test]
     fn coded_and_string_names_land_on_the_same_header_and_keep_their_order() {
-        let mapped = map_response_head(
-            head(
-                200,
-                &[
-                    ("Set-Cookie", "a=1"),
-                    ("X-Custom", "x"),
-                    ("set-cookie", "b=2"),
-                    ("Content-Type", "text/plain"),
-                    ("Servlet-Engine", "Tomcat"),
-                ],
-            ),
+        let mapped = map(
+            200,
+            &[
+                ("Set-Cookie", "a=1"),
+                ("X-Custom", "x"),
+                ("set-cookie", "b=2"),
+                ("Content-Type", "text/plain"),
+                ("Servlet-Engine", "Tomcat"),
+            ],
             false,
         )
         .unwrap();
@@ -217,18 +264,16 @@ mod tests {
 
     #[test]
     fn hop_by_hop_and_invalid_headers_are_dropped() {
-        let mapped = map_response_head(
-            head(
-                200,
-                &[
-                    ("Connection", "close"),
-                    ("Transfer-Encoding", "chunked"),
-                    ("Keep-Alive", "timeout=5"),
-                    ("Bad Name", "x"),
-                    ("X-Bad-Value", "a\nb"),
-                    ("X-Good", "y"),
-                ],
-            ),
+        let mapped = map(
+            200,
+            &[
+                ("Connection", "close"),
+                ("Transfer-Encoding", "chunked"),
+                ("Keep-Alive", "timeout=5"),
+                ("Bad Name", "x"),
+                ("X-Bad-Value", "a\x7fb"),
+                ("X-Good", "y"),
+            ],
             false,
         )
         .unwrap();
@@ -265,7 +310,7 @@ mod tests {
             (304, false, &[("Content-Length", "12")], Ok(None)),
         ];
         for (status, is_head, headers, expected) in cases {
-            let got = map_response_head(head(*status, headers), *is_head);
+            let got = map(*status, headers, *is_head);
             match (got, expected) {
                 (Ok(mapped), Ok(length)) => {
                     assert_eq!(mapped.length, *length, "{status} {headers:?}");
@@ -276,7 +321,7 @@ mod tests {
                         .count();
                     assert_eq!(kept, usize::from(*status != 204), "{status} {headers:?}");
                 }
-                (Err(err), Err(part)) => assert!(err.contains(part), "{err}"),
+                (Err(err), Err(part)) => assert!(err.to_string().contains(part), "{err}"),
                 (got, expected) => panic!("{status} {headers:?}: {got:?}, expected {expected:?}"),
             }
         }

@@ -1,12 +1,13 @@
 //! The proxy side of the AJP13 wire as the relay uses it: the codec's encoders
 //! and its zero-copy container decoder, straight on a connection's buffers.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
+use super::response_head::{HeadError, MappedHead, map_response_head};
 use crate::ajp::{
-    ContainerMessage, DecodeError, DecodeOptions, EncodeError, ForwardRequest, PacketSize,
-    ProxyMessage, decode_container_message_from, encode_body as encode_body_packet,
-    encode_forward_request, encode_proxy_message,
+    ContainerMessage, ContainerMessageRef, DecodeError, DecodeOptions, EncodeError, ForwardRequest,
+    PacketSize, ProxyMessage, decode_container_message_from, decode_container_message_with,
+    encode_body as encode_body_packet, encode_forward_request, encode_proxy_message,
 };
 
 /// Encodes `message` into `dst` (after whatever is already there); nothing is
@@ -51,4 +52,42 @@ pub fn decode_container(
     options: &DecodeOptions,
 ) -> Result<Option<ContainerMessage>, DecodeError> {
     Ok(decode_container_message_from(buf, options)?.map(|decoded| decoded.message))
+}
+
+/// One container packet as the relay takes it: SEND_HEADERS already mapped to the head
+/// the client gets (straight from the packet, see [`map_response_head`]), a body chunk
+/// sharing the packet's buffer.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// SEND_HEADERS, mapped (or why it cannot be).
+    Head(Result<MappedHead, HeadError>),
+    /// SEND_BODY_CHUNK's data; empty is Tomcat's flush.
+    BodyChunk(Bytes),
+    /// GET_BODY_CHUNK: the member asks for up to this many request body bytes.
+    GetBodyChunk { requested_len: u16 },
+    /// END_RESPONSE: whether the member keeps the connection open.
+    EndResponse { reuse: bool },
+    /// CPONG.
+    CPong,
+}
+
+/// Decodes one container packet from the front of `buf` as a [`Reply`], consuming it;
+/// `None` when more bytes are needed. `is_head`: the request was a HEAD.
+pub(crate) fn decode_reply(
+    buf: &mut BytesMut,
+    options: &DecodeOptions,
+    is_head: bool,
+) -> Result<Option<Reply>, DecodeError> {
+    let decoded = decode_container_message_with(buf, options, |message, payload| match message {
+        ContainerMessageRef::SendHeaders(head) => {
+            Reply::Head(map_response_head(&head, payload, is_head))
+        }
+        ContainerMessageRef::SendBodyChunk(data) => Reply::BodyChunk(payload.share(data)),
+        ContainerMessageRef::GetBodyChunk { requested_len } => {
+            Reply::GetBodyChunk { requested_len }
+        }
+        ContainerMessageRef::EndResponse { reuse } => Reply::EndResponse { reuse },
+        ContainerMessageRef::CPong => Reply::CPong,
+    })?;
+    Ok(decoded.map(|decoded| decoded.message))
 }

@@ -12,9 +12,9 @@ use super::context::ForwardContext;
 use super::outcome::{AttemptError, Completed, FailureKind, Phase};
 use super::pool::Pool;
 use super::response::{ResponseSink, error_page};
-use super::response_head::{map_response_head, own_error_headers};
+use super::response_head::own_error_headers;
 use super::settings::{MemberConfig, MemberSettingsError, nonzero};
-use crate::ajp::ContainerMessage;
+use super::wire::Reply;
 use crate::config::ini::ReplayPolicy;
 use crate::config::{AjpSettings, StatusFailure};
 
@@ -400,8 +400,8 @@ async fn exchange(
         } else {
             Phase::AwaitHeaders
         };
-        let message = match conn.read_message(read_limit).await {
-            Ok(message) => message,
+        let reply = match conn.read_reply(read_limit, ctx.is_head).await {
+            Ok(reply) => reply,
             Err(err) => {
                 let cause = match &err {
                     ReadError::Timeout(_) => format!("{err} (reply_timeout)"),
@@ -411,8 +411,8 @@ async fn exchange(
             }
         };
         progress.response_seen = true;
-        match message {
-            ContainerMessage::SendHeaders(headers) => {
+        match reply {
+            Reply::Head(mapped) => {
                 if headers_seen {
                     return Err(fail(
                         FailureKind::ProtocolViolation,
@@ -422,25 +422,26 @@ async fn exchange(
                     ));
                 }
                 headers_seen = true;
-                if let Some(how) = fail_on_status.classify(headers.status) {
+                let status = match &mapped {
+                    Ok(head) => head.status,
+                    Err(err) => err.status,
+                };
+                if let Some(how) = fail_on_status.classify(status) {
                     let hard = how == StatusFailure::Hard;
                     return Err(fail(
-                        FailureKind::StatusFailed {
-                            status: headers.status,
-                            hard,
-                        },
+                        FailureKind::StatusFailed { status, hard },
                         phase,
                         format!(
-                            "status {} is listed in fail_on_status ({})",
-                            headers.status,
+                            "status {status} is listed in fail_on_status ({})",
                             if hard { "hard" } else { "soft" }
                         ),
                         true,
                     ));
                 }
                 let threshold = ctx.overrides.use_server_errors;
-                let mut head = map_response_head(headers, ctx.is_head)
-                    .map_err(|cause| fail(FailureKind::ProtocolViolation, phase, cause, true))?;
+                let mut head = mapped.map_err(|err| {
+                    fail(FailureKind::ProtocolViolation, phase, err.to_string(), true)
+                })?;
                 if threshold > 0 && head.status >= threshold {
                     let page = error_page(head.status);
                     head.headers = own_error_headers(head.status, head.headers);
@@ -458,7 +459,7 @@ async fn exchange(
                     head.suppress_body,
                 );
             }
-            ContainerMessage::SendBodyChunk(data) => {
+            Reply::BodyChunk(data) => {
                 if !headers_seen {
                     if data.is_empty() {
                         continue; // a stray flush left over from an earlier response
@@ -498,7 +499,7 @@ async fn exchange(
                     .await
                     .map_err(|e| fail(FailureKind::ClientAborted, phase, e.to_string(), true))?;
             }
-            ContainerMessage::GetBodyChunk { requested_len } => {
+            Reply::GetBodyChunk { requested_len } => {
                 progress.body_asked = true;
                 let max = usize::from(requested_len).min(max_body);
                 let data = match body.next_data(max).await {
@@ -519,7 +520,7 @@ async fn exchange(
                     )
                 })?;
             }
-            ContainerMessage::EndResponse { reuse } => {
+            Reply::EndResponse { reuse } => {
                 if !headers_seen {
                     return Err(fail(
                         FailureKind::ProtocolViolation,
@@ -550,7 +551,7 @@ async fn exchange(
                     .map_err(|e| fail(FailureKind::ClientAborted, phase, e.to_string(), true))?;
                 return Ok(reuse);
             }
-            ContainerMessage::CPong => {
+            Reply::CPong => {
                 return Err(fail(
                     FailureKind::ProtocolViolation,
                     phase,
