@@ -8,7 +8,7 @@ use bytes::Bytes;
 use crate::backend::registry::{PreparedWorkers, RegistryError, WorkerOptions, prepare_workers};
 use crate::backend::settings::MemberSettingsError;
 use crate::config::error::At;
-use crate::config::state::{EditKey, Edits, StaleEdit, apply_edits};
+use crate::config::state::{EditKey, Edits, StaleEdit, StaleReason, apply_edits};
 use crate::config::vhost::VirtualHosts;
 use crate::config::{Origin, RunSettings};
 use crate::server::limits::{ConnectionCap, http_builder};
@@ -145,17 +145,20 @@ pub fn assemble_with_edits(
     // jkgate from starting: that edit is left out as stale and the workers built again.
     let (workers_config, mut stale, workers) = loop {
         let (config, stale) = apply_edits(&settings.workers, &pending);
-        match prepare_workers(&config, options, previous.map(|g| &g.workers)) {
+        let source = match prepare_workers(&config, options, previous.map(|g| &g.workers)) {
             Ok(workers) => break (config, stale, workers),
-            Err(RegistryError::Member(e)) if take_edits_behind(&e, &mut pending, &mut unusable) => {
+            Err(RegistryError::Member(e)) => {
+                match take_edits_behind(e, &mut pending, &mut unusable) {
+                    Ok(()) => continue,
+                    Err(e) => RegistryError::Member(e),
+                }
             }
-            Err(source) => {
-                return Err(AssembleError::Workers {
-                    origin: registry_error_origin(settings, &source),
-                    source: Box::new(source),
-                });
-            }
-        }
+            Err(source) => source,
+        };
+        return Err(AssembleError::Workers {
+            origin: registry_error_origin(settings, &source),
+            source: Box::new(source),
+        });
     };
     stale.append(&mut unusable);
     let vhost_certificates: Vec<Option<VhostCertificate<'_>>> = settings
@@ -208,12 +211,12 @@ pub fn assemble_with_edits(
 }
 
 /// Moves the edits that made member `error` unable to run (its edited `host` or `port`, or
-/// `max_packet_size`) from `pending` to `stale`; `false` when no edit is behind it.
+/// `max_packet_size`) from `pending` to `stale`; `Err(error)` back when no edit is behind it.
 fn take_edits_behind(
-    error: &MemberSettingsError,
+    error: MemberSettingsError,
     pending: &mut Edits,
     stale: &mut Vec<StaleEdit>,
-) -> bool {
+) -> Result<(), MemberSettingsError> {
     let (worker, member) = match error.lb() {
         Some(lb) => (lb, Some(error.worker())),
         None => (error.worker(), None),
@@ -228,16 +231,20 @@ fn take_edits_behind(
         })
         .cloned()
         .collect();
+    if keys.is_empty() {
+        return Err(error);
+    }
+    let reason = StaleReason::Unrunnable(Arc::new(error));
     for key in &keys {
         if let Some(value) = pending.remove(key) {
             stale.push(StaleEdit {
                 key: key.clone(),
                 value: value.value,
-                reason: error.to_string(),
+                reason: reason.clone(),
             });
         }
     }
-    !keys.is_empty()
+    Ok(())
 }
 
 /// The workers.properties line to fix for `error`: the member's offending key, else the

@@ -31,7 +31,71 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::error::{ConfigError, Origin};
-use super::iprange::IpRange;
+use super::iprange::{IpRange, IpRangeError};
+
+/// The lines `[access]` takes, offered when a line is none of them.
+const VALID: &str = "valid: Require ip RANGE..., Require not ip RANGE..., Require all granted, Require all denied, Require local, Require not local";
+
+/// Why an `[access]` value is not a `Require` line jkgate checks (each message quotes the
+/// value, except a bad range's, which quotes the range).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RequireError {
+    /// `Require all` followed by something else than one `granted` or `denied`.
+    #[error("`{value}`: `Require all` takes `granted` or `denied`")]
+    AllTakes {
+        /// The value as written.
+        value: String,
+    },
+    /// `Require not all ...`, which httpd refuses.
+    #[error(
+        "`{value}`: httpd has no `Require not all`; write `Require all denied` or `Require all granted`"
+    )]
+    NotAll {
+        /// The value as written.
+        value: String,
+    },
+    /// `Require ip` without a range.
+    #[error("`{value}`: `Require ip` needs at least one address or range")]
+    NoRange {
+        /// The value as written.
+        value: String,
+    },
+    /// One range of `Require ip` is not one.
+    #[error(transparent)]
+    Range(#[from] IpRangeError),
+    /// Words after `Require local`.
+    #[error("`{value}`: `Require local` takes nothing after it")]
+    LocalTakesNothing {
+        /// The value as written.
+        value: String,
+    },
+    /// No provider after `Require` (or `Require not`).
+    #[error("`{value}`: nothing to require; {VALID}")]
+    Nothing {
+        /// The value as written.
+        value: String,
+    },
+    /// A provider other than `all`, `ip` and `local` (`valid-user`, `group`, ...): jkgate
+    /// authorizes by address only.
+    #[error(
+        "`{value}`: jkgate checks addresses only, not `Require {provider}` (status worker users come from worker.NAME.user and AuthUserFile); {VALID}"
+    )]
+    NotAnAddressCheck {
+        /// The value as written.
+        value: String,
+        /// The provider, lowercased.
+        provider: String,
+    },
+}
+
+/// A `[access]` location whose wildcard class is never closed (httpd's `fnmatch` would
+/// match it literally, never as the class that was meant).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{pattern}`: `[` without a closing `]`")]
+pub(crate) struct UnclosedClass {
+    /// The location as written.
+    pattern: String,
+}
 
 /// One `Require` line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,8 +116,8 @@ pub enum Require {
 
 impl Require {
     /// Parses the value of an `[access]` line: `Require ...`, the word `Require` optional.
-    pub fn parse(value: &str) -> Result<Require, String> {
-        let valid = "valid: Require ip RANGE..., Require not ip RANGE..., Require all granted, Require all denied, Require local, Require not local";
+    pub fn parse(value: &str) -> Result<Require, RequireError> {
+        let value_owned = || value.to_owned();
         let mut words = value.split_whitespace().peekable();
         if words
             .peek()
@@ -72,18 +136,18 @@ impl Require {
             ("all", false) => match rest.as_slice() {
                 [w] if w.eq_ignore_ascii_case("granted") => Ok(Require::AllGranted),
                 [w] if w.eq_ignore_ascii_case("denied") => Ok(Require::AllDenied),
-                _ => Err(format!(
-                    "`{value}`: `Require all` takes `granted` or `denied`"
-                )),
+                _ => Err(RequireError::AllTakes {
+                    value: value_owned(),
+                }),
             },
-            ("all", true) => Err(format!(
-                "`{value}`: httpd has no `Require not all`; write `Require all denied` or `Require all granted`"
-            )),
+            ("all", true) => Err(RequireError::NotAll {
+                value: value_owned(),
+            }),
             ("ip", _) => {
                 if rest.is_empty() {
-                    return Err(format!(
-                        "`{value}`: `Require ip` needs at least one address or range"
-                    ));
+                    return Err(RequireError::NoRange {
+                        value: value_owned(),
+                    });
                 }
                 let ranges = rest
                     .iter()
@@ -101,11 +165,16 @@ impl Require {
             } else {
                 Require::Local
             }),
-            ("local", _) => Err(format!("`{value}`: `Require local` takes nothing after it")),
-            ("", _) => Err(format!("`{value}`: nothing to require; {valid}")),
-            (other, _) => Err(format!(
-                "`{value}`: jkgate checks addresses only, not `Require {other}` (status worker users come from worker.NAME.user and AuthUserFile); {valid}"
-            )),
+            ("local", _) => Err(RequireError::LocalTakesNothing {
+                value: value_owned(),
+            }),
+            ("", _) => Err(RequireError::Nothing {
+                value: value_owned(),
+            }),
+            (other, _) => Err(RequireError::NotAnAddressCheck {
+                value: value_owned(),
+                provider: other.to_owned(),
+            }),
         }
     }
 
@@ -234,7 +303,7 @@ impl AccessRules {
                 None if key.starts_with('/') => match check_pattern(key) {
                     Ok(()) => Scope::Location(key.clone()),
                     Err(problem) => {
-                        errors.push(error(problem));
+                        errors.push(error(problem.to_string()));
                         continue;
                     }
                 },
@@ -248,7 +317,7 @@ impl AccessRules {
             let require = match Require::parse(value) {
                 Ok(require) => require,
                 Err(problem) => {
-                    errors.push(error(problem));
+                    errors.push(error(problem.to_string()));
                     continue;
                 }
             };
@@ -309,14 +378,18 @@ impl AccessRules {
 }
 
 /// Refuses a wildcard pattern with an unclosed `[`.
-fn check_pattern(pattern: &str) -> Result<(), String> {
+fn check_pattern(pattern: &str) -> Result<(), UnclosedClass> {
     let bytes = pattern.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'[' {
             match bytes[i + 1..].iter().skip(1).position(|&b| b == b']') {
                 Some(end) => i += end + 2,
-                None => return Err(format!("`{pattern}`: `[` without a closing `]`")),
+                None => {
+                    return Err(UnclosedClass {
+                        pattern: pattern.to_owned(),
+                    });
+                }
             }
         }
         i += 1;
@@ -502,7 +575,7 @@ mod tests {
             ("", "nothing to require"),
         ] {
             let error = Require::parse(written).unwrap_err();
-            assert!(error.contains(expected), "{written}: {error}");
+            assert!(error.to_string().contains(expected), "{written}: {error}");
         }
     }
 

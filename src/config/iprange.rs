@@ -13,6 +13,63 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::{IpNet, Ipv4Net};
 
+/// What every refusal of a range that is not plainly malformed suggests instead.
+const VALID: &str = "write an address (10.1.2.3, 2001:db8::1), a CIDR range (10.0.0.0/8, 2001:db8::/32), \
+                     an IPv4 network with its mask (10.1.0.0/255.255.0.0) or a partial IPv4 address (10.1)";
+
+/// Why a text is not a range httpd would accept (each message quotes the text, so the line
+/// it came from need not be searched).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IpRangeError {
+    /// Nothing written.
+    #[error("an empty address; {VALID}")]
+    Empty,
+    /// The part before `/` is not an address.
+    #[error("`{text}`: `{address}` is not an IP address; {VALID}")]
+    NotAnAddress {
+        /// The range as written.
+        text: String,
+        /// Its address part.
+        address: String,
+    },
+    /// A prefix length longer than the address.
+    #[error(
+        "`{text}`: prefix length /{bits} is too long for {} (at most /{})",
+        if *ipv4 { "IPv4" } else { "IPv6" },
+        if *ipv4 { 32 } else { 128 }
+    )]
+    PrefixTooLong {
+        /// The range as written.
+        text: String,
+        /// The prefix length.
+        bits: u8,
+        /// Whether the address is IPv4 (else IPv6).
+        ipv4: bool,
+    },
+    /// A dotted mask with a zero bit before a one bit.
+    #[error("`{text}`: `{mask}` is not a netmask (its one bits must come first)")]
+    NotANetmask {
+        /// The range as written.
+        text: String,
+        /// Its mask part.
+        mask: Ipv4Addr,
+    },
+    /// The part after `/` is neither a number nor a dotted IPv4 mask.
+    #[error("`{text}`: `{mask}` is neither a prefix length nor an IPv4 netmask; {VALID}")]
+    NotAMask {
+        /// The range as written.
+        text: String,
+        /// Its mask part.
+        mask: String,
+    },
+    /// Neither an address nor a partial IPv4 address (a host name, most often).
+    #[error("`{text}` is not an address or range (host names are not looked up); {VALID}")]
+    NotARange {
+        /// The range as written.
+        text: String,
+    },
+}
+
 /// One range of addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IpRange(IpNet);
@@ -20,36 +77,37 @@ pub struct IpRange(IpNet);
 impl IpRange {
     /// Parses one of the forms httpd accepts (see the module documentation). The error
     /// says what was wrong and what would be valid.
-    pub fn parse(text: &str) -> Result<IpRange, String> {
+    pub fn parse(text: &str) -> Result<IpRange, IpRangeError> {
         let text = text.trim();
-        let valid = "write an address (10.1.2.3, 2001:db8::1), a CIDR range (10.0.0.0/8, 2001:db8::/32), \
-                     an IPv4 network with its mask (10.1.0.0/255.255.0.0) or a partial IPv4 address (10.1)";
         if text.is_empty() {
-            return Err(format!("an empty address; {valid}"));
+            return Err(IpRangeError::Empty);
         }
         if let Some((address, mask)) = text.split_once('/') {
-            let address: IpAddr = address
-                .parse()
-                .map_err(|_| format!("`{text}`: `{address}` is not an IP address; {valid}"))?;
+            let address: IpAddr = address.parse().map_err(|_| IpRangeError::NotAnAddress {
+                text: text.to_owned(),
+                address: address.to_owned(),
+            })?;
             if let Ok(bits) = mask.parse::<u8>() {
-                let net = IpNet::new(address, bits).map_err(|_| {
-                    format!(
-                        "`{text}`: prefix length /{bits} is too long for {} (at most /{})",
-                        if address.is_ipv4() { "IPv4" } else { "IPv6" },
-                        if address.is_ipv4() { 32 } else { 128 }
-                    )
+                let net = IpNet::new(address, bits).map_err(|_| IpRangeError::PrefixTooLong {
+                    text: text.to_owned(),
+                    bits,
+                    ipv4: address.is_ipv4(),
                 })?;
                 return Ok(IpRange(net.trunc()));
             }
             if let (IpAddr::V4(address), Ok(mask)) = (address, mask.parse::<Ipv4Addr>()) {
                 let net = Ipv4Net::with_netmask(address, mask).map_err(|_| {
-                    format!("`{text}`: `{mask}` is not a netmask (its one bits must come first)")
+                    IpRangeError::NotANetmask {
+                        text: text.to_owned(),
+                        mask,
+                    }
                 })?;
                 return Ok(IpRange(IpNet::V4(net.trunc())));
             }
-            return Err(format!(
-                "`{text}`: `{mask}` is neither a prefix length nor an IPv4 netmask; {valid}"
-            ));
+            return Err(IpRangeError::NotAMask {
+                text: text.to_owned(),
+                mask: mask.to_owned(),
+            });
         }
         if let Ok(address) = text.parse::<IpAddr>() {
             return Ok(IpRange(IpNet::from(address)));
@@ -77,9 +135,9 @@ impl IpRange {
                 let net = Ipv4Net::new(Ipv4Addr::from(full), bits).expect("at most /24");
                 Ok(IpRange(IpNet::V4(net)))
             }
-            None => Err(format!(
-                "`{text}` is not an address or range (host names are not looked up); {valid}"
-            )),
+            None => Err(IpRangeError::NotARange {
+                text: text.to_owned(),
+            }),
         }
     }
 
@@ -188,7 +246,7 @@ mod tests {
         ];
         for (written, expected) in cases {
             let error = IpRange::parse(written).expect_err(written);
-            assert!(error.contains(expected), "{written}: {error}");
+            assert!(error.to_string().contains(expected), "{written}: {error}");
         }
     }
 }

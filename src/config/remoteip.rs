@@ -128,7 +128,9 @@ pub fn resolve_remote_ip(
         for item in value.map(split_setting_list).unwrap_or_default() {
             match IpRange::parse(&item) {
                 Ok(range) => settings.proxies.push(TrustedProxy { range, internal }),
-                Err(problem) => errors.push(setting(key, origin_of(key, &item), problem)),
+                Err(problem) => {
+                    errors.push(setting(key, origin_of(key, &item), problem.to_string()));
+                }
             }
         }
     }

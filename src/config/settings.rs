@@ -795,7 +795,7 @@ fn resolve_vhosts(
         {
             match VhostAddress::parse(&value) {
                 Ok(address) => addresses.push(address),
-                Err(problem) => errors.push(fail("VirtualHost", problem)),
+                Err(problem) => errors.push(fail("VirtualHost", problem.to_string())),
             }
         }
         for address in &addresses {

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -188,14 +189,114 @@ impl StateDocument {
 }
 
 /// An edit that was not applied, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct StaleEdit {
     /// Its key.
     pub key: EditKey,
     /// Its value.
     pub value: String,
     /// Why it no longer fits workers.properties.
-    pub reason: String,
+    pub reason: StaleReason,
+}
+
+/// Why a value of the state file cannot be a setting: the state file is written by jkgate,
+/// so a value it would not write is damage (or an older jkgate's), not mod_jk leniency.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SettingError {
+    /// Not an integer.
+    #[error("{value:?} is not a whole number")]
+    NotANumber {
+        /// The value as written.
+        value: String,
+    },
+    /// An integer the setting does not take.
+    #[error("{value} is out of range {min}..={max}")]
+    OutOfRange {
+        /// The value read.
+        value: i64,
+        /// The least the setting takes.
+        min: i64,
+        /// The most the setting takes.
+        max: i64,
+    },
+    /// A name longer than mod_jk stores.
+    #[error("longer than {MAX_NAME_LEN} bytes")]
+    TooLong,
+    /// An empty name where the setting needs one.
+    #[error("empty")]
+    Empty,
+    /// Not a word workers.properties reads as true or false.
+    #[error("{value:?} is not a boolean")]
+    NotABoolean {
+        /// The value as written.
+        value: String,
+    },
+    /// A `max_packet_size` AJP cannot use (packets are whole KiB).
+    #[error("{value} is not a multiple of 1024")]
+    NotWholeKib {
+        /// The value read.
+        value: i64,
+    },
+    /// None of the words the setting takes.
+    #[error("{value:?} is not {accepted}")]
+    NotAccepted {
+        /// The value as written.
+        value: String,
+        /// The words it takes (`active, disabled or stopped`, `an lb method`, ...).
+        accepted: &'static str,
+    },
+    /// A setting the status worker never edits for this kind of worker, so never written.
+    #[error("not {kind} setting the status worker edits")]
+    NotEditable {
+        /// `a connection`, `a member` or `an lb`.
+        kind: &'static str,
+    },
+}
+
+/// Why an edit no longer fits the workers it is laid over.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum StaleReason {
+    /// The value is no setting (see [`SettingError`]).
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    /// The edited worker was removed from workers.properties.
+    #[error("worker {worker} is no longer in worker.list")]
+    WorkerGone {
+        /// The worker of the edit.
+        worker: String,
+    },
+    /// The edited member was removed from its lb.
+    #[error("{member} is no longer a member of {worker}")]
+    MemberGone {
+        /// The lb of the edit.
+        worker: String,
+        /// The member of the edit.
+        member: String,
+    },
+    /// The edited route is another member's in workers.properties now.
+    #[error("route {route} is member {member}'s now")]
+    RouteTaken {
+        /// The route of the edit.
+        route: String,
+        /// The member that has it.
+        member: String,
+    },
+    /// An edit of a member, while the worker is an ajp13 worker now.
+    #[error("worker {worker} is an ajp13 worker now, without members")]
+    NoMembers {
+        /// The worker of the edit.
+        worker: String,
+    },
+    /// The worker is a status worker now, which has nothing to edit.
+    #[error("worker {worker} is a status worker now")]
+    NowStatus {
+        /// The worker of the edit.
+        worker: String,
+    },
+    /// The value fits, but the worker cannot run with it (an edited host that no longer
+    /// resolves). Shared: one failure can make several edits stale (`host` and `port`).
+    #[error(transparent)]
+    Unrunnable(Arc<dyn std::error::Error + Send + Sync>),
 }
 
 impl fmt::Display for StaleEdit {
@@ -210,32 +311,41 @@ impl fmt::Display for StaleEdit {
 
 /// A strict integer in `min..=max` (the state file is written by jkgate, so anything else
 /// is damage, not mod_jk leniency).
-fn int(value: &str, min: i64, max: i64) -> Result<i64, String> {
-    let n: i64 = value
-        .trim()
-        .parse()
-        .map_err(|_| format!("{value:?} is not a whole number"))?;
+fn int(value: &str, min: i64, max: i64) -> Result<i64, SettingError> {
+    let n: i64 = value.trim().parse().map_err(|_| SettingError::NotANumber {
+        value: value.to_owned(),
+    })?;
     if (min..=max).contains(&n) {
         Ok(n)
     } else {
-        Err(format!("{n} is out of range {min}..={max}"))
+        Err(SettingError::OutOfRange { value: n, min, max })
     }
 }
 
 const INT_MAX: i64 = i32::MAX as i64;
 
-fn name_like(value: &str, may_be_empty: bool) -> Result<String, String> {
+fn name_like(value: &str, may_be_empty: bool) -> Result<String, SettingError> {
     if value.len() > MAX_NAME_LEN {
-        Err(format!("longer than {MAX_NAME_LEN} bytes"))
+        Err(SettingError::TooLong)
     } else if value.is_empty() && !may_be_empty {
-        Err("empty".to_owned())
+        Err(SettingError::Empty)
     } else {
         Ok(value.to_owned())
     }
 }
 
-fn boolean(value: &str) -> Result<bool, String> {
-    super::value::parse_bool(value).ok_or_else(|| format!("{value:?} is not a boolean"))
+fn boolean(value: &str) -> Result<bool, SettingError> {
+    super::value::parse_bool(value).ok_or_else(|| SettingError::NotABoolean {
+        value: value.to_owned(),
+    })
+}
+
+/// The error for `value`, which is none of the words `accepted` describes.
+fn not_accepted(value: &str, accepted: &'static str) -> SettingError {
+    SettingError::NotAccepted {
+        value: value.to_owned(),
+        accepted,
+    }
 }
 
 fn ms(n: i64) -> Duration {
@@ -247,7 +357,11 @@ fn secs(n: i64) -> Duration {
 }
 
 /// Sets connection setting `setting` of `ajp` (ranges of the status worker's edit form).
-pub fn apply_ajp_setting(setting: &str, value: &str, ajp: &mut AjpSettings) -> Result<(), String> {
+pub fn apply_ajp_setting(
+    setting: &str,
+    value: &str,
+    ajp: &mut AjpSettings,
+) -> Result<(), SettingError> {
     match setting {
         "host" => ajp.host = name_like(value, false)?,
         "port" => ajp.port = int(value, 0, i64::from(u16::MAX))? as u16,
@@ -272,11 +386,15 @@ pub fn apply_ajp_setting(setting: &str, value: &str, ajp: &mut AjpSettings) -> R
                 i64::from(MAX_MAX_PACKET_SIZE),
             )?;
             if size % 1024 != 0 {
-                return Err(format!("{size} is not a multiple of 1024"));
+                return Err(SettingError::NotWholeKib { value: size });
             }
             ajp.max_packet_size = size as u32;
         }
-        _ => return Err("not a connection setting the status worker edits".to_owned()),
+        _ => {
+            return Err(SettingError::NotEditable {
+                kind: "a connection",
+            });
+        }
     }
     Ok(())
 }
@@ -287,24 +405,24 @@ pub fn apply_member_setting(
     setting: &str,
     value: &str,
     member: &mut MemberSettings,
-) -> Result<(), String> {
+) -> Result<(), SettingError> {
     match setting {
         "activation" => {
             member.activation = Activation::from_modjk(value)
-                .ok_or_else(|| format!("{value:?} is not active, disabled or stopped"))?;
+                .ok_or_else(|| not_accepted(value, "active, disabled or stopped"))?;
         }
         "lbfactor" => member.lbfactor = int(value, 1, INT_MAX)? as u32,
         "route" => member.route = name_like(value, false)?,
         "redirect" => member.redirect = name_like(value, true)?,
         "domain" => member.domain = name_like(value, true)?,
         "distance" => member.distance = int(value, 0, INT_MAX)? as i32,
-        _ => return Err("not a member setting the status worker edits".to_owned()),
+        _ => return Err(SettingError::NotEditable { kind: "a member" }),
     }
     Ok(())
 }
 
 /// Sets lb setting `setting` of `lb`.
-pub fn apply_lb_setting(setting: &str, value: &str, lb: &mut LbWorker) -> Result<(), String> {
+pub fn apply_lb_setting(setting: &str, value: &str, lb: &mut LbWorker) -> Result<(), SettingError> {
     let s = &mut lb.settings;
     match setting {
         "retries" => s.retries = int(value, 1, INT_MAX)? as u32,
@@ -315,30 +433,32 @@ pub fn apply_lb_setting(setting: &str, value: &str, lb: &mut LbWorker) -> Result
         "sticky_session" => s.sticky_session = boolean(value)?,
         "sticky_session_force" => s.sticky_session_force = boolean(value)?,
         "method" => {
-            s.method = LbMethod::from_modjk(value)
-                .ok_or_else(|| format!("{value:?} is not an lb method"))?;
+            s.method =
+                LbMethod::from_modjk(value).ok_or_else(|| not_accepted(value, "an lb method"))?;
         }
         "lock" => {
             s.lock = LbLock::from_modjk(value)
-                .ok_or_else(|| format!("{value:?} is not Optimistic or Pessimistic"))?;
+                .ok_or_else(|| not_accepted(value, "Optimistic or Pessimistic"))?;
         }
-        _ => return Err("not an lb setting the status worker edits".to_owned()),
+        _ => return Err(SettingError::NotEditable { kind: "an lb" }),
     }
     Ok(())
 }
 
 /// One edit applied to `config`.
-fn apply_one(config: &mut WorkersConfig, key: &EditKey, value: &str) -> Result<(), String> {
+fn apply_one(config: &mut WorkersConfig, key: &EditKey, value: &str) -> Result<(), StaleReason> {
     let Some(worker) = config.workers.iter_mut().find(|w| w.name == key.worker) else {
-        return Err(format!("worker {} is no longer in worker.list", key.worker));
+        return Err(StaleReason::WorkerGone {
+            worker: key.worker.clone(),
+        });
     };
     match (&mut worker.kind, &key.member) {
         (WorkerKind::Lb(lb), Some(member_name)) => {
             let Some(index) = lb.members.iter().position(|m| &m.name == member_name) else {
-                return Err(format!(
-                    "{member_name} is no longer a member of {}",
-                    key.worker
-                ));
+                return Err(StaleReason::MemberGone {
+                    worker: key.worker.clone(),
+                    member: member_name.clone(),
+                });
             };
             let member = &mut lb.members[index];
             if MEMBER_SETTINGS.contains(&key.setting.as_str()) {
@@ -351,24 +471,25 @@ fn apply_one(config: &mut WorkersConfig, key: &EditKey, value: &str) -> Result<(
                         .enumerate()
                         .find(|(i, m)| *i != index && m.member.route == changed.route)
                 {
-                    return Err(format!(
-                        "route {} is member {}'s now",
-                        changed.route, other.1.name
-                    ));
+                    return Err(StaleReason::RouteTaken {
+                        route: changed.route,
+                        member: other.1.name.clone(),
+                    });
                 }
                 lb.members[index].member = changed;
                 Ok(())
             } else {
-                apply_ajp_setting(&key.setting, value, &mut member.ajp)
+                Ok(apply_ajp_setting(&key.setting, value, &mut member.ajp)?)
             }
         }
-        (WorkerKind::Lb(lb), None) => apply_lb_setting(&key.setting, value, lb),
-        (WorkerKind::Ajp13(ajp), None) => apply_ajp_setting(&key.setting, value, ajp),
-        (WorkerKind::Ajp13(_), Some(_)) => Err(format!(
-            "worker {} is an ajp13 worker now, without members",
-            key.worker
-        )),
-        (WorkerKind::Status(_), _) => Err(format!("worker {} is a status worker now", key.worker)),
+        (WorkerKind::Lb(lb), None) => Ok(apply_lb_setting(&key.setting, value, lb)?),
+        (WorkerKind::Ajp13(ajp), None) => Ok(apply_ajp_setting(&key.setting, value, ajp)?),
+        (WorkerKind::Ajp13(_), Some(_)) => Err(StaleReason::NoMembers {
+            worker: key.worker.clone(),
+        }),
+        (WorkerKind::Status(_), _) => Err(StaleReason::NowStatus {
+            worker: key.worker.clone(),
+        }),
     }
 }
 
@@ -488,7 +609,7 @@ mod tests {
             ("solo", None, "port", "8400"),
         ]);
         let (patched, stale) = apply_edits(&config(), &set);
-        assert_eq!(stale, []);
+        assert!(stale.is_empty(), "{stale:?}");
         let lb = lb(&patched);
         let node1 = lb.member("node1").expect("node1");
         let node2 = lb.member("node2").expect("node2");
@@ -539,7 +660,7 @@ mod tests {
             let (patched, stale) = apply_edits(&base, &set);
             assert_eq!(stale.len(), 1, "{w} {m:?} {s}={v}: {stale:?}");
             assert_eq!(stale[0].key, EditKey::new(w, *m, s));
-            assert!(stale[0].reason.contains(why), "{}", stale[0]);
+            assert!(stale[0].reason.to_string().contains(why), "{}", stale[0]);
             // The edit that fits is applied all the same; the stale one changed nothing.
             let mut expected = base.clone();
             match &mut expected.workers[0].kind {

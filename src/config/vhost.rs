@@ -63,6 +63,35 @@ pub enum VhostIp {
     Ip(IpAddr),
 }
 
+/// Why a `<VirtualHost>` address is not one httpd takes (each message quotes the address).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VhostAddressError {
+    /// An IPv6 address opened with `[` and never closed.
+    #[error("`{value}`: `[` without `]`")]
+    UnclosedBracket {
+        /// The address as written.
+        value: String,
+    },
+    /// What follows the last `:` is neither a port number nor `*`.
+    #[error("`{value}`: `{port}` is not a port (write a number, or `*` for any port)")]
+    NotAPort {
+        /// The address as written.
+        value: String,
+        /// Its port part.
+        port: String,
+    },
+    /// The host part is a name (or nonsense), where httpd wants an IP address.
+    #[error(
+        "`{value}`: `{host}` is not an IP address; a vhost's address is `*`, `_default_` or an IP, with an optional `:port` (its names go in ServerName and ServerAlias)"
+    )]
+    NotAnIp {
+        /// The address as written.
+        value: String,
+        /// Its host part.
+        host: String,
+    },
+}
+
 /// One address a vhost answers on: `*:80`, `10.0.0.1:443`, `[::1]:8443`, `*`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VhostAddress {
@@ -77,12 +106,14 @@ pub struct VhostAddress {
 
 impl VhostAddress {
     /// Parses one address as httpd's `<VirtualHost>` takes it. `Err` holds what is wrong.
-    pub fn parse(value: &str) -> Result<VhostAddress, String> {
+    pub fn parse(value: &str) -> Result<VhostAddress, VhostAddressError> {
         let value = value.trim();
         let (host, port) = if let Some(rest) = value.strip_prefix('[') {
-            let (inside, after) = rest
-                .split_once(']')
-                .ok_or_else(|| format!("`{value}`: `[` without `]`"))?;
+            let (inside, after) =
+                rest.split_once(']')
+                    .ok_or_else(|| VhostAddressError::UnclosedBracket {
+                        value: value.to_owned(),
+                    })?;
             (&value[..inside.len() + 2], after.strip_prefix(':'))
         } else {
             match value.rsplit_once(':') {
@@ -93,19 +124,25 @@ impl VhostAddress {
         };
         let port = match port {
             None | Some("*") => None,
-            Some(port) => Some(port.parse::<u16>().map_err(|_| {
-                format!("`{value}`: `{port}` is not a port (write a number, or `*` for any port)")
-            })?),
+            Some(port) => Some(
+                port.parse::<u16>()
+                    .map_err(|_| VhostAddressError::NotAPort {
+                        value: value.to_owned(),
+                        port: port.to_owned(),
+                    })?,
+            ),
         };
         let ip = match host {
             "*" | "_default_" => VhostIp::Any,
             other => {
                 let bare = other.trim_start_matches('[').trim_end_matches(']');
-                VhostIp::Ip(bare.parse::<IpAddr>().map_err(|_| {
-                    format!(
-                        "`{value}`: `{other}` is not an IP address; a vhost's address is `*`, `_default_` or an IP, with an optional `:port` (its names go in ServerName and ServerAlias)"
-                    )
-                })?)
+                VhostIp::Ip(
+                    bare.parse::<IpAddr>()
+                        .map_err(|_| VhostAddressError::NotAnIp {
+                            value: value.to_owned(),
+                            host: other.to_owned(),
+                        })?,
+                )
             }
         };
         Ok(VhostAddress {

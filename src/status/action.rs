@@ -8,10 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::AjpWorker;
 use crate::backend::dispatch::{Target, Workers};
 use crate::backend::lb::LoadBalancer;
-use crate::balancer::{Activation, LbMethod, LockMode, MemberSettings, domain_of_route};
+use crate::backend::{AjpWorker, MemberSettingsError};
+use crate::balancer::{
+    Activation, BalancerConfigError, LbMethod, LockMode, MemberSettings, domain_of_route,
+};
 use crate::config::uriworkermap::wildcard_match;
 use crate::config::value::{c_atoi, parse_bool};
 use crate::config::{AjpSettings, RecoveryOptions, WorkerKind, WorkersConfig};
@@ -58,6 +60,72 @@ pub enum Selected<'a> {
     Status,
 }
 
+/// Why a status worker command failed. The texts are mod_jk's own (its status page shows
+/// them as the result message, and scripts compare them), so they must not change.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// `w` is missing or empty.
+    #[error("NULL or EMPTY worker param")]
+    EmptyWorker,
+    /// `sw` is given but empty.
+    #[error("EMPTY sub worker param")]
+    EmptySubWorker,
+    /// `w` names no worker of `worker.list` that runs.
+    #[error("Could not find given worker")]
+    WorkerNotFound,
+    /// `sw` has `*` or `?` for a command that takes one member only.
+    #[error("wildcard not allowed in sub worker for this command")]
+    WildcardNotAllowed,
+    /// `sw` names (or matches) no member of the lb.
+    #[error("could not find sub worker")]
+    SubWorkerNotFound,
+    /// `sw` is given for a worker that is not an lb.
+    #[error("worker type has no sub workers")]
+    NoSubWorkers,
+    /// The worker (or member) cannot run with the new connection settings, so none of
+    /// them were applied.
+    #[error(
+        "Update failed (at least partially) for {} '{worker}': {cause}; nothing of its \
+         connection settings changed",
+        if *member { "sub worker" } else { "worker" }
+    )]
+    Connection {
+        /// The worker or member.
+        worker: String,
+        /// Whether it is an lb member.
+        member: bool,
+        /// Why it cannot run (part of the message, so not a `source` as well; boxed: the
+        /// error is rare and would make every `Result` of this module large).
+        cause: Box<MemberSettingsError>,
+    },
+    /// The balancer refused the member's new settings.
+    #[error("Update failed (at least partially) for sub worker '{member}': {cause}")]
+    Member {
+        /// The member.
+        member: String,
+        /// Why (part of the message, so not a `source` as well).
+        cause: BalancerConfigError,
+    },
+    /// A wildcard `update` stopped at the member that failed (those before it changed).
+    #[error("{0} Aborting further wildcard updates.")]
+    WildcardAborted(Box<ActionError>),
+    /// `update` of a status worker.
+    #[error("Update failed")]
+    UpdateFailed,
+    /// `reset` of a status worker, or the balancer refused the reset.
+    #[error("Reset failed")]
+    ResetFailed,
+    /// `recover` of anything but one lb member, or of a member not in error.
+    #[error("Marking worker for recovery failed")]
+    RecoverFailed,
+    /// `revert` where this jkgate keeps no runtime edits (`jkgate check`).
+    #[error("Runtime edits are not kept by this jkgate")]
+    EditsNotKept,
+    /// `revert` of a status worker.
+    #[error("Revert failed")]
+    RevertFailed,
+}
+
 /// mod_jk's `check_worker`: `w` must name a worker of `worker.list`; `sw`, if given,
 /// must name (or, for `update`, match with `*`/`?`) members of that lb.
 pub fn select<'a>(
@@ -65,20 +133,19 @@ pub fn select<'a>(
     params: &Params,
     config: &'a WorkersConfig,
     workers: &'a Workers,
-) -> Result<Selected<'a>, String> {
+) -> Result<Selected<'a>, ActionError> {
     let name = params.get("w").unwrap_or_default();
     if name.is_empty() {
-        return Err("NULL or EMPTY worker param".to_owned());
+        return Err(ActionError::EmptyWorker);
     }
     let sub = params.get("sw");
     if sub == Some("") {
-        return Err("EMPTY sub worker param".to_owned());
+        return Err(ActionError::EmptySubWorker);
     }
-    let not_found = || "Could not find given worker".to_owned();
-    let worker = config.get(name).ok_or_else(not_found)?;
+    let worker = config.get(name).ok_or(ActionError::WorkerNotFound)?;
     let wildcard = sub.is_some_and(|s| s.contains(['*', '?']));
     if wildcard && !cmd.allows_wildcard() {
-        return Err("wildcard not allowed in sub worker for this command".to_owned());
+        return Err(ActionError::WildcardNotAllowed);
     }
     match (&worker.kind, workers.get(name)) {
         (WorkerKind::Lb(_), Some(Target::Balanced(lb))) => {
@@ -102,7 +169,7 @@ pub fn select<'a>(
                     members.truncate(1);
                 }
                 if members.is_empty() {
-                    return Err("could not find sub worker".to_owned());
+                    return Err(ActionError::SubWorkerNotFound);
                 }
             }
             Ok(Selected::Lb {
@@ -113,13 +180,13 @@ pub fn select<'a>(
                 members,
             })
         }
-        _ if sub.is_some() => Err("worker type has no sub workers".to_owned()),
+        _ if sub.is_some() => Err(ActionError::NoSubWorkers),
         (WorkerKind::Ajp13(_), Some(Target::Ajp(w))) => Ok(Selected::Ajp {
             name: &worker.name,
             worker: w,
         }),
         (WorkerKind::Status(_), _) => Ok(Selected::Status),
-        _ => Err(not_found()),
+        _ => Err(ActionError::WorkerNotFound),
     }
 }
 
@@ -184,7 +251,7 @@ pub fn apply_ajp_param(param: &str, value: &str, conf: &mut AjpSettings) -> bool
 }
 
 /// Applies every connection parameter of `params` to ajp13 `worker` (or member).
-fn commit_ajp(worker: &AjpWorker, member: bool, params: &Params) -> Result<(), String> {
+fn commit_ajp(worker: &AjpWorker, member: bool, params: &Params) -> Result<(), ActionError> {
     worker
         .update_settings(|conf| {
             let mut changed = false;
@@ -196,15 +263,15 @@ fn commit_ajp(worker: &AjpWorker, member: bool, params: &Params) -> Result<(), S
             changed
         })
         .map(drop)
-        .map_err(|e| update_failed(worker.name(), member, &e))
+        .map_err(|cause| update_failed(worker.name(), member, cause))
 }
 
-fn update_failed(worker: &str, member: bool, cause: &dyn std::fmt::Display) -> String {
-    format!(
-        "Update failed (at least partially) for {} '{worker}': {cause}; nothing of its \
-         connection settings changed",
-        if member { "sub worker" } else { "worker" }
-    )
+fn update_failed(worker: &str, member: bool, cause: MemberSettingsError) -> ActionError {
+    ActionError::Connection {
+        worker: worker.to_owned(),
+        member,
+        cause: Box::new(cause),
+    }
 }
 
 /// Applies member parameter `param` = `value` to `member` (mod_jk's ranges; a route
@@ -253,7 +320,7 @@ pub fn apply_member_param(param: &str, value: &str, member: &mut MemberSettings)
 }
 
 /// Writes `new` as member `index`'s settings if it differs from the current ones.
-fn store_member(lb: &LoadBalancer, index: usize, new: MemberSettings) -> Result<(), String> {
+fn store_member(lb: &LoadBalancer, index: usize, new: MemberSettings) -> Result<(), ActionError> {
     let balancer = lb.balancer();
     let current = balancer.topology().members[index].clone();
     if new == current {
@@ -261,15 +328,13 @@ fn store_member(lb: &LoadBalancer, index: usize, new: MemberSettings) -> Result<
     }
     balancer
         .update_member(&current.name, |m| *m = new)
-        .map_err(|e| {
-            format!(
-                "Update failed (at least partially) for sub worker '{}': {e}",
-                current.name
-            )
+        .map_err(|cause| ActionError::Member {
+            member: current.name.clone(),
+            cause,
         })
 }
 
-fn commit_member(lb: &LoadBalancer, index: usize, params: &Params) -> Result<(), String> {
+fn commit_member(lb: &LoadBalancer, index: usize, params: &Params) -> Result<(), ActionError> {
     let mut new = lb.balancer().topology().members[index].clone();
     for param in MEMBER_PARAMS {
         if let Some(value) = params.get(param) {
@@ -288,7 +353,7 @@ fn commit_member(lb: &LoadBalancer, index: usize, params: &Params) -> Result<(),
 
 /// The balancer keeps its own copy of a member's `busy_limit` and `recovery_options`
 /// (it decides with them): after a connection update it takes the worker's values.
-fn sync_balancer_member(lb: &LoadBalancer, index: usize) -> Result<(), String> {
+fn sync_balancer_member(lb: &LoadBalancer, index: usize) -> Result<(), ActionError> {
     let Some(worker) = lb.members().get(index) else {
         return Ok(());
     };
@@ -299,7 +364,7 @@ fn sync_balancer_member(lb: &LoadBalancer, index: usize) -> Result<(), String> {
     store_member(lb, index, new)
 }
 
-fn commit_lb(lb: &LoadBalancer, params: &Params) -> Result<(), String> {
+fn commit_lb(lb: &LoadBalancer, params: &Params) -> Result<(), ActionError> {
     let current = lb.balancer().topology().settings.clone();
     let mut new = current.clone();
     let positive = |key: &str, current: i64| {
@@ -341,7 +406,11 @@ fn commit_lb(lb: &LoadBalancer, params: &Params) -> Result<(), String> {
     Ok(())
 }
 
-fn commit_all_members(lb: &LoadBalancer, attribute: &str, params: &Params) -> Result<(), String> {
+fn commit_all_members(
+    lb: &LoadBalancer,
+    attribute: &str,
+    params: &Params,
+) -> Result<(), ActionError> {
     let is_member = MEMBER_PARAMS.contains(&attribute);
     // mod_jk offers neither host nor port for all members at once.
     let is_ajp = AJP_PARAMS.contains(&attribute) && !matches!(attribute, "vahst" | "vaprt");
@@ -362,7 +431,7 @@ fn commit_all_members(lb: &LoadBalancer, attribute: &str, params: &Params) -> Re
         } else if let Some(worker) = lb.members().get(index) {
             worker
                 .update_settings(|conf| apply_ajp_param(attribute, value, conf))
-                .map_err(|e| update_failed(&member.name, true, &e))?;
+                .map_err(|cause| update_failed(&member.name, true, cause))?;
             sync_balancer_member(lb, index)?;
         }
     }
@@ -370,7 +439,7 @@ fn commit_all_members(lb: &LoadBalancer, attribute: &str, params: &Params) -> Re
 }
 
 /// `cmd=update`.
-pub fn update(selected: &Selected<'_>, params: &Params) -> Result<(), String> {
+pub fn update(selected: &Selected<'_>, params: &Params) -> Result<(), ActionError> {
     match selected {
         Selected::Lb {
             lb,
@@ -380,11 +449,12 @@ pub fn update(selected: &Selected<'_>, params: &Params) -> Result<(), String> {
             ..
         } => {
             for &index in members {
-                if let Err(mut message) = commit_member(lb, index, params) {
-                    if *wildcard {
-                        message.push_str(" Aborting further wildcard updates.");
-                    }
-                    return Err(message);
+                if let Err(error) = commit_member(lb, index, params) {
+                    return Err(if *wildcard {
+                        ActionError::WildcardAborted(Box::new(error))
+                    } else {
+                        error
+                    });
                 }
             }
             Ok(())
@@ -394,13 +464,12 @@ pub fn update(selected: &Selected<'_>, params: &Params) -> Result<(), String> {
             None => commit_lb(lb, params),
         },
         Selected::Ajp { worker, .. } => commit_ajp(worker, false, params),
-        Selected::Status => Err("Update failed".to_owned()),
+        Selected::Status => Err(ActionError::UpdateFailed),
     }
 }
 
 /// `cmd=reset` at `now` (Unix seconds).
-pub fn reset(selected: &Selected<'_>, resets: &ResetTimes, now: u64) -> Result<(), String> {
-    let failed = || "Reset failed".to_owned();
+pub fn reset(selected: &Selected<'_>, resets: &ResetTimes, now: u64) -> Result<(), ActionError> {
     match selected {
         Selected::Lb {
             name,
@@ -419,10 +488,12 @@ pub fn reset(selected: &Selected<'_>, resets: &ResetTimes, now: u64) -> Result<(
                 for &index in &indexes {
                     lb.balancer()
                         .reset(Some(&topology.members[index].name))
-                        .map_err(|_| failed())?;
+                        .map_err(|_| ActionError::ResetFailed)?;
                 }
             } else {
-                lb.balancer().reset(None).map_err(|_| failed())?;
+                lb.balancer()
+                    .reset(None)
+                    .map_err(|_| ActionError::ResetFailed)?;
                 resets.set((*name).to_owned(), now);
             }
             for index in indexes {
@@ -439,13 +510,12 @@ pub fn reset(selected: &Selected<'_>, resets: &ResetTimes, now: u64) -> Result<(
             resets.set((*name).to_owned(), now);
             Ok(())
         }
-        Selected::Status => Err(failed()),
+        Selected::Status => Err(ActionError::ResetFailed),
     }
 }
 
 /// `cmd=recover`: an lb member in `ERR` becomes `ERR/REC`.
-pub fn recover(selected: &Selected<'_>) -> Result<(), String> {
-    let failed = || "Marking worker for recovery failed".to_owned();
+pub fn recover(selected: &Selected<'_>) -> Result<(), ActionError> {
     match selected {
         Selected::Lb {
             lb,
@@ -453,14 +523,14 @@ pub fn recover(selected: &Selected<'_>) -> Result<(), String> {
             members,
             ..
         } => {
-            let index = *members.first().ok_or_else(failed)?;
+            let index = *members.first().ok_or(ActionError::RecoverFailed)?;
             let name = lb.balancer().topology().members[index].name.clone();
             match lb.balancer().recover_member(&name) {
                 Ok(true) => Ok(()),
-                _ => Err(failed()),
+                _ => Err(ActionError::RecoverFailed),
             }
         }
-        _ => Err(failed()),
+        _ => Err(ActionError::RecoverFailed),
     }
 }
 

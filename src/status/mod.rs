@@ -58,7 +58,7 @@ use edits::EditBook;
 pub use generation::{Generation, ReloadRecord};
 pub use model::ServerMap;
 
-use action::Selected;
+use action::{ActionError, Selected};
 use clock::{ResetTimes, unix_seconds};
 use format::Format;
 use model::{Header, RouteView, Sources, WorkerView};
@@ -271,7 +271,7 @@ impl StatusWorker {
                 } else if let Some(cmd) = cmd.filter(|c| c.checks_worker()) {
                     match action::select(cmd, &params, config, workers) {
                         Ok(found) => selected = Some(found),
-                        Err(message) => error = Some(message),
+                        Err(message) => error = Some(message.to_string()),
                     }
                 }
             }
@@ -313,6 +313,48 @@ impl StatusWorker {
         }
     }
 }
+
+/// Why `cmd=route` has no answer (texts in the style of mod_jk's own results).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RouteQueryError {
+    /// `sid` is missing or empty.
+    #[error("NULL or EMPTY session id param (sid)")]
+    NoSessionId,
+    /// No mount maps `uri`.
+    #[error("No mount rule maps {uri}")]
+    Unmapped {
+        /// The `uri` asked about.
+        uri: String,
+    },
+    /// `uri` is mapped to another worker than `w`.
+    #[error("{uri} is mapped to {mapped}, not to {wanted}")]
+    OtherWorker {
+        /// The `uri` asked about.
+        uri: String,
+        /// The worker its mount names.
+        mapped: String,
+        /// The `w` asked about.
+        wanted: String,
+    },
+    /// `w` (or the mount's worker) is not an lb.
+    #[error("Worker {worker} is not a load balancer")]
+    NotAnLb {
+        /// That worker.
+        worker: String,
+    },
+    /// `w` names no worker of `worker.list`.
+    #[error("Could not find given worker")]
+    WorkerNotFound,
+    /// No `w`, and `worker.list` has no lb.
+    #[error("No load balancer is configured")]
+    NoLb,
+}
+
+/// `cmd=edit` found no form for the selected worker (a status worker, or an lb member
+/// gone since it was selected).
+#[derive(Debug, thiserror::Error)]
+#[error("Error in generating this worker's configuration form.")]
+pub(crate) struct EditFormError;
 
 /// One request being answered.
 struct Job<'a> {
@@ -379,12 +421,12 @@ impl Job<'_> {
     /// `cmd=route`: the dry run of lb `w` (or of every lb of `worker.list`, in order) for
     /// session id `sid`; with `uri`, of the lb the mounts map it to, with the mount's
     /// extensions (`sticky_ignore`, `stopped=...`, its session cookie name, ...).
-    fn routes(&self) -> Result<Vec<RouteView>, String> {
+    fn routes(&self) -> Result<Vec<RouteView>, RouteQueryError> {
         let sid = self
             .params
             .get("sid")
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| "NULL or EMPTY session id param (sid)".to_owned())?;
+            .ok_or(RouteQueryError::NoSessionId)?;
         let uri = self.params.get("uri").filter(|u| !u.is_empty());
         let mount = match uri {
             // The main server's mounts first, then each vhost's, as they are listed.
@@ -395,13 +437,21 @@ impl Job<'_> {
                 .find_map(|map| map.mounts.find(uri.as_bytes()))
             {
                 Some(rule) => Some((uri, rule)),
-                None => return Err(format!("No mount rule maps {uri}")),
+                None => {
+                    return Err(RouteQueryError::Unmapped {
+                        uri: uri.to_owned(),
+                    });
+                }
             },
             None => None,
         };
         let wanted = match (self.params.get("w").filter(|w| !w.is_empty()), mount) {
             (Some(w), Some((uri, rule))) if w != rule.worker => {
-                return Err(format!("{uri} is mapped to {}, not to {w}", rule.worker));
+                return Err(RouteQueryError::OtherWorker {
+                    uri: uri.to_owned(),
+                    mapped: rule.worker.clone(),
+                    wanted: w.to_owned(),
+                });
             }
             (w, rule) => w.or(rule.map(|(_, r)| r.worker.as_str())),
         };
@@ -415,25 +465,27 @@ impl Job<'_> {
                     routes.push(model::route_view(&worker.name, lb, sid, mount));
                 }
                 _ if wanted.is_some() => {
-                    return Err(format!("Worker {} is not a load balancer", worker.name));
+                    return Err(RouteQueryError::NotAnLb {
+                        worker: worker.name.clone(),
+                    });
                 }
                 _ => {}
             }
         }
         if routes.is_empty() {
             return Err(if wanted.is_some() {
-                "Could not find given worker".to_owned()
+                RouteQueryError::WorkerNotFound
             } else {
-                "No load balancer is configured".to_owned()
+                RouteQueryError::NoLb
             });
         }
         Ok(routes)
     }
 
     /// Runs `update`, `reset` or `recover`.
-    fn act(&self) -> Result<(), String> {
+    fn act(&self) -> Result<(), ActionError> {
         let Some(selected) = self.selected else {
-            return Err("NULL or EMPTY worker param".to_owned());
+            return Err(ActionError::EmptyWorker);
         };
         let name = &self.worker.name;
         let result = match self.cmd {
@@ -458,7 +510,7 @@ impl Job<'_> {
     }
 
     /// `update`, with what it changed recorded in the edit book.
-    fn update_recorded(&self, selected: &Selected<'_>) -> Result<(), String> {
+    fn update_recorded(&self, selected: &Selected<'_>) -> Result<(), ActionError> {
         let worker = self.params.get("w").unwrap_or_default();
         let target = self.workers.get(worker);
         let before = target.map(|t| edits::snapshot(worker, t));
@@ -476,9 +528,9 @@ impl Job<'_> {
 
     /// `revert`: releases the edits of the selected worker or member and puts
     /// workers.properties' values back in effect.
-    fn revert(&self, selected: &Selected<'_>) -> Result<(), String> {
+    fn revert(&self, selected: &Selected<'_>) -> Result<(), ActionError> {
         let Some(book) = &self.worker.shared.edits else {
-            return Err("Runtime edits are not kept by this jkgate".to_owned());
+            return Err(ActionError::EditsNotKept);
         };
         let worker = self.params.get("w").unwrap_or_default();
         let member = match selected {
@@ -490,7 +542,7 @@ impl Job<'_> {
             } => members
                 .first()
                 .map(|&i| lb.balancer().topology().members[i].name.clone()),
-            Selected::Status => return Err("Revert failed".to_owned()),
+            Selected::Status => return Err(ActionError::RevertFailed),
             _ => None,
         };
         let released = book.revert(worker, member.as_deref());
@@ -513,12 +565,12 @@ impl Job<'_> {
         out.begin();
         if error.is_none() {
             let routes = if self.cmd == Command::Route {
-                self.routes().map_err(|e| error = Some(e)).ok()
+                self.routes().map_err(|e| error = Some(e.to_string())).ok()
             } else {
                 None
             };
             if self.cmd.is_action() {
-                error = self.act().err();
+                error = self.act().err().map(|e| e.to_string());
             } else if error.is_none() {
                 out.server(self.sources.header);
                 if self.cmd.has_head() {
@@ -560,7 +612,7 @@ impl Job<'_> {
             if self.cmd.is_action() {
                 match self.act() {
                     Ok(()) => page.redirect(),
-                    Err(message) => error = Some(message),
+                    Err(message) => error = Some(message.to_string()),
                 }
             } else {
                 let refresh = self.params.int("re", 0);
@@ -584,13 +636,13 @@ impl Job<'_> {
                     }
                     Command::Edit => {
                         if let Err(message) = self.edit(&mut page) {
-                            error = Some(message);
+                            error = Some(message.to_string());
                         }
                     }
                     Command::Dump => page.dump(&self.worker.shared.dump),
                     Command::Route => match self.routes() {
                         Ok(routes) => page.routes(&routes),
-                        Err(message) => error = Some(message),
+                        Err(message) => error = Some(message.to_string()),
                     },
                     _ => {}
                 }
@@ -608,12 +660,11 @@ impl Job<'_> {
         }
     }
 
-    fn edit(&self, page: &mut html::Page<'_>) -> Result<(), String> {
-        let failed = || "Error in generating this worker's configuration form.".to_owned();
-        match (self.selected_view().ok_or_else(failed)?, self.selected) {
+    fn edit(&self, page: &mut html::Page<'_>) -> Result<(), EditFormError> {
+        match (self.selected_view().ok_or(EditFormError)?, self.selected) {
             (WorkerView::Lb(lb), Some(Selected::Lb { sub_worker, .. })) => {
                 if *sub_worker {
-                    let member = lb.members.first().ok_or_else(failed)?;
+                    let member = lb.members.first().ok_or(EditFormError)?;
                     page.edit_member(&lb.name, Some(member), &member.conf);
                 } else if let Some(attribute) = self.params.get("att") {
                     page.edit_attribute(&lb, attribute);
@@ -626,7 +677,7 @@ impl Job<'_> {
                 page.edit_member(&ajp.name, None, &ajp.conf);
                 Ok(())
             }
-            _ => Err(failed()),
+            _ => Err(EditFormError),
         }
     }
 }

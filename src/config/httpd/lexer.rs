@@ -59,9 +59,19 @@ pub(crate) fn lines(content: &str, file: &Arc<str>) -> Vec<Line> {
     out
 }
 
-/// The words of a directive's arguments, as `ap_getword_conf` splits them. `Err` names an
-/// unclosed quote.
-pub(crate) fn words(text: &str) -> Result<Vec<String>, String> {
+/// A quote that runs to the end of the line: httpd would take the rest of the line as one
+/// word, which is never what was meant.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the quote {quote} opened in `{text}` is not closed")]
+pub(crate) struct UnclosedQuote {
+    /// `"` or `'`.
+    quote: char,
+    /// The arguments it was opened in.
+    text: String,
+}
+
+/// The words of a directive's arguments, as `ap_getword_conf` splits them.
+pub(crate) fn words(text: &str) -> Result<Vec<String>, UnclosedQuote> {
     let mut out = Vec::new();
     let mut chars = text.chars().peekable();
     loop {
@@ -87,9 +97,10 @@ pub(crate) fn words(text: &str) -> Result<Vec<String>, String> {
                 }
             }
             if !closed {
-                return Err(format!(
-                    "the quote {first} opened in `{text}` is not closed"
-                ));
+                return Err(UnclosedQuote {
+                    quote: first,
+                    text: text.to_owned(),
+                });
             }
         } else {
             while let Some(&c) = chars.peek() {

@@ -341,7 +341,7 @@ impl Reader {
     fn words(&mut self, text: &str, origin: &Origin) -> Result<Vec<String>, HttpdError> {
         let words = lexer::words(text).map_err(|problem| HttpdError::Syntax {
             origin: origin.clone(),
-            problem,
+            problem: problem.to_string(),
         })?;
         Ok(words
             .into_iter()
