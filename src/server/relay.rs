@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 
 use http::{Response, StatusCode};
 
@@ -34,6 +35,11 @@ pub enum Handled {
 impl Handled {
     /// The response to send: at once, or once the relay has a head or has failed.
     /// (Not an `async fn`, for the reason given at `relay` below.)
+    ///
+    /// The relay sends its head from inside its own poll, on this task, so the channel is
+    /// looked at (`try_recv`) after each poll of the relay and never awaited: awaiting it
+    /// would leave this task's waker in the channel, and sending the head would wake the
+    /// connection's task for one more, idle, poll of the whole connection per request.
     #[allow(clippy::manual_async_fn)]
     pub fn response(self) -> impl Future<Output = Response<ResponseBody>> + Send {
         async move {
@@ -45,26 +51,27 @@ impl Handled {
                     version,
                 } => (relay, head, version),
             };
-            tokio::select! {
-                biased;
-                failed = &mut relay => {
-                    match head_rx.try_recv() {
-                        Ok(head) => into_response(head),
-                        Err(_) => relay_error_response(failed.unwrap_or(502), version),
-                    }
+            // (the head, and whether the relay has ended with it) or the relay's failure
+            let outcome = std::future::poll_fn(|cx| {
+                let relayed = relay.as_mut().poll(cx);
+                match head_rx.try_recv() {
+                    Ok(head) => Poll::Ready(Ok((head, relayed.is_ready()))),
+                    // No head yet: the relay's own wakers (its member connection, the
+                    // client's body) bring this task back.
+                    Err(_) => relayed.map(Err),
                 }
-                head = &mut head_rx => match head {
-                    Ok(mut head) => {
+            })
+            .await;
+            match outcome {
+                Ok((mut head, ended)) => {
+                    if !ended {
                         // The body's polls run the rest of the relay on this connection's
                         // task.
                         head.body.drive(relay);
-                        into_response(head)
                     }
-                    Err(_) => {
-                        let failed = relay.await;
-                        relay_error_response(failed.unwrap_or(502), version)
-                    }
-                },
+                    into_response(head)
+                }
+                Err(failed) => relay_error_response(failed.unwrap_or(502), version),
             }
         }
     }
@@ -174,4 +181,104 @@ fn into_response(head: ResponseHead) -> Response<ResponseBody> {
     }
     *response.headers_mut() = head.headers;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    use bytes::Bytes;
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    /// Counts the wakes of the task polling the response.
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Pending once, waking its task at once (tokio's `yield_now` defers the wake to the
+    /// runtime, which would hide it from the counting waker).
+    async fn yield_once() {
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                return Poll::Ready(());
+            }
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+        .await;
+    }
+
+    /// Pending once without waking anyone, as a socket with nothing to read yet; the next
+    /// poll (here: the response body's) finds it ready.
+    async fn not_yet() {
+        let mut polled = false;
+        std::future::poll_fn(|_| {
+            if polled {
+                return Poll::Ready(());
+            }
+            polled = true;
+            Poll::Pending
+        })
+        .await;
+    }
+
+    /// A relay that waits for one wake (as for its member's reply), then sends a head:
+    /// the whole body at once (`streamed` false) or the head and one chunk of a body
+    /// still going on.
+    fn relay_sending_head(sink: ResponseSink, streamed: bool) -> RelayRest {
+        let mut sink = sink;
+        Box::pin(async move {
+            yield_once().await;
+            sink.start(200, None, http::HeaderMap::new(), None, false);
+            let _ = sink.send(Bytes::from_static(b"first")).await;
+            if streamed {
+                let _ = sink.commit();
+                not_yet().await;
+                let _ = sink.send(Bytes::from_static(b"second")).await;
+            }
+            let _ = sink.finish();
+            None
+        })
+    }
+
+    #[tokio::test]
+    async fn sending_the_head_does_not_wake_the_task_that_polls_the_relay() {
+        for streamed in [false, true] {
+            let (sink, head) = ResponseSink::new();
+            let handled = Handled::Relaying {
+                relay: relay_sending_head(sink, streamed),
+                head,
+                version: http::Version::HTTP_11,
+            };
+            let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+            let waker = Waker::from(counter.clone());
+            let mut cx = Context::from_waker(&waker);
+            let mut response = pin!(handled.response());
+            assert!(response.as_mut().poll(&mut cx).is_pending());
+            // The relay's own wake (its yield, standing in for the member's socket).
+            assert_eq!(counter.0.load(Ordering::SeqCst), 1, "streamed: {streamed}");
+            let Poll::Ready(response) = response.as_mut().poll(&mut cx) else {
+                panic!("no head after the relay sent it (streamed: {streamed})");
+            };
+            assert_eq!(
+                counter.0.load(Ordering::SeqCst),
+                1,
+                "the head woke the task again (streamed: {streamed})"
+            );
+            assert_eq!(response.status(), 200);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            let expected: &[u8] = if streamed { b"firstsecond" } else { b"first" };
+            assert_eq!(body, expected, "streamed: {streamed}");
+        }
+    }
 }
