@@ -64,6 +64,13 @@ pub enum CpingError {
     NoCpong,
 }
 
+/// Below this much free room, the read buffer is grown before a read.
+const MIN_READ_ROOM: usize = 1024;
+
+/// What a read buffer grows by (see [`AjpConnection::fill`]); a connection back in the
+/// pool keeps at most one packet's worth (see [`AjpConnection::shed_read_ahead`]).
+const READ_AHEAD: usize = 64 * 1024;
+
 /// An open connection to a member.
 #[derive(Debug)]
 pub struct AjpConnection {
@@ -83,6 +90,8 @@ pub struct AjpConnection {
     pub bytes_written: u64,
     /// AJP bytes read from the member over the connection's life.
     pub bytes_read: u64,
+    /// Read calls over the connection's life (what [`READ_AHEAD`] saves).
+    pub(crate) reads: u64,
     /// The pool's address generation when it was opened (see `Pool::reconfigure`).
     pub generation: u64,
     /// Keeps the owning pool's count of open connections right: decremented when the
@@ -161,6 +170,7 @@ impl AjpConnection {
             pinged_at: None,
             bytes_written: 0,
             bytes_read: 0,
+            reads: 0,
             generation: 0,
             counted: None,
         })
@@ -246,7 +256,13 @@ impl AjpConnection {
     ) -> Result<Reply, ReadError> {
         let read = async {
             loop {
-                if let Some(reply) = wire::decode_reply(&mut self.read_buf, &self.options, is_head)?
+                // Only a whole packet is decoded: the decoder would otherwise grow the
+                // buffer by just the missing bytes, a new allocation and a copy of the
+                // partial packet whenever earlier packets are still on their way to the
+                // client (see `fill`).
+                if wire::whole_packet_buffered(&self.read_buf)
+                    && let Some(reply) =
+                        wire::decode_reply(&mut self.read_buf, &self.options, is_head)?
                 {
                     return Ok(reply);
                 }
@@ -261,16 +277,26 @@ impl AjpConnection {
         }
     }
 
-    /// One read from the member into the buffer (room for a packet made first).
+    /// One read from the member into the buffer, with room made first for the rest of
+    /// the packet being read.
+    ///
+    /// The packets read are handed on as slices of this buffer, so while they are on
+    /// their way to the client the buffer cannot be reused in place, and growing it means
+    /// a new one. That new one is [`READ_AHEAD`] large: a large response (Tomcat writes
+    /// its body in 8 KiB packets, each a little over 8 KiB on the wire) is read several
+    /// packets per call, with one allocation for all of them, instead of one allocation,
+    /// one copy of the partial packet and one more read per packet.
     async fn fill(&mut self) -> Result<(), ReadError> {
-        if self.read_buf.capacity() - self.read_buf.len() < 1024 {
-            self.read_buf.reserve(self.packet_size.get());
+        let missing = wire::packet_bytes_missing(&self.read_buf);
+        if self.read_buf.capacity() - self.read_buf.len() < missing.max(MIN_READ_ROOM) {
+            self.read_buf.reserve(missing.max(READ_AHEAD));
         }
         let n = self.stream.read_buf(&mut self.read_buf).await?;
         if n == 0 {
             return Err(ReadError::Closed);
         }
         self.bytes_read += n as u64;
+        self.reads += 1;
         Ok(())
     }
 
@@ -308,6 +334,17 @@ impl AjpConnection {
         self.flush(limit).await
     }
 
+    /// Gives back the room a large response left in the read buffer, for a connection
+    /// going back to the pool: an idle connection holds one packet's worth, not
+    /// [`READ_AHEAD`]. (A buffer with bytes in it is left alone: that connection fails its
+    /// next health check anyway.)
+    pub fn shed_read_ahead(&mut self) {
+        let packet = self.packet_size.get();
+        if self.read_buf.is_empty() && self.read_buf.capacity() > packet {
+            self.read_buf = BytesMut::with_capacity(packet);
+        }
+    }
+
     /// Checks an idle connection without waiting: false when the member closed it,
     /// reset it, or sent unexpected bytes while it was idle.
     pub fn is_idle_healthy(&mut self) -> bool {
@@ -316,5 +353,100 @@ impl AjpConnection {
         }
         let mut probe = [0u8; 1];
         matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+    use crate::ajp::{ContainerMessage, SendHeaders, encode_container_message};
+
+    /// Tomcat's large response: SEND_HEADERS, `chunks` SEND_BODY_CHUNKs of 8 KiB of body
+    /// each (8,200 bytes on the wire, a little over the packet size), END_RESPONSE.
+    fn large_response(chunks: usize) -> Vec<u8> {
+        let size = PacketSize::default();
+        let mut wire = BytesMut::new();
+        let head = ContainerMessage::SendHeaders(SendHeaders {
+            status: 200,
+            status_msg: Some(Bytes::from_static(b"200")),
+            headers: Vec::new(),
+        });
+        encode_container_message(&head, size, &mut wire).unwrap();
+        for i in 0..chunks {
+            let chunk = ContainerMessage::SendBodyChunk(Bytes::from(vec![i as u8; 8184]));
+            encode_container_message(&chunk, size, &mut wire).unwrap();
+        }
+        encode_container_message(
+            &ContainerMessage::EndResponse { reuse: true },
+            size,
+            &mut wire,
+        )
+        .unwrap();
+        wire.to_vec()
+    }
+
+    #[tokio::test]
+    async fn a_large_response_is_read_several_packets_per_call_and_the_pool_gets_a_small_buffer() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let cfg = MemberConfig::new("node1", listener.local_addr().unwrap());
+        let wire = large_response(13);
+        let member = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            socket.write_all(&wire).await.unwrap();
+            socket
+        });
+        let mut conn = AjpConnection::connect(&cfg).await.unwrap();
+        let socket = member.await.unwrap();
+        // Held as hyper holds them until written: the buffer cannot be reused in place.
+        let mut chunks = Vec::new();
+        loop {
+            match conn.read_reply(None, false).await.unwrap() {
+                Reply::Head(head) => assert_eq!(head.unwrap().status, 200),
+                Reply::BodyChunk(data) => chunks.push(data),
+                Reply::EndResponse { reuse } => {
+                    assert!(reuse);
+                    break;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(chunks.len(), 13);
+        for (i, chunk) in chunks.iter().enumerate() {
+            assert!(chunk.len() == 8184 && chunk.iter().all(|&b| b == i as u8));
+        }
+        // 106,700 bytes: two reads of 64 KiB at most, where one read per 8 KiB packet
+        // (and an allocation and a copy of the partial packet each) took 14.
+        assert!(conn.reads <= 4, "{} reads for 13 packets", conn.reads);
+        assert!(conn.read_buf.capacity() > cfg.packet_size.get());
+        conn.shed_read_ahead();
+        assert!(conn.read_buf.capacity() <= cfg.packet_size.get());
+        drop(socket);
+    }
+
+    #[test]
+    fn missing_bytes_of_the_packet_at_the_front() {
+        // (buffered bytes, bytes the first packet still lacks)
+        let cases: &[(&[u8], usize)] = &[
+            (b"", 4),
+            (b"AB", 2),
+            (b"AB\x00", 1),
+            (b"AB\x00\x00", 0),
+            (b"AB\x00\x02", 2),
+            (b"AB\x00\x02\x05", 1),
+            (b"AB\x00\x02\x05\x00", 0),
+            (b"AB\x00\x02\x05\x00\x41\x42", 0),
+            (b"AB\xff\xff", 65535),
+        ];
+        for &(buffered, missing) in cases {
+            assert_eq!(
+                wire::packet_bytes_missing(buffered),
+                missing,
+                "{buffered:?}"
+            );
+            assert_eq!(wire::whole_packet_buffered(buffered), missing == 0);
+        }
     }
 }

@@ -334,6 +334,7 @@ impl Pool {
         }
         conn.served += 1;
         conn.idle_since = Instant::now();
+        conn.shed_read_ahead();
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < cfg.pool_size
         {

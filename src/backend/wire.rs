@@ -42,7 +42,18 @@ pub fn encode_body(data: &[u8], dst: &mut BytesMut, packet_size: PacketSize) {
 
 /// True when `buf` starts with a whole packet (header and declared payload).
 pub fn whole_packet_buffered(buf: &[u8]) -> bool {
-    buf.len() >= 4 && buf.len() >= 4 + usize::from(u16::from_be_bytes([buf[2], buf[3]]))
+    packet_bytes_missing(buf) == 0
+}
+
+/// How many bytes the packet at the front of `buf` still lacks (at least its 4-byte
+/// header); 0 when it is whole.
+pub fn packet_bytes_missing(buf: &[u8]) -> usize {
+    match buf {
+        [_, _, high, low, ..] => {
+            (4 + usize::from(u16::from_be_bytes([*high, *low]))).saturating_sub(buf.len())
+        }
+        _ => 4 - buf.len(),
+    }
 }
 
 /// Decodes one container packet from the front of `buf`, consuming it; `None`
