@@ -827,12 +827,7 @@ impl Balancer {
                     .session_cookie
                     .as_deref()
                     .unwrap_or(&settings.session_cookie);
-                session_id_list(
-                    &String::from_utf8_lossy(&facts.uri),
-                    facts.cookies.iter().map(|c| String::from_utf8_lossy(c)),
-                    path,
-                    cookie,
-                )
+                session_id_list(&facts.uri, &facts.cookies, path, cookie)
             }
         } else {
             None

@@ -8,14 +8,14 @@
 /// every cookie called `session_cookie` is a candidate, in order. Returns an empty list
 /// when the request carries no (non-empty) session id.
 pub fn session_candidates<I>(
-    uri: &str,
+    uri: &[u8],
     cookie_headers: I,
     session_path: &str,
     session_cookie: &str,
 ) -> Vec<String>
 where
     I: IntoIterator,
-    I::Item: AsRef<str>,
+    I::Item: AsRef<[u8]>,
 {
     session_id_list(uri, cookie_headers, session_path, session_cookie)
         .map(|joined| joined.split(';').map(str::to_owned).collect())
@@ -24,37 +24,42 @@ where
 
 /// The candidates of [`session_candidates`] joined by `;` (mod_jk's session id list, what
 /// logs and the lb keep), built in one allocation; `None` when there is none.
+///
+/// The search runs on bytes, as mod_jk's does on C strings: only the values found are
+/// made text (a byte that is not UTF-8 becomes U+FFFD there), not the whole URI and
+/// every cookie header first.
 pub fn session_id_list<I>(
-    uri: &str,
+    uri: &[u8],
     cookie_headers: I,
     session_path: &str,
     session_cookie: &str,
 ) -> Option<String>
 where
     I: IntoIterator,
-    I::Item: AsRef<str>,
+    I::Item: AsRef<[u8]>,
 {
-    let joined = match path_parameter(uri, session_path) {
-        Some(value) => value.to_owned(),
-        None => {
-            let mut joined = String::new();
-            append_cookie_values(cookie_headers, session_cookie, &mut joined);
-            joined
-        }
-    };
-    (!joined.is_empty()).then_some(joined)
+    let mut joined = Vec::new();
+    match path_parameter(uri, session_path.as_bytes()) {
+        Some(value) => joined.extend_from_slice(value),
+        None => append_cookie_values(cookie_headers, session_cookie.as_bytes(), &mut joined),
+    }
+    (!joined.is_empty()).then(|| match String::from_utf8(joined) {
+        Ok(text) => text,
+        Err(raw) => String::from_utf8_lossy(raw.as_bytes()).into_owned(),
+    })
 }
 
 /// The first non-empty value of `name=` in `uri`; it ends at `?`, `;` or `/`.
-fn path_parameter<'u>(uri: &'u str, name: &str) -> Option<&'u str> {
-    let (bytes, needle) = (uri.as_bytes(), name.as_bytes());
+fn path_parameter<'u>(uri: &'u [u8], name: &[u8]) -> Option<&'u [u8]> {
     let mut from = 0;
-    while let Some(start) = find_from(bytes, needle, from) {
-        let after = start + needle.len();
-        if bytes.get(after) == Some(&b'=') {
-            // `after` follows a whole match and `=` is ASCII: both are char boundaries.
+    while let Some(start) = find_from(uri, name, from) {
+        let after = start + name.len();
+        if uri.get(after) == Some(&b'=') {
             let rest = &uri[after + 1..];
-            let end = rest.find(['?', ';', '/']).unwrap_or(rest.len());
+            let end = rest
+                .iter()
+                .position(|b| matches!(b, b'?' | b';' | b'/'))
+                .unwrap_or(rest.len());
             if end > 0 {
                 return Some(&rest[..end]);
             }
@@ -66,18 +71,17 @@ fn path_parameter<'u>(uri: &'u str, name: &str) -> Option<&'u str> {
 
 /// Appends every value of cookie `name` in the given `Cookie` header values to `out`, in
 /// order, separated by `;`.
-fn append_cookie_values<I>(cookie_headers: I, name: &str, out: &mut String)
+fn append_cookie_values<I>(cookie_headers: I, name: &[u8], out: &mut Vec<u8>)
 where
     I: IntoIterator,
-    I::Item: AsRef<str>,
+    I::Item: AsRef<[u8]>,
 {
     // (An empty name finds nothing: `find_from` needs a first byte.)
     let mut first = true;
     for header in cookie_headers {
-        let header = header.as_ref();
-        let bytes = header.as_bytes();
+        let bytes = header.as_ref();
         let mut from = 0;
-        while let Some(start) = find_from(bytes, name.as_bytes(), from) {
+        while let Some(start) = find_from(bytes, name, from) {
             let boundary_ok = start == 0
                 || matches!(bytes[start - 1], b';' | b',')
                 || bytes[start - 1].is_ascii_whitespace();
@@ -89,19 +93,18 @@ where
                 }
                 if pos + 1 < bytes.len() && bytes[pos] == b'=' {
                     let value_start = pos + 1;
-                    let value_end = header[value_start..]
-                        .find([';', ','])
+                    let value_end = bytes[value_start..]
+                        .iter()
+                        .position(|b| matches!(b, b';' | b','))
                         .map_or(bytes.len(), |e| value_start + e);
                     if !first {
-                        out.push(';');
+                        out.push(b';');
                     }
                     first = false;
-                    out.push_str(unquote(&header[value_start..value_end]));
+                    out.extend_from_slice(unquote(&bytes[value_start..value_end]));
                     next = value_end.max(start + 1);
                 }
             }
-            // A byte offset, not a char boundary: `find_from` searches bytes, and a match
-            // of the (UTF-8) name can only start on a boundary.
             from = next;
         }
     }
@@ -124,11 +127,10 @@ fn find_from(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Removes one pair of surrounding double quotes.
-fn unquote(value: &str) -> &str {
-    if value.len() > 1 && value.starts_with('"') && value.ends_with('"') {
-        &value[1..value.len() - 1]
-    } else {
-        value
+fn unquote(value: &[u8]) -> &[u8] {
+    match value {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => value,
     }
 }
 
@@ -142,7 +144,22 @@ mod tests {
     use super::*;
 
     fn ids(uri: &str, cookies: &[&str]) -> Vec<String> {
-        session_candidates(uri, cookies.iter().copied(), ";jsessionid", "JSESSIONID")
+        session_candidates(
+            uri.as_bytes(),
+            cookies.iter().copied(),
+            ";jsessionid",
+            "JSESSIONID",
+        )
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_become_replacement_characters_in_the_id_only() {
+        let cookies: [&[u8]; 2] = [b"x=\xff; JSESSIONID=A\xffB.n1", b"JSESSIONID=C.n2"];
+        let ids = session_candidates(b"/app/\xfe", cookies, ";jsessionid", "JSESSIONID");
+        assert_eq!(ids, ["A\u{FFFD}B.n1", "C.n2"]);
+        assert_eq!(route_of_session(&ids[0]), Some("n1"));
+        let in_path = session_candidates(b"/a;jsessionid=P\xff.n3", cookies, ";jsessionid", "x");
+        assert_eq!(in_path, ["P\u{FFFD}.n3"]);
     }
 
     #[test]
@@ -221,11 +238,11 @@ mod tests {
     #[test]
     fn custom_names() {
         assert_eq!(
-            session_candidates("/a;sid=Z.n1", std::iter::empty::<&str>(), ";sid", "SID"),
+            session_candidates(b"/a;sid=Z.n1", std::iter::empty::<&str>(), ";sid", "SID"),
             vec!["Z.n1"]
         );
         assert_eq!(
-            session_candidates("/a", ["SID=Z.n2"].into_iter(), ";sid", "SID"),
+            session_candidates(b"/a", ["SID=Z.n2"].into_iter(), ";sid", "SID"),
             vec!["Z.n2"]
         );
     }

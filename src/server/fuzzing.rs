@@ -101,7 +101,12 @@ fn byte_parsers(target: &[u8], host: &[u8], cookies: &[&str]) {
                 "forwarded path keeps a dot segment"
             );
         }
-        let ids = session_candidates(text, cookies.iter().copied(), ";jsessionid", "JSESSIONID");
+        let ids = session_candidates(
+            text.as_bytes(),
+            cookies.iter().copied(),
+            ";jsessionid",
+            "JSESSIONID",
+        );
         for id in &ids {
             assert!(!id.contains(';'), "a session id candidate holds a `;`");
             if let Some(route) = route_of_session(id) {

@@ -176,7 +176,7 @@ fn still_borrowed<E>(path: Cow<'_, [u8]>, step: PathStep<E>) -> Result<Cow<'_, [
 /// joined by `;`. lb workers look again with their own names.
 pub fn request_session_id(raw_path: &str, headers: &HeaderMap) -> Option<Bytes> {
     session_id_list(
-        raw_path,
+        raw_path.as_bytes(),
         headers
             .get_all(http::header::COOKIE)
             .iter()
