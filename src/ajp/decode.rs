@@ -15,7 +15,7 @@
 //! Decoding never panics and never allocates more than the frame it was given; the
 //! borrowed decode allocates nothing.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use nom::{IResult, Parser};
 
 use super::error::{DecodeError, Direction};
@@ -221,9 +221,12 @@ fn decode_from_buffer<M>(
         }
         FrameStatus::Complete { payload_len } => {
             let frame_len = HEADER_LEN + payload_len;
-            // Parse a view first so a bad frame leaves the buffer untouched.
-            let mut frame = buffer.split_to(frame_len);
-            let payload = frame.split_off(HEADER_LEN).freeze();
+            // The header is stepped over, not split off: one shared handle (one reference
+            // count) per frame, its payload's.
+            let mut header = [0u8; HEADER_LEN];
+            header.copy_from_slice(&buffer[..HEADER_LEN]);
+            buffer.advance(HEADER_LEN);
+            let payload = buffer.split_to(payload_len).freeze();
             match parse(&payload) {
                 Ok((message, trailing_bytes)) => Ok(Some(Decoded {
                     message,
@@ -231,9 +234,10 @@ fn decode_from_buffer<M>(
                     trailing_bytes,
                 })),
                 Err(error) => {
-                    // Put the frame back in front of whatever followed it.
+                    // A bad frame leaves the buffer as it was: the frame back in front of
+                    // whatever followed it.
                     let mut restored = BytesMut::with_capacity(frame_len + buffer.len());
-                    restored.extend_from_slice(&frame);
+                    restored.extend_from_slice(&header);
                     restored.extend_from_slice(&payload);
                     restored.extend_from_slice(buffer);
                     *buffer = restored;
