@@ -203,30 +203,20 @@ mod tests {
         }
     }
 
-    /// Pending once, waking its task at once (tokio's `yield_now` defers the wake to the
-    /// runtime, which would hide it from the counting waker).
-    async fn yield_once() {
-        let mut yielded = false;
-        std::future::poll_fn(|cx| {
-            if yielded {
-                return Poll::Ready(());
-            }
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        })
-        .await;
-    }
-
-    /// Pending once without waking anyone, as a socket with nothing to read yet; the next
-    /// poll (here: the response body's) finds it ready.
-    async fn not_yet() {
+    /// Pending once, then ready. `wake`: the task is woken at once, as by a member's reply
+    /// (tokio's `yield_now` defers its wake to the runtime, which would hide it from the
+    /// counting waker); otherwise nobody is woken, as by a socket with nothing to read yet,
+    /// and the next poll (here: the response body's) finds it ready.
+    async fn pending_once(wake: bool) {
         let mut polled = false;
-        std::future::poll_fn(|_| {
+        std::future::poll_fn(|cx| {
             if polled {
                 return Poll::Ready(());
             }
             polled = true;
+            if wake {
+                cx.waker().wake_by_ref();
+            }
             Poll::Pending
         })
         .await;
@@ -238,12 +228,12 @@ mod tests {
     fn relay_sending_head(sink: ResponseSink, streamed: bool) -> RelayRest {
         let mut sink = sink;
         Box::pin(async move {
-            yield_once().await;
+            pending_once(true).await;
             sink.start(200, None, http::HeaderMap::new(), None, false);
             let _ = sink.send(Bytes::from_static(b"first")).await;
             if streamed {
                 let _ = sink.commit();
-                not_yet().await;
+                pending_once(false).await;
                 let _ = sink.send(Bytes::from_static(b"second")).await;
             }
             let _ = sink.finish();
