@@ -88,6 +88,8 @@ pub(crate) struct HeadError {
     pub(crate) problem: HeadProblem,
 }
 
+/// What makes a head unusable. Each is the member's doing (a protocol violation: the
+/// relay fails the attempt), never the client's.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum HeadProblem {
     #[error("invalid status {0}")]
