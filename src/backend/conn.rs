@@ -259,8 +259,8 @@ impl AjpConnection {
                 // Only a whole packet is decoded: the decoder would otherwise grow the
                 // buffer by just the missing bytes, a new allocation and a copy of the
                 // partial packet whenever earlier packets are still on their way to the
-                // client (see `fill`).
-                if wire::whole_packet_buffered(&self.read_buf)
+                // client (see `fill`). A bad header is an error at once.
+                if wire::whole_reply_buffered(&self.read_buf, &self.options)?
                     && let Some(reply) =
                         wire::decode_reply(&mut self.read_buf, &self.options, is_head)?
                 {
@@ -424,6 +424,25 @@ mod tests {
         conn.shed_read_ahead();
         assert!(conn.read_buf.capacity() <= cfg.packet_size.get());
         drop(socket);
+    }
+
+    #[tokio::test]
+    async fn an_http_answer_on_the_ajp_port_is_an_error_at_once_not_a_wait() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let cfg = MemberConfig::new("node1", listener.local_addr().unwrap());
+        let member = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            // "HT" is no AJP magic; "TP" would read as a length of 21,584 bytes.
+            socket.write_all(b"HTTP/1.1 400 \r\n\r\n").await.unwrap();
+            socket // kept open: the answer must not wait for more bytes
+        });
+        let mut conn = AjpConnection::connect(&cfg).await.unwrap();
+        let _socket = member.await.unwrap();
+        let read = conn.read_reply(Some(Duration::from_secs(5)), false).await;
+        match read {
+            Err(ReadError::Protocol(DecodeError::BadMagic { .. })) => {}
+            other => panic!("expected a bad magic at once, got {other:?}"),
+        }
     }
 
     #[test]

@@ -5,8 +5,9 @@ use bytes::{Bytes, BytesMut};
 
 use super::response_head::{HeadError, MappedHead, map_response_head};
 use crate::ajp::{
-    ContainerMessage, ContainerMessageRef, DecodeError, DecodeOptions, EncodeError, ForwardRequest,
-    PacketSize, ProxyMessage, decode_container_message_from, decode_container_message_with,
+    ContainerMessage, ContainerMessageRef, DecodeError, DecodeOptions, Direction, EncodeError,
+    ForwardRequest, FrameStatus, PacketSize, ProxyMessage, check_frame,
+    decode_container_message_from, decode_container_message_with,
     encode_body as encode_body_packet, encode_forward_request, encode_proxy_message,
 };
 
@@ -80,6 +81,18 @@ pub(crate) enum Reply {
     EndResponse { reuse: bool },
     /// CPONG.
     CPong,
+}
+
+/// Whether the packet at the front of `buf` is whole, checking its header as soon as it
+/// is there: a member that answers something else than AJP (an HTTP connector on the
+/// AJP port answers `HTTP/1.1 …`, whose first bytes read as a length) is an error at once,
+/// not a wait for the bytes that length promises.
+pub(crate) fn whole_reply_buffered(
+    buf: &[u8],
+    options: &DecodeOptions,
+) -> Result<bool, DecodeError> {
+    let status = check_frame(buf, Direction::FromContainer, options.packet_size)?;
+    Ok(matches!(status, FrameStatus::Complete { .. }))
 }
 
 /// Decodes one container packet from the front of `buf` as a [`Reply`], consuming it;
