@@ -127,31 +127,28 @@ pub fn check_frame(
     direction: Direction,
     packet_size: PacketSize,
 ) -> Result<FrameStatus, DecodeError> {
-    use nom::number::streaming::be_u16;
-    let expected = direction.magic();
-    let (rest, magic) = match be_u16::<_, nom::error::Error<&[u8]>>(input) {
-        Ok(parsed) => parsed,
-        Err(_) => {
-            return Ok(FrameStatus::Incomplete {
-                needed: HEADER_LEN - input.len(),
-            });
-        }
+    // Slice patterns rather than nom's streaming parsers: this runs before every packet
+    // is decoded, and on a relay's read loop once more per packet.
+    let header_missing = || {
+        Ok(FrameStatus::Incomplete {
+            needed: HEADER_LEN - input.len(),
+        })
     };
+    let expected = direction.magic();
+    let [m0, m1, rest @ ..] = input else {
+        return header_missing();
+    };
+    let magic = u16::from_be_bytes([*m0, *m1]);
     if magic != expected {
         return Err(DecodeError::BadMagic {
             found: magic,
             expected,
         });
     }
-    let (payload, declared) = match be_u16::<_, nom::error::Error<&[u8]>>(rest) {
-        Ok(parsed) => parsed,
-        Err(_) => {
-            return Ok(FrameStatus::Incomplete {
-                needed: HEADER_LEN - input.len(),
-            });
-        }
+    let [l0, l1, payload @ ..] = rest else {
+        return header_missing();
     };
-    let payload_len = usize::from(declared);
+    let payload_len = usize::from(u16::from_be_bytes([*l0, *l1]));
     let max = packet_size.max_payload();
     if payload_len > max {
         return Err(DecodeError::FrameTooLarge {
@@ -160,13 +157,10 @@ pub fn check_frame(
             max,
         });
     }
-    match nom::bytes::streaming::take::<_, _, nom::error::Error<&[u8]>>(payload_len).parse(payload)
-    {
-        Ok(_) => Ok(FrameStatus::Complete { payload_len }),
-        Err(_) => Ok(FrameStatus::Incomplete {
-            needed: payload_len - payload.len(),
-        }),
-    }
+    Ok(match payload_len.checked_sub(payload.len()) {
+        Some(needed) if needed > 0 => FrameStatus::Incomplete { needed },
+        _ => FrameStatus::Complete { payload_len },
+    })
 }
 
 /// Runs the frame check, then `parse` over the payload in place (nothing is copied).
