@@ -254,19 +254,17 @@ impl AjpConnection {
         limit: Option<Duration>,
         is_head: bool,
     ) -> Result<Reply, ReadError> {
+        // A packet already read (most of them: Tomcat's packets of one response come
+        // together) is decoded without a future, a timer or a poll.
+        if let Some(reply) = self.buffered_reply(is_head)? {
+            return Ok(reply);
+        }
         let read = async {
             loop {
-                // Only a whole packet is decoded: the decoder would otherwise grow the
-                // buffer by just the missing bytes, a new allocation and a copy of the
-                // partial packet whenever earlier packets are still on their way to the
-                // client (see `fill`). A bad header is an error at once.
-                if wire::whole_reply_buffered(&self.read_buf, &self.options)?
-                    && let Some(reply) =
-                        wire::decode_reply(&mut self.read_buf, &self.options, is_head)?
-                {
+                self.fill().await?;
+                if let Some(reply) = self.buffered_reply(is_head)? {
                     return Ok(reply);
                 }
-                self.fill().await?;
             }
         };
         match limit {
@@ -275,6 +273,21 @@ impl AjpConnection {
                 .unwrap_or(Err(ReadError::Timeout(limit))),
             None => read.await,
         }
+    }
+
+    /// The next packet if the buffer holds all of it. Only a whole packet is decoded: the
+    /// decoder would otherwise grow the buffer by just the missing bytes, a new allocation
+    /// and a copy of the partial packet whenever earlier packets are still on their way to
+    /// the client (see `fill`). A bad header is an error at once.
+    fn buffered_reply(&mut self, is_head: bool) -> Result<Option<Reply>, ReadError> {
+        if !wire::whole_reply_buffered(&self.read_buf, &self.options)? {
+            return Ok(None);
+        }
+        Ok(wire::decode_reply(
+            &mut self.read_buf,
+            &self.options,
+            is_head,
+        )?)
     }
 
     /// One read from the member into the buffer, with room made first for the rest of
