@@ -280,7 +280,7 @@ impl AjpConnection {
     /// and a copy of the partial packet whenever earlier packets are still on their way to
     /// the client (see `fill`). A bad header is an error at once.
     fn buffered_reply(&mut self, is_head: bool) -> Result<Option<Reply>, ReadError> {
-        if !wire::whole_reply_buffered(&self.read_buf, &self.options)? {
+        if wire::reply_bytes_missing(&self.read_buf, &self.options)? > 0 {
             return Ok(None);
         }
         Ok(wire::decode_reply(
@@ -300,7 +300,7 @@ impl AjpConnection {
     /// packets per call, with one allocation for all of them, instead of one allocation,
     /// one copy of the partial packet and one more read per packet.
     async fn fill(&mut self) -> Result<(), ReadError> {
-        let missing = wire::packet_bytes_missing(&self.read_buf);
+        let missing = wire::reply_bytes_missing(&self.read_buf, &self.options)?;
         if self.read_buf.capacity() - self.read_buf.len() < missing.max(MIN_READ_ROOM) {
             self.read_buf.reserve(missing.max(READ_AHEAD));
         }
@@ -460,25 +460,30 @@ mod tests {
 
     #[test]
     fn missing_bytes_of_the_packet_at_the_front() {
-        // (buffered bytes, bytes the first packet still lacks)
-        let cases: &[(&[u8], usize)] = &[
-            (b"", 4),
-            (b"AB", 2),
-            (b"AB\x00", 1),
-            (b"AB\x00\x00", 0),
-            (b"AB\x00\x02", 2),
-            (b"AB\x00\x02\x05", 1),
-            (b"AB\x00\x02\x05\x00", 0),
-            (b"AB\x00\x02\x05\x00\x41\x42", 0),
-            (b"AB\xff\xff", 65535),
+        // (buffered bytes, bytes the first packet still lacks; None: a bad header)
+        let cases: &[(&[u8], Option<usize>)] = &[
+            (b"", Some(4)),
+            (b"AB", Some(2)),
+            (b"AB\x00", Some(1)),
+            (b"AB\x00\x00", Some(0)),
+            (b"AB\x00\x02", Some(2)),
+            (b"AB\x00\x02\x05", Some(1)),
+            (b"AB\x00\x02\x05\x00", Some(0)),
+            (b"AB\x00\x02\x05\x00\x41\x42", Some(0)),
+            (b"AB\x1f\xfc", Some(8188)),
+            (b"AB\xff\xff", None),
+            (b"HT", None),
         ];
+        let options = DecodeOptions::default();
         for &(buffered, missing) in cases {
             assert_eq!(
-                wire::packet_bytes_missing(buffered),
+                wire::reply_bytes_missing(buffered, &options).ok(),
                 missing,
                 "{buffered:?}"
             );
-            assert_eq!(wire::whole_packet_buffered(buffered), missing == 0);
+            if let Some(missing) = missing {
+                assert_eq!(wire::whole_packet_buffered(buffered), missing == 0);
+            }
         }
     }
 }

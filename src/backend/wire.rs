@@ -43,18 +43,7 @@ pub fn encode_body(data: &[u8], dst: &mut BytesMut, packet_size: PacketSize) {
 
 /// True when `buf` starts with a whole packet (header and declared payload).
 pub fn whole_packet_buffered(buf: &[u8]) -> bool {
-    packet_bytes_missing(buf) == 0
-}
-
-/// How many bytes the packet at the front of `buf` still lacks (at least its 4-byte
-/// header); 0 when it is whole.
-pub fn packet_bytes_missing(buf: &[u8]) -> usize {
-    match buf {
-        [_, _, high, low, ..] => {
-            (4 + usize::from(u16::from_be_bytes([*high, *low]))).saturating_sub(buf.len())
-        }
-        _ => 4 - buf.len(),
-    }
+    buf.len() >= 4 && buf.len() >= 4 + usize::from(u16::from_be_bytes([buf[2], buf[3]]))
 }
 
 /// Decodes one container packet from the front of `buf`, consuming it; `None`
@@ -83,16 +72,21 @@ pub(crate) enum Reply {
     CPong,
 }
 
-/// Whether the packet at the front of `buf` is whole, checking its header as soon as it
-/// is there: a member that answers something else than AJP (an HTTP connector on the
-/// AJP port answers `HTTP/1.1 …`, whose first bytes read as a length) is an error at once,
-/// not a wait for the bytes that length promises.
-pub(crate) fn whole_reply_buffered(
+/// How many bytes the container packet at the front of `buf` still lacks (at least its
+/// 4-byte header); 0 when it is whole. The header is checked as soon as it is there: a
+/// member that answers something else than AJP (an HTTP connector on the AJP port answers
+/// `HTTP/1.1 …`, whose first bytes read as a length) is an error at once, not a wait for
+/// the bytes that length promises.
+pub(crate) fn reply_bytes_missing(
     buf: &[u8],
     options: &DecodeOptions,
-) -> Result<bool, DecodeError> {
-    let status = check_frame(buf, Direction::FromContainer, options.packet_size)?;
-    Ok(matches!(status, FrameStatus::Complete { .. }))
+) -> Result<usize, DecodeError> {
+    Ok(
+        match check_frame(buf, Direction::FromContainer, options.packet_size)? {
+            FrameStatus::Complete { .. } => 0,
+            FrameStatus::Incomplete { needed } => needed,
+        },
+    )
 }
 
 /// Decodes one container packet from the front of `buf` as a [`Reply`], consuming it;
