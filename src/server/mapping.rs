@@ -526,6 +526,15 @@ pub(crate) fn split_host(whole: &Bytes, conn: &ConnectionInfo) -> (Bytes, u16) {
 mod tests {
     use super::*;
 
+    /// A request head as hyper hands it over.
+    fn request_parts(method: &str, uri: &str, headers: &[(&str, &str)]) -> http::request::Parts {
+        let mut builder = http::Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).expect("request").into_parts().0
+    }
+
     /// A plain-HTTP connection from 192.0.2.1:4000 to 127.0.0.1:80.
     fn plain_connection() -> ConnectionInfo {
         ConnectionInfo::new(
@@ -649,14 +658,8 @@ mod tests {
             ..MappingOptions::default()
         };
         let attributes = |hostile: &[(&str, &str)]| {
-            let mut builder = http::Request::builder()
-                .method("GET")
-                .uri("/app/x?q=1")
-                .header("host", "h");
-            for (name, value) in hostile {
-                builder = builder.header(*name, *value);
-            }
-            let (parts, ()) = builder.body(()).expect("request").into_parts();
+            let headers: Vec<_> = [("host", "h")].iter().chain(hostile).copied().collect();
+            let parts = request_parts("GET", "/app/x?q=1", &headers);
             let (mut ctx, _) = build_context(&parts, true, &conn, &options).expect("mapped");
             ctx.build_attributes(None);
             (ctx.request.attributes.clone(), ctx.request.headers.len())
@@ -705,15 +708,16 @@ mod tests {
     #[test]
     fn the_lb_facts_share_the_forwarded_path_and_cookies() {
         let conn = plain_connection();
-        let (parts, ()) = http::Request::builder()
-            .uri("/app;jsessionid=A.n1/x?q=1")
-            .header("host", "x")
-            .header("cookie", "a=1; JSESSIONID=B.n2")
-            .header("x-other", "y")
-            .header("cookie", "JSESSIONID=C.n3")
-            .body(())
-            .expect("request")
-            .into_parts();
+        let parts = request_parts(
+            "GET",
+            "/app;jsessionid=A.n1/x?q=1",
+            &[
+                ("host", "x"),
+                ("cookie", "a=1; JSESSIONID=B.n2"),
+                ("x-other", "y"),
+                ("cookie", "JSESSIONID=C.n3"),
+            ],
+        );
         let (ctx, kind) =
             build_context(&parts, true, &conn, &MappingOptions::default()).expect("mapped");
         let facts = request_facts(&ctx, kind, &MountExtensions::default());
@@ -727,12 +731,7 @@ mod tests {
     #[test]
     fn an_absolute_form_target_names_the_host() {
         let conn = plain_connection();
-        let (parts, ()) = http::Request::builder()
-            .uri("http://other.example:8123/app/x")
-            .header("host", "x")
-            .body(())
-            .expect("request")
-            .into_parts();
+        let parts = request_parts("GET", "http://other.example:8123/app/x", &[("host", "x")]);
         let (ctx, _) =
             build_context(&parts, true, &conn, &MappingOptions::default()).expect("mapped");
         assert_eq!(
@@ -758,12 +757,7 @@ mod tests {
     fn connect_is_never_relayed() {
         let conn = plain_connection();
         for target in ["/app/x", "127.0.0.1:22"] {
-            let (parts, ()) = http::Request::builder()
-                .method("CONNECT")
-                .uri(target)
-                .body(())
-                .expect("request")
-                .into_parts();
+            let parts = request_parts("CONNECT", target, &[]);
             let refused = build_context(&parts, true, &conn, &MappingOptions::default())
                 .expect_err("CONNECT refused");
             assert_eq!(refused.status, 400, "{target}");
