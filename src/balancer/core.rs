@@ -191,11 +191,12 @@ pub struct RequestFacts {
     /// Whether the request has a body (a body makes even an idempotent method unsafe to
     /// send to a second member by default).
     pub has_body: bool,
-    /// Forwarded URI path (no query), searched for the session path parameter. It shares the
-    /// forwarded request's buffer (read as UTF-8, invalid bytes replaced, when searched).
+    /// Forwarded URI path (no query), searched (as bytes) for the session path parameter.
+    /// It shares the forwarded request's buffer; a session id found in it is read as UTF-8,
+    /// invalid bytes replaced.
     pub uri: Bytes,
     /// Values of every `Cookie` header, in order (slices of the forwarded request's buffer,
-    /// read as UTF-8, invalid bytes replaced, when searched).
+    /// searched as bytes like `uri`).
     pub cookies: Vec<Bytes>,
     /// Whether the client connection is TLS (adds `Secure` to the routing cookie).
     pub secure: bool,
