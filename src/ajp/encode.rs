@@ -15,15 +15,16 @@ use bytes::BytesMut;
 use super::error::{Direction, EncodeError};
 use super::message::*;
 use super::packet_size::{HEADER_LEN, PacketSize};
+use super::view::AttributeRef;
 
 /// Bytes an AJP string of `len` bytes occupies (length, bytes, NUL).
-const fn string_wire_len(len: usize) -> usize {
+pub(super) const fn string_wire_len(len: usize) -> usize {
     2 + len + 1
 }
 
 /// Which bytes a field may not contain.
 #[derive(Clone, Copy)]
-enum Forbidden {
+pub(super) enum Forbidden {
     /// NUL, CR and LF: everything that ends up in an HTTP head.
     NulCrLf,
     /// Only NUL (mod_jk truncates at it); for ssl_cert, whose PEM has line breaks.
@@ -90,7 +91,11 @@ impl Forbidden {
     }
 }
 
-fn check_bytes(field: &'static str, value: &[u8], forbidden: Forbidden) -> Result<(), EncodeError> {
+pub(super) fn check_bytes(
+    field: &'static str,
+    value: &[u8],
+    forbidden: Forbidden,
+) -> Result<(), EncodeError> {
     if !forbidden.found_in(value) {
         return Ok(());
     }
@@ -101,7 +106,7 @@ fn check_bytes(field: &'static str, value: &[u8], forbidden: Forbidden) -> Resul
 }
 
 /// Validates a string value and returns its wire length. `None` (null) takes 2 bytes.
-fn checked_string(
+pub(super) fn checked_string(
     field: &'static str,
     value: Option<&[u8]>,
     forbidden: Forbidden,
@@ -121,13 +126,16 @@ fn checked_string(
     }
 }
 
-fn required<'a>(field: &'static str, value: Option<&'a [u8]>) -> Result<&'a [u8], EncodeError> {
+pub(super) fn required<'a>(
+    field: &'static str,
+    value: Option<&'a [u8]>,
+) -> Result<&'a [u8], EncodeError> {
     value.ok_or(EncodeError::NullNotAllowed { field })
 }
 
 /// Validates a string header name: not empty, and its length must not have high byte
 /// 0xA0, or readers would take it for a code.
-fn checked_header_name(field: &'static str, name: &[u8]) -> Result<usize, EncodeError> {
+pub(super) fn checked_header_name(field: &'static str, name: &[u8]) -> Result<usize, EncodeError> {
     if name.is_empty() {
         return Err(EncodeError::EmptyHeaderName { field });
     }
@@ -140,7 +148,12 @@ fn checked_header_name(field: &'static str, name: &[u8]) -> Result<usize, Encode
     checked_string(field, Some(name), Forbidden::NulCrLf)
 }
 
-fn too_large(message: &'static str, what: &'static str, len: usize, max: usize) -> EncodeError {
+pub(super) fn too_large(
+    message: &'static str,
+    what: &'static str,
+    len: usize,
+    max: usize,
+) -> EncodeError {
     EncodeError::TooLarge {
         message,
         what,
@@ -154,14 +167,14 @@ fn too_large(message: &'static str, what: &'static str, len: usize, max: usize) 
 /// `BytesMut` put (capacity check, length update) per field. A write that would not fit
 /// (a bug in the length computation) is dropped and caught by the `debug_assert!` in
 /// [`frame`].
-struct Writer<'b> {
+pub(super) struct Writer<'b> {
     out: &'b mut [u8],
     pos: usize,
 }
 
 impl Writer<'_> {
     #[inline]
-    fn put_slice(&mut self, bytes: &[u8]) {
+    pub(super) fn put_slice(&mut self, bytes: &[u8]) {
         let end = self.pos + bytes.len();
         if let Some(dst) = self.out.get_mut(self.pos..end) {
             dst.copy_from_slice(bytes);
@@ -170,18 +183,18 @@ impl Writer<'_> {
     }
 
     #[inline]
-    fn put_u8(&mut self, value: u8) {
+    pub(super) fn put_u8(&mut self, value: u8) {
         self.put_slice(&[value]);
     }
 
     #[inline]
-    fn put_u16(&mut self, value: u16) {
+    pub(super) fn put_u16(&mut self, value: u16) {
         self.put_slice(&value.to_be_bytes());
     }
 
     /// An AJP string (length, bytes, NUL) or the null string `FF FF`.
     #[inline]
-    fn put_string(&mut self, value: Option<&[u8]>) {
+    pub(super) fn put_string(&mut self, value: Option<&[u8]>) {
         match value {
             None => self.put_u16(0xFFFF),
             Some(value) => {
@@ -196,7 +209,7 @@ impl Writer<'_> {
 
 /// Writes the frame header with the exact payload length, runs `write`, and checks the
 /// written length matches.
-fn frame(
+pub(super) fn frame(
     dst: &mut BytesMut,
     direction: Direction,
     payload_len: usize,
@@ -216,22 +229,22 @@ fn frame(
     debug_assert_eq!(writer.pos, frame_len, "computed length");
 }
 
-fn attribute_forbidden(attribute: &Attribute) -> Forbidden {
+fn attribute_forbidden(attribute: &AttributeRef<'_>) -> Forbidden {
     match attribute {
-        Attribute::SslCert(_) => Forbidden::Nul,
+        AttributeRef::SslCert(_) => Forbidden::Nul,
         _ => Forbidden::NulCrLf,
     }
 }
 
 /// Validates an attribute and returns its wire length, code byte included.
-fn checked_attribute(attribute: &Attribute) -> Result<usize, EncodeError> {
+pub(super) fn checked_attribute(attribute: &AttributeRef<'_>) -> Result<usize, EncodeError> {
     let forbidden = attribute_forbidden(attribute);
     let body = match attribute {
-        Attribute::ReqAttribute { name, value } => {
+        AttributeRef::ReqAttribute { name, value } => {
             checked_string("req_attribute name", Some(name), forbidden)?
                 + checked_string("req_attribute value", Some(value), forbidden)?
         }
-        Attribute::SslKeySize(_) => 2,
+        AttributeRef::SslKeySize(_) => 2,
         other => {
             let (field, value) = attribute_string(other);
             checked_string(field, Some(value), forbidden)?
@@ -241,21 +254,34 @@ fn checked_attribute(attribute: &Attribute) -> Result<usize, EncodeError> {
 }
 
 /// Field name and value of a single-string attribute.
-fn attribute_string(attribute: &Attribute) -> (&'static str, &[u8]) {
+fn attribute_string<'a>(attribute: &AttributeRef<'a>) -> (&'static str, &'a [u8]) {
+    match *attribute {
+        AttributeRef::Context(v) => ("context", v),
+        AttributeRef::ServletPath(v) => ("servlet_path", v),
+        AttributeRef::RemoteUser(v) => ("remote_user", v),
+        AttributeRef::AuthType(v) => ("auth_type", v),
+        AttributeRef::QueryString(v) => ("query_string", v),
+        AttributeRef::Route(v) => ("route", v),
+        AttributeRef::SslCert(v) => ("ssl_cert", v),
+        AttributeRef::SslCipher(v) => ("ssl_cipher", v),
+        AttributeRef::SslSession(v) => ("ssl_session", v),
+        AttributeRef::Secret(v) => ("secret", v),
+        AttributeRef::StoredMethod(v) => ("stored_method", v),
+        AttributeRef::ReqAttribute { name, .. } => ("req_attribute name", name),
+        AttributeRef::SslKeySize(_) => ("ssl_key_size", &[]),
+    }
+}
+
+/// Writes one validated attribute, code byte first.
+pub(super) fn put_attribute(dst: &mut Writer<'_>, attribute: &AttributeRef<'_>) {
+    dst.put_u8(attribute.code());
     match attribute {
-        Attribute::Context(v) => ("context", v),
-        Attribute::ServletPath(v) => ("servlet_path", v),
-        Attribute::RemoteUser(v) => ("remote_user", v),
-        Attribute::AuthType(v) => ("auth_type", v),
-        Attribute::QueryString(v) => ("query_string", v),
-        Attribute::Route(v) => ("route", v),
-        Attribute::SslCert(v) => ("ssl_cert", v),
-        Attribute::SslCipher(v) => ("ssl_cipher", v),
-        Attribute::SslSession(v) => ("ssl_session", v),
-        Attribute::Secret(v) => ("secret", v),
-        Attribute::StoredMethod(v) => ("stored_method", v),
-        Attribute::ReqAttribute { name, .. } => ("req_attribute name", name),
-        Attribute::SslKeySize(_) => ("ssl_key_size", &[]),
+        AttributeRef::ReqAttribute { name, value } => {
+            dst.put_string(Some(name));
+            dst.put_string(Some(value));
+        }
+        AttributeRef::SslKeySize(size) => dst.put_u16(*size),
+        other => dst.put_string(Some(attribute_string(other).1)),
     }
 }
 
@@ -294,7 +320,7 @@ fn forward_request_payload_len(request: &ForwardRequest) -> Result<usize, Encode
         len += checked_string("request header value", Some(value), strict)?;
     }
     for attribute in &request.attributes {
-        len += checked_attribute(attribute)?;
+        len += checked_attribute(&attribute.as_borrowed())?;
     }
     Ok(len + 1) // 0xFF terminator
 }
@@ -319,15 +345,7 @@ fn put_forward_request(dst: &mut Writer<'_>, request: &ForwardRequest) {
         dst.put_string(value.as_deref());
     }
     for attribute in &request.attributes {
-        dst.put_u8(attribute.code());
-        match attribute {
-            Attribute::ReqAttribute { name, value } => {
-                dst.put_string(Some(name));
-                dst.put_string(Some(value));
-            }
-            Attribute::SslKeySize(size) => dst.put_u16(*size),
-            other => dst.put_string(Some(attribute_string(other).1)),
-        }
+        put_attribute(dst, &attribute.as_borrowed());
     }
     dst.put_u8(ATTRIBUTE_TERMINATOR);
 }

@@ -27,6 +27,9 @@
 //!   they refuse (with an [`EncodeError`], writing nothing) what cannot be valid AJP:
 //!   too large for the [`PacketSize`], null where a value is required, NUL/CR/LF in
 //!   header names or values, a stored method without its name.
+//!   [`ForwardRequestHeadBuilder`] writes a FORWARD_REQUEST's member-independent part
+//!   once from borrowed fields, and [`encode_forward_request_from_head`] frames it with
+//!   each attempt's attributes: the same bytes, without an owned request per attempt.
 //! * **Structured generation** (feature `ajp-fuzz`) — `structured` builds arbitrary
 //!   typed messages from `arbitrary` input, for the fuzz targets and `jkgate ajp fuzz`.
 //! * **Container side** — a body packet has no type byte, so a container decodes with a
@@ -80,6 +83,7 @@ mod codec;
 mod decode;
 mod encode;
 mod error;
+mod forward_head;
 #[doc(hidden)]
 pub mod fuzzing;
 mod message;
@@ -102,6 +106,9 @@ pub use encode::{
     encode_body, encode_container_message, encode_forward_request, encode_proxy_message,
 };
 pub use error::{DecodeError, Direction, EncodeError};
+pub use forward_head::{
+    ForwardRequestHead, ForwardRequestHeadBuilder, RequestLine, encode_forward_request_from_head,
+};
 pub use message::*;
 pub use options::{DecodeOptions, Terminators, TrailingBytes};
 pub use packet_size::{HEADER_LEN, InvalidPacketSize, PacketSize};

@@ -91,6 +91,15 @@ pub enum RequestHeaderNameRef<'a> {
 }
 
 impl<'a> RequestHeaderNameRef<'a> {
+    /// The coded form if the name has a code (case-insensitive, like mod_jk), else the
+    /// string form with the name's bytes unchanged.
+    pub fn from_name(name: &'a [u8]) -> Self {
+        match RequestHeaderCode::from_name(name) {
+            Some(code) => RequestHeaderNameRef::Coded(code),
+            None => RequestHeaderNameRef::Named(name),
+        }
+    }
+
     /// The name's bytes: the lower-case registered name for a code.
     pub fn as_bytes(&self) -> &'a [u8] {
         match *self {

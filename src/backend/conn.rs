@@ -12,8 +12,7 @@ use super::outcome::{AttemptError, FailureKind, Phase};
 use super::settings::{MemberConfig, nonzero};
 use super::wire::{self, Reply};
 use crate::ajp::{
-    ContainerMessage, DecodeError, DecodeOptions, EncodeError, ForwardRequest, PacketSize,
-    ProxyMessage,
+    ContainerMessage, DecodeError, DecodeOptions, EncodeError, PacketSize, ProxyMessage,
 };
 
 /// Why reading a packet from the member failed.
@@ -187,8 +186,14 @@ impl AjpConnection {
     }
 
     /// Encodes a FORWARD_REQUEST into the write buffer.
-    pub fn queue_forward(&mut self, request: &ForwardRequest) -> Result<(), EncodeError> {
-        wire::encode_forward(request, &mut self.write_buf, self.packet_size)
+    /// Encodes the FORWARD_REQUEST of `ctx` for a member with `secret` into the write
+    /// buffer.
+    pub fn queue_forward(
+        &mut self,
+        ctx: &super::ForwardContext,
+        secret: Option<&[u8]>,
+    ) -> Result<(), EncodeError> {
+        wire::encode_forward(ctx, secret, &mut self.write_buf, self.packet_size)
     }
 
     /// Encodes a request-body packet carrying `data` into the write buffer.

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use std::time::Duration;
 
-use crate::ajp::{Attribute, ForwardRequest};
+use crate::ajp::{AttributeRef, ForwardRequestHead};
 use crate::config::FailOnStatus;
 
 /// Settings a mount rule overrides for the requests it maps (mod_jk's rule extensions,
@@ -37,15 +37,17 @@ pub struct TlsInfo {
     pub protocol: Option<Bytes>,
 }
 
-/// A request ready to be forwarded: the FORWARD_REQUEST without the per-member
-/// attributes, plus what the relay and the access log need.
+/// A request ready to be forwarded: the FORWARD_REQUEST's encoded head (everything but
+/// the per-member attributes, which [`ForwardContext::attributes`] gives each attempt),
+/// plus what the relay and the access log need.
 #[derive(Debug, Clone)]
 pub struct ForwardContext {
-    /// Method, protocol, URI, addresses, server name/port, is_ssl and headers.
-    /// Its `attributes` are rebuilt for every attempt by [`ForwardContext::build_attributes`].
-    pub request: ForwardRequest,
-    /// Raw query string (attribute 0x05).
-    pub query: Option<Bytes>,
+    /// Method, protocol, URI, addresses, server name/port, is_ssl and headers, encoded.
+    pub head: ForwardRequestHead,
+    /// The client's request target: its raw query string is attribute 0x05.
+    pub uri: http::Uri,
+    /// The Cookie header values, slices of `head`, in order (moved into the lb's facts).
+    pub cookies: Vec<Bytes>,
     /// Method name when it has no AJP code (attribute 0x0D).
     pub stored_method: Option<Bytes>,
     /// Client port (`AJP_REMOTE_PORT`).
@@ -80,7 +82,7 @@ impl ForwardContext {
     /// [`ForwardContext::method_name`] as an owned text, copied only for a method AJP has
     /// no code for.
     pub fn method_text(&self) -> std::borrow::Cow<'static, str> {
-        match (&self.stored_method, self.request.method.name()) {
+        match (&self.stored_method, self.head.method().name()) {
             (None, Some(name)) => std::borrow::Cow::Borrowed(name),
             _ => std::borrow::Cow::Owned(self.method_name().to_owned()),
         }
@@ -90,62 +92,82 @@ impl ForwardContext {
     pub fn method_name(&self) -> &str {
         match &self.stored_method {
             Some(name) => std::str::from_utf8(name).unwrap_or(""),
-            None => self.request.method.name().unwrap_or(""),
+            None => self.head.method().name().unwrap_or(""),
         }
     }
 
-    /// Rebuilds `request.attributes` for an attempt on a member with `secret`, in
-    /// mod_jk's order (mod_jk.md §4.8).
-    pub fn build_attributes(&mut self, secret: Option<&Bytes>) {
-        let attributes = &mut self.request.attributes;
-        attributes.clear();
+    /// The raw query string, as the client sent it.
+    pub fn query(&self) -> Option<&[u8]> {
+        self.uri.query().map(str::as_bytes)
+    }
+
+    /// The attributes of an attempt on a member with `secret`, in mod_jk's order
+    /// (mod_jk.md §4.8), borrowed from the context: nothing is copied per attempt. They
+    /// are gathered into an array first: the encoder walks them twice, and a chain of a
+    /// dozen optional iterators walked the whole chain on every step.
+    pub fn attributes<'a>(
+        &'a self,
+        secret: Option<&'a [u8]>,
+    ) -> impl Iterator<Item = AttributeRef<'a>> + Clone + 'a {
+        let mut fixed = [AttributeRef::SslKeySize(0); MAX_FIXED_ATTRIBUTES];
+        let mut len = 0;
+        let mut push = |attribute| {
+            if let Some(slot) = fixed.get_mut(len) {
+                *slot = attribute;
+                len += 1;
+            }
+        };
+        let tls = self.tls.as_ref();
         if let Some(secret) = secret {
-            attributes.push(Attribute::Secret(secret.clone()));
+            push(AttributeRef::Secret(secret));
         }
-        if let Some(query) = &self.query {
-            attributes.push(Attribute::QueryString(query.clone()));
+        if let Some(query) = self.query() {
+            push(AttributeRef::QueryString(query));
         }
         if let Some(route) = &self.route {
-            attributes.push(Attribute::Route(route.clone()));
+            push(AttributeRef::Route(route));
         }
-        if let Some(tls) = &self.tls {
+        if let Some(tls) = tls {
             if let Some(cert) = &tls.client_cert {
-                attributes.push(Attribute::SslCert(cert.clone()));
+                push(AttributeRef::SslCert(cert));
             }
             if let Some(cipher) = &tls.cipher {
-                attributes.push(Attribute::SslCipher(cipher.clone()));
+                push(AttributeRef::SslCipher(cipher));
             }
             if let Some(session) = &tls.session_id {
-                attributes.push(Attribute::SslSession(session.clone()));
+                push(AttributeRef::SslSession(session));
             }
             if let Some(bits) = tls.key_size {
-                attributes.push(Attribute::SslKeySize(bits));
+                push(AttributeRef::SslKeySize(bits));
             }
         }
         if let Some(method) = &self.stored_method {
-            attributes.push(Attribute::StoredMethod(method.clone()));
+            push(AttributeRef::StoredMethod(method));
         }
-        if let Some(protocol) = self.tls.as_ref().and_then(|t| t.protocol.clone()) {
-            attributes.push(req_attribute("AJP_SSL_PROTOCOL", protocol));
+        if let Some(protocol) = tls.and_then(|t| t.protocol.as_deref()) {
+            push(req_attribute("AJP_SSL_PROTOCOL", protocol));
         }
-        attributes.push(req_attribute("AJP_REMOTE_PORT", self.remote_port.clone()));
-        attributes.push(req_attribute("AJP_LOCAL_ADDR", self.local_addr.clone()));
-        attributes.push(req_attribute(
+        push(req_attribute("AJP_REMOTE_PORT", &self.remote_port));
+        push(req_attribute("AJP_LOCAL_ADDR", &self.local_addr));
+        push(req_attribute(
             "JK_LB_ACTIVATION",
-            Bytes::from_static(self.activation.as_bytes()),
+            self.activation.as_bytes(),
         ));
-        for (name, value) in self.env_vars.iter() {
-            attributes.push(Attribute::ReqAttribute {
-                name: name.clone(),
-                value: value.clone(),
-            });
-        }
+        fixed.into_iter().take(len).chain(
+            self.env_vars
+                .iter()
+                .map(|(name, value)| AttributeRef::ReqAttribute { name, value }),
+        )
     }
 }
 
-fn req_attribute(name: &'static str, value: Bytes) -> Attribute {
-    Attribute::ReqAttribute {
-        name: Bytes::from_static(name.as_bytes()),
+/// Attributes jkgate itself sets (all but `JkEnvVar`s): secret, query, route, four TLS
+/// facts, stored method, and four request attributes.
+const MAX_FIXED_ATTRIBUTES: usize = 12;
+
+fn req_attribute<'a>(name: &'static str, value: &'a [u8]) -> AttributeRef<'a> {
+    AttributeRef::ReqAttribute {
+        name: name.as_bytes(),
         value,
     }
 }

@@ -6,9 +6,9 @@ use bytes::{Bytes, BytesMut};
 use super::response_head::{HeadError, MappedHead, map_response_head};
 use crate::ajp::{
     ContainerMessage, ContainerMessageRef, DecodeError, DecodeOptions, Direction, EncodeError,
-    ForwardRequest, FrameStatus, PacketSize, ProxyMessage, check_frame,
-    decode_container_message_from, decode_container_message_with,
-    encode_body as encode_body_packet, encode_forward_request, encode_proxy_message,
+    FrameStatus, PacketSize, ProxyMessage, check_frame, decode_container_message_from,
+    decode_container_message_with, encode_body as encode_body_packet,
+    encode_forward_request_from_head, encode_proxy_message,
 };
 
 /// Encodes `message` into `dst` (after whatever is already there); nothing is
@@ -21,14 +21,15 @@ pub fn encode_proxy(
     encode_proxy_message(message, packet_size, dst)
 }
 
-/// Encodes a FORWARD_REQUEST by reference: the request of a context is sent once per
-/// attempt and must not be copied for it.
+/// Encodes the FORWARD_REQUEST of a context for one attempt: its head, encoded once per
+/// client request, framed with the attempt's attributes (`secret`: the member's).
 pub fn encode_forward(
-    request: &ForwardRequest,
+    ctx: &super::ForwardContext,
+    secret: Option<&[u8]>,
     dst: &mut BytesMut,
     packet_size: PacketSize,
 ) -> Result<(), EncodeError> {
-    encode_forward_request(request, packet_size, dst)
+    encode_forward_request_from_head(&ctx.head, ctx.attributes(secret), packet_size, dst)
 }
 
 /// Encodes one request-body packet; empty `data` gives the end-of-body packet

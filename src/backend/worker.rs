@@ -194,7 +194,6 @@ impl AjpWorker {
         let started = Instant::now();
         ctx.member = Some(self.name().clone());
         let cfg = self.pool.config();
-        ctx.build_attributes(cfg.secret.as_ref());
         let slot = self.pool.acquire().await?;
         if cfg.busy_limit > 0 && self.pool.busy() > cfg.busy_limit {
             return Err(AttemptError::new(
@@ -328,14 +327,15 @@ async fn exchange(
 ) -> Result<bool, AttemptError> {
     let write_limit = nonzero(cfg.socket_timeout);
     let max_body = conn.packet_size().max_request_body_data();
-    conn.queue_forward(&ctx.request).map_err(|e| {
-        fail(
-            FailureKind::RequestRejected,
-            Phase::SendRequest,
-            format!("request does not fit one AJP packet: {e}"),
-            false,
-        )
-    })?;
+    conn.queue_forward(ctx, cfg.secret.as_deref())
+        .map_err(|e| {
+            fail(
+                FailureKind::RequestRejected,
+                Phase::SendRequest,
+                format!("request does not fit one AJP packet: {e}"),
+                false,
+            )
+        })?;
     if let Err(e) = conn.flush(write_limit).await {
         progress.write_failed = true;
         return Err(fail(

@@ -11,14 +11,14 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
 use super::mapping::{
     ConnectionInfo, MappingOptions, build_context, httpd_path, matching_path, percent_decode,
     proxy_encode, request_session_id, split_host,
 };
 use super::proxy_protocol::{Framing, V1_MAX, framing, parse};
-use crate::ajp::{PacketSize, encode_forward_request};
+use crate::ajp::{PacketSize, encode_forward_request_from_head};
 use crate::balancer::{route_of_session, session_candidates};
 use crate::config::ini::{ForwardUri, JkOptions};
 use crate::config::uriworkermap::normalize_path;
@@ -114,8 +114,7 @@ fn byte_parsers(target: &[u8], host: &[u8], cookies: &[&str]) {
             }
         }
     }
-    let conn = connection();
-    let (name, _port) = split_host(&bytes::Bytes::copy_from_slice(host), &conn);
+    let (name, _port) = split_host(host, 8080);
     assert!(name.len() <= host.len());
 }
 
@@ -160,10 +159,10 @@ fn mapped_request(target: &[u8], host: &[u8], cookies: &[&str]) {
                 },
                 ..MappingOptions::default()
             };
-            let Ok((mut ctx, _kind)) = build_context(&parts, true, &conn, &options) else {
+            let Ok((ctx, _kind)) = build_context(&parts, true, &conn, &options) else {
                 continue;
             };
-            let uri = ctx.request.req_uri.clone().unwrap_or_default();
+            let uri = ctx.head.req_uri();
             assert!(
                 !uri.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n'),
                 "NUL, CR or LF in the forwarded URI"
@@ -171,9 +170,13 @@ fn mapped_request(target: &[u8], host: &[u8], cookies: &[&str]) {
             if reject_unsafe_uri && forward_uri == ForwardUri::Proxy {
                 assert!(!uri.contains(&b'\\'), "RejectUnsafeURI let a `\\` through");
             }
-            ctx.build_attributes(Some(&Bytes::from_static(b"secret")));
             let mut wire = BytesMut::new();
-            let _ = encode_forward_request(&ctx.request, PacketSize::MAX, &mut wire);
+            let _ = encode_forward_request_from_head(
+                &ctx.head,
+                ctx.attributes(Some(b"secret")),
+                PacketSize::MAX,
+                &mut wire,
+            );
         }
     }
 }

@@ -3,12 +3,15 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderMap, Version};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 
-use crate::ajp::{ForwardRequest, Method, RequestHeaderCode, RequestHeaderName};
+use crate::ajp::{
+    EncodeError, ForwardRequestHeadBuilder, Method, RequestHeaderCode, RequestHeaderNameRef,
+    RequestLine,
+};
 use crate::backend::{BodyKind, ForwardContext, TlsInfo};
 use crate::balancer::{RequestFacts, session_id_list};
 use crate::config::MountExtensions;
@@ -189,19 +192,18 @@ pub fn request_session_id(raw_path: &str, headers: &HeaderMap) -> Option<Bytes> 
 
 /// What an lb worker needs to know of a request (its session id sources, method, body,
 /// TLS) and of the mount rule that mapped it (mod_jk's rule extensions).
-pub fn request_facts(ctx: &ForwardContext, body: BodyKind, ext: &MountExtensions) -> RequestFacts {
+/// The context's Cookie values move into the facts.
+pub fn request_facts(
+    ctx: &mut ForwardContext,
+    body: BodyKind,
+    ext: &MountExtensions,
+) -> RequestFacts {
     RequestFacts {
         method: ctx.method_text(),
         has_body: body != BodyKind::Empty,
-        uri: ctx.request.req_uri.clone().unwrap_or_default(),
-        // The forwarded request's copies (its Cookie headers, in order), not new ones.
-        cookies: ctx
-            .request
-            .headers
-            .iter()
-            .filter(|(name, _)| *name == RequestHeaderName::Coded(RequestHeaderCode::Cookie))
-            .filter_map(|(_, value)| value.clone())
-            .collect(),
+        uri: ctx.head.share_req_uri(),
+        // The forwarded request's Cookie values (slices of its encoded head), in order.
+        cookies: std::mem::take(&mut ctx.cookies),
         secure: ctx.tls.is_some(),
         ..RequestFacts::for_mount(ext)
     }
@@ -359,118 +361,96 @@ pub fn build_context(
 
     // Absolute-form (`GET http://name:port/path HTTP/1.1`): the target's authority is the
     // host, whatever a Host header says (RFC 9112 §3.2.2), as httpd takes it.
-    let absolute_authority: Option<Bytes> = (parts.version < Version::HTTP_2)
+    let absolute_authority = (parts.version < Version::HTTP_2)
         .then(|| parts.uri.authority())
         .flatten()
-        .map(|authority| Bytes::copy_from_slice(authority.as_str().as_bytes()));
-    // The path, the query, the values and the names AJP has no code for are copied into one
-    // buffer that the forwarded request shares: one allocation per request instead of one
-    // per piece. Two passes over the headers: the first copies, the second (after the
-    // buffer is frozen) takes the same pieces in the same order.
+        .map(|authority| authority.as_str().as_bytes());
     let forwarded = |name: &http::HeaderName| {
         !(name == http::header::HOST && absolute_authority.is_some()
             || chunked && name == http::header::CONTENT_LENGTH)
     };
-    let mut arena = BytesMut::with_capacity(
-        req_uri.len()
-            + query.map_or(0, <[u8]>::len)
-            + parts
-                .headers
-                .iter()
-                .map(|(name, value)| name.as_str().len() + value.len())
-                .sum::<usize>(),
-    );
-    arena.extend_from_slice(&req_uri);
-    arena.extend_from_slice(query.unwrap_or_default());
-    let mut host_span = None;
+    let mut headers_len = 0;
     for (name, value) in &parts.headers {
-        let value = value.as_bytes();
-        if forbidden(value) {
+        if forbidden(value.as_bytes()) {
             return Err(reject(400, format!("forbidden byte in header {name}")));
         }
-        if !forwarded(name) {
-            continue;
+        headers_len += name.as_str().len() + value.len() + 6;
+    }
+    // The host the member is told about: the absolute form's, the first Host header's, or
+    // HTTP/2's :authority; and the one header carrying it when the Host headers do not.
+    let host_header = parts.headers.get(http::header::HOST).map(|h| h.as_bytes());
+    let (host, added_host) = match (absolute_authority, host_header) {
+        (Some(authority), _) => (Some(authority), Some(authority)),
+        (None, Some(header)) => (Some(header), None),
+        (None, None) => {
+            let authority = parts.uri.authority().map(|a| a.as_str().as_bytes());
+            (authority, authority)
         }
-        // Every name, also those AJP codes: looking the code up once, below, costs more
-        // than copying a few bytes.
-        arena.extend_from_slice(name.as_str().as_bytes());
-        let start = arena.len();
-        arena.extend_from_slice(value);
-        if name == http::header::HOST && host_span.is_none() {
-            host_span = Some(start..arena.len());
-        }
-    }
-    let arena = arena.freeze();
-    let mut taken = 0;
-    let mut take = |len: usize| {
-        taken += len;
-        arena.slice(taken - len..taken)
     };
-    let req_uri = take(req_uri.len());
-    let query = query.map(|q| take(q.len()));
-    let mut headers = Vec::with_capacity(parts.headers.len() + 2);
-    for (name, value) in parts.headers.iter().filter(|(name, _)| forwarded(name)) {
-        let text = take(name.as_str().len());
-        let name = match RequestHeaderCode::from_name(&text) {
-            Some(code) => RequestHeaderName::Coded(code),
-            None => RequestHeaderName::Named(text),
-        };
-        headers.push((name, Some(take(value.len()))));
-    }
-    let mut host_header = host_span.map(|span| arena.slice(span));
-    if let Some(authority) = &absolute_authority {
-        headers.push((
-            RequestHeaderName::from_name(Bytes::from_static(b"host")),
-            Some(authority.clone()),
-        ));
-        host_header = Some(authority.clone());
-    }
-    // HTTP/2 carries the host in :authority.
-    if host_header.is_none()
-        && let Some(authority) = parts.uri.authority()
-    {
-        let authority_host = Bytes::copy_from_slice(authority.as_str().as_bytes());
-        headers.push((
-            RequestHeaderName::from_name(Bytes::from_static(b"host")),
-            Some(authority_host.clone()),
-        ));
-        host_header = Some(authority_host);
-    }
-    if kind == BodyKind::Empty && content_length.is_none() {
-        headers.push((
-            RequestHeaderName::from_name(Bytes::from_static(b"content-length")),
-            Some(Bytes::from_static(b"0")),
-        ));
-    }
-
-    let (server_name, server_port) = match &host_header {
-        Some(host) => split_host(host, conn),
-        None => (conn.local_ip.clone(), conn.local_port),
+    let (server_name, server_port) = match host {
+        Some(host) => split_host(host, conn.local_port),
+        None => (&conn.local_ip[..], conn.local_port),
     };
-
-    let request = ForwardRequest {
+    // ForwardLocalAddress: the server's own address stands in for the client's;
+    // ForwardPhysicalAddress: the connection's peer, not the client a header named.
+    let remote_addr = if options.jk.forward_local_address {
+        &conn.local_ip
+    } else if options.jk.forward_physical_address {
+        &conn.physical_ip
+    } else {
+        &conn.remote_ip
+    };
+    // The member-independent part of the FORWARD_REQUEST is encoded here, once: every
+    // attempt (a retry on another member too) frames these bytes with its attributes.
+    let line = RequestLine {
         method,
-        protocol: Some(Bytes::from_static(protocol_name(parts.version))),
-        req_uri: Some(req_uri),
-        // ForwardLocalAddress: the server's own address stands in for the client's;
-        // ForwardPhysicalAddress: the connection's peer, not the client a header named.
-        remote_addr: Some(if options.jk.forward_local_address {
-            conn.local_ip.clone()
-        } else if options.jk.forward_physical_address {
-            conn.physical_ip.clone()
-        } else {
-            conn.remote_ip.clone()
-        }),
+        protocol: protocol_name(parts.version),
+        req_uri: &req_uri,
+        remote_addr: Some(remote_addr),
         remote_host: None,
         server_name: Some(server_name),
         server_port,
         is_ssl: conn.tls.is_some(),
-        headers,
-        attributes: Vec::with_capacity(8),
     };
+    // What AJP cannot carry: too long for its strings (413, as a request over one packet
+    // is answered), or a byte it forbids (400; checked above already).
+    let unencodable = |err: EncodeError| {
+        let status = match err {
+            EncodeError::StringTooLong { .. } | EncodeError::TooLarge { .. } => 413,
+            _ => 400,
+        };
+        reject(status, format!("request does not fit AJP: {err}"))
+    };
+    let mut head = ForwardRequestHeadBuilder::new(&line, headers_len).map_err(unencodable)?;
+    let mut cookie_fields = Vec::new();
+    for (name, value) in parts.headers.iter().filter(|(name, _)| forwarded(name)) {
+        let name = RequestHeaderNameRef::from_name(name.as_str().as_bytes());
+        let at = head.header(name, value.as_bytes()).map_err(unencodable)?;
+        if name == RequestHeaderNameRef::Coded(RequestHeaderCode::Cookie) {
+            cookie_fields.push(at);
+        }
+    }
+    if let Some(host) = added_host {
+        head.header(RequestHeaderNameRef::Coded(RequestHeaderCode::Host), host)
+            .map_err(unencodable)?;
+    }
+    if kind == BodyKind::Empty && content_length.is_none() {
+        head.header(
+            RequestHeaderNameRef::Coded(RequestHeaderCode::ContentLength),
+            b"0",
+        )
+        .map_err(unencodable)?;
+    }
+    let head = head.finish();
+    let cookies = cookie_fields
+        .into_iter()
+        .map(|field| head.share(field))
+        .collect();
+
     let ctx = ForwardContext {
-        request,
-        query,
+        head,
+        uri: parts.uri.clone(),
+        cookies,
         stored_method,
         remote_port: if options.jk.forward_local_address {
             Bytes::from_static(b"0")
@@ -499,8 +479,7 @@ pub fn build_context(
 
 /// Host header → (server name, server port): the port from the header when it
 /// has one, else the local port (httpd's `UseCanonicalName Off`).
-pub(crate) fn split_host(whole: &Bytes, conn: &ConnectionInfo) -> (Bytes, u16) {
-    let host: &[u8] = whole;
+pub(crate) fn split_host(host: &[u8], local_port: u16) -> (&[u8], u16) {
     let (name, port) = if host.starts_with(b"[") {
         match host.iter().position(|&b| b == b']') {
             Some(end) => (
@@ -518,8 +497,8 @@ pub(crate) fn split_host(whole: &Bytes, conn: &ConnectionInfo) -> (Bytes, u16) {
     let port = port
         .and_then(|p| std::str::from_utf8(p).ok())
         .and_then(|p| p.parse::<u16>().ok())
-        .unwrap_or(conn.local_port);
-    (whole.slice_ref(name), port)
+        .unwrap_or(local_port);
+    (name, port)
 }
 
 #[cfg(test)]
@@ -533,6 +512,29 @@ mod tests {
             builder = builder.header(*name, *value);
         }
         builder.body(()).expect("request").into_parts().0
+    }
+
+    /// The FORWARD_REQUEST an attempt sends for `ctx` (no secret), as Tomcat decodes it.
+    fn forwarded(ctx: &ForwardContext) -> crate::ajp::ForwardRequest {
+        let mut wire = bytes::BytesMut::new();
+        crate::ajp::encode_forward_request_from_head(
+            &ctx.head,
+            ctx.attributes(None),
+            crate::ajp::PacketSize::MAX,
+            &mut wire,
+        )
+        .expect("encodable");
+        let options = crate::ajp::DecodeOptions {
+            packet_size: crate::ajp::PacketSize::MAX,
+            ..Default::default()
+        };
+        match crate::ajp::decode_proxy_message_from(&mut wire, Default::default(), &options) {
+            Ok(Some(decoded)) => match decoded.message {
+                crate::ajp::ProxyMessage::ForwardRequest(request) => request,
+                other => panic!("not a FORWARD_REQUEST: {other:?}"),
+            },
+            other => panic!("undecodable: {other:?}"),
+        }
     }
 
     /// A plain-HTTP connection from 192.0.2.1:4000 to 127.0.0.1:80.
@@ -660,9 +662,9 @@ mod tests {
         let attributes = |hostile: &[(&str, &str)]| {
             let headers: Vec<_> = [("host", "h")].iter().chain(hostile).copied().collect();
             let parts = request_parts("GET", "/app/x?q=1", &headers);
-            let (mut ctx, _) = build_context(&parts, true, &conn, &options).expect("mapped");
-            ctx.build_attributes(None);
-            (ctx.request.attributes.clone(), ctx.request.headers.len())
+            let (ctx, _) = build_context(&parts, true, &conn, &options).expect("mapped");
+            let request = forwarded(&ctx);
+            (request.attributes, request.headers.len())
         };
         let (plain, plain_headers) = attributes(&[]);
         let hostile = [
@@ -718,14 +720,17 @@ mod tests {
                 ("cookie", "JSESSIONID=C.n3"),
             ],
         );
-        let (ctx, kind) =
+        let (mut ctx, kind) =
             build_context(&parts, true, &conn, &MappingOptions::default()).expect("mapped");
-        let facts = request_facts(&ctx, kind, &MountExtensions::default());
+        let facts = request_facts(&mut ctx, kind, &MountExtensions::default());
         assert_eq!(&facts.uri[..], b"/app;jsessionid=A.n1/x");
         assert_eq!(facts.cookies, ["a=1; JSESSIONID=B.n2", "JSESSIONID=C.n3"]);
-        // Slices of the forwarded request's buffer, not copies.
-        let forwarded = ctx.request.req_uri.as_ref().expect("uri");
-        assert_eq!(facts.uri.as_ptr(), forwarded.as_ptr());
+        // Slices of the forwarded request's encoded head, not copies.
+        let head = ctx.head.as_bytes().as_ptr_range();
+        assert_eq!(facts.uri.as_ptr(), ctx.head.req_uri().as_ptr());
+        for cookie in &facts.cookies {
+            assert!(head.contains(&cookie.as_ptr()), "a cookie copied");
+        }
     }
 
     #[test]
@@ -734,13 +739,10 @@ mod tests {
         let parts = request_parts("GET", "http://other.example:8123/app/x", &[("host", "x")]);
         let (ctx, _) =
             build_context(&parts, true, &conn, &MappingOptions::default()).expect("mapped");
-        assert_eq!(
-            ctx.request.server_name.as_deref(),
-            Some(&b"other.example"[..])
-        );
-        assert_eq!(ctx.request.server_port, 8123);
-        let hosts: Vec<&[u8]> = ctx
-            .request
+        let request = forwarded(&ctx);
+        assert_eq!(request.server_name.as_deref(), Some(&b"other.example"[..]));
+        assert_eq!(request.server_port, 8123);
+        let hosts: Vec<&[u8]> = request
             .headers
             .iter()
             .filter(|(name, _)| name.is(b"host"))

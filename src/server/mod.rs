@@ -550,7 +550,7 @@ pub fn handle(
         use_server_errors: ext.use_server_errors,
     };
     let facts = match &target {
-        Target::Balanced(_) => mapping::request_facts(&ctx, kind, ext),
+        Target::Balanced(_) => mapping::request_facts(&mut ctx, kind, ext),
         Target::Ajp(_) => RequestFacts::default(),
     };
     drop(mounts);
