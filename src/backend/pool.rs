@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use super::conn::{AjpConnection, OpenConnection};
@@ -160,13 +160,16 @@ pub struct Pool {
 
 /// A held pool slot: one request in flight on this member. Dropping it frees the
 /// slot and the busy count, also when the request is cancelled.
+/// Borrows the pool: the pool and its semaphore are shared by every request to the
+/// member, and a reference count taken on them per request is a cache line the worker
+/// threads pass back and forth.
 #[derive(Debug)]
-pub struct Slot {
-    pool: Arc<Pool>,
-    _permit: OwnedSemaphorePermit,
+pub struct Slot<'p> {
+    pool: &'p Pool,
+    _permit: SemaphorePermit<'p>,
 }
 
-impl Drop for Slot {
+impl Drop for Slot<'_> {
     fn drop(&mut self) {
         self.pool.stats.busy.fetch_sub(1, Ordering::Relaxed);
     }
@@ -252,14 +255,13 @@ impl Pool {
     }
 
     /// Takes a slot, waiting at most `connection_acquire_timeout`.
-    pub async fn acquire(self: &Arc<Self>) -> Result<Slot, AttemptError> {
-        let permit = match self.slots.clone().try_acquire_owned() {
+    pub async fn acquire(&self) -> Result<Slot<'_>, AttemptError> {
+        let permit = match self.slots.try_acquire() {
             Ok(permit) => permit,
             Err(_) => {
                 let limit = self.cfg.load().acquire_timeout;
                 let waiting = Waiting::new(&self.stats);
-                let acquired =
-                    tokio::time::timeout(limit, self.slots.clone().acquire_owned()).await;
+                let acquired = tokio::time::timeout(limit, self.slots.acquire()).await;
                 drop(waiting);
                 match acquired {
                     Ok(Ok(permit)) => permit,
@@ -280,7 +282,7 @@ impl Pool {
         let busy = self.stats.busy.fetch_add(1, Ordering::Relaxed) + 1;
         self.stats.max_busy.fetch_max(busy, Ordering::Relaxed);
         Ok(Slot {
-            pool: self.clone(),
+            pool: self,
             _permit: permit,
         })
     }
@@ -288,7 +290,7 @@ impl Pool {
     /// A connection for the holder of `slot`: a healthy idle one (checked for a
     /// peer close and, with `prepost_timeout`, by CPING), else a new one (checked
     /// by CPING with `connect_timeout` when set). `fresh` skips the idle list.
-    pub async fn checkout(&self, _slot: &Slot, fresh: bool) -> Result<Checkout, AttemptError> {
+    pub async fn checkout(&self, _slot: &Slot<'_>, fresh: bool) -> Result<Checkout, AttemptError> {
         let generation = self.generation.load(Ordering::SeqCst);
         let cfg = self.cfg.load_full();
         if !fresh {

@@ -510,10 +510,14 @@ impl AttemptGuard {
     /// Records the outcome (mod_jk §3.6) and says what the loop does next.
     pub fn finish(mut self, plan: &mut RequestPlan, report: AttemptReport) -> Verdict {
         self.finished = true;
-        let balancer = Balancer {
-            inner: self.inner.clone(),
-        };
-        balancer.record_outcome(plan, self.index, self.lb_mult, self.method, report)
+        Balancer::record_outcome(
+            &self.inner,
+            plan,
+            self.index,
+            self.lb_mult,
+            self.method,
+            report,
+        )
     }
 }
 
@@ -770,9 +774,8 @@ impl Balancer {
         reachable: impl Fn(&str) -> bool,
     ) -> RequestPlan {
         let mut plan = self.plan(facts, false);
-        let topology = plan.topology.clone();
-        for (index, member) in topology.members.iter().enumerate() {
-            if !reachable(&member.name) {
+        for index in 0..plan.topology.members.len() {
+            if !reachable(&plan.topology.members[index].name) {
                 plan.activations_mut()[index] = Activation::Stopped;
             }
         }
@@ -1003,16 +1006,16 @@ impl Balancer {
     }
 
     fn record_outcome(
-        &self,
+        inner: &Inner,
         plan: &mut RequestPlan,
         index: usize,
         lb_mult: u64,
         method: LbMethod,
         report: AttemptReport,
     ) -> Verdict {
-        let now = self.inner.clock.now();
-        // The topology is shared (Arc): borrow from a handle instead of cloning settings.
-        let topology = plan.topology.clone();
+        let now = inner.clock.now();
+        // Borrowed from the plan (its other fields change below, this one does not).
+        let topology = &plan.topology;
         let settings = &topology.settings;
         let member_settings = &topology.members[index];
         let slot = topology.slots[index];
@@ -1027,7 +1030,7 @@ impl Balancer {
                     report.progress,
                 )
         });
-        let mut rt = self.inner.runtime();
+        let mut rt = inner.runtime();
         release_busy(&mut rt, slot, lb_mult, method);
         let member = &mut rt.members[slot];
         member.transferred = member.transferred.saturating_add(report.bytes);

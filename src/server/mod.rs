@@ -396,7 +396,6 @@ pub fn handle(
     req: Request<ClientBody>,
     metrics_only: bool,
 ) -> Handled {
-    let started = Instant::now();
     let (mut parts, incoming) = req.into_parts();
     // The real client behind trusted proxies (mod_remoteip); the header is rewritten as
     // mod_remoteip rewrites it before anything reads it.
@@ -412,14 +411,17 @@ pub fn handle(
         None => info,
     };
     let mut log = AccessLine {
-        server: None,
-        gateway: gateway.clone(),
-        info: info.clone(),
-        method: parts.method.clone(),
-        uri: parts.uri.clone(),
-        version: parts.version,
-        host: parts.headers.get(http::header::HOST).cloned(),
-        started,
+        // Nothing is copied for a line that is never written.
+        request: access_log::enabled().then(|| LoggedRequest {
+            server: None,
+            gateway: gateway.clone(),
+            info: info.clone(),
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            version: parts.version,
+            host: parts.headers.get(http::header::HOST).cloned(),
+            started: Instant::now(),
+        }),
     };
     if let Some(refused) = over_limits(&limits, &parts, &incoming) {
         tracing::info!(
@@ -472,7 +474,9 @@ pub fn handle(
         .and_then(|h| h.to_str().ok())
         .or_else(|| parts.uri.authority().map(|a| a.as_str()));
     let server = gateway.hosts.select(info.local, host);
-    log.server = server;
+    if let Some(request) = &mut log.request {
+        request.server = server;
+    }
     let mounts = gateway.mounts_of(server);
     let mount = mounts.find(&path);
     if let Some(rule) = gateway.access.refusing(
@@ -718,6 +722,13 @@ struct Routing<'a> {
 /// operator's `JkRequestLogFormat`).
 #[derive(Debug)]
 struct AccessLine {
+    /// What the line is made of: `None` when jkgate writes no access log.
+    request: Option<LoggedRequest>,
+}
+
+/// The request's side of its access line, copied from the request head as it came in.
+#[derive(Debug)]
+struct LoggedRequest {
     /// The vhost that answered (`None`: the main server, or not chosen yet).
     server: Option<usize>,
     gateway: Arc<Gateway>,
@@ -737,7 +748,7 @@ impl AccessLine {
             first_route,
             session,
         } = routing;
-        let Some(access_log) = access_log::current() else {
+        let (Some(access_log), Some(request)) = (access_log::current(), &self.request) else {
             return;
         };
         let session = session.map(|s| String::from_utf8_lossy(s).into_owned());
@@ -752,10 +763,10 @@ impl AccessLine {
                     .and_then(crate::balancer::route_of_session)
                     .map(str::to_owned)
             });
-        let duration = self.started.elapsed();
-        if let Some(format) = &self.gateway.access_format {
-            let local_ip = String::from_utf8_lossy(&self.info.local_ip);
-            let server_name = self
+        let duration = request.started.elapsed();
+        if let Some(format) = &request.gateway.access_format {
+            let local_ip = String::from_utf8_lossy(&request.info.local_ip);
+            let server_name = request
                 .host
                 .as_ref()
                 .and_then(|h| h.to_str().ok())
@@ -764,24 +775,24 @@ impl AccessLine {
                     _ => h,
                 })
                 .unwrap_or(&local_ip);
-            let protocol = format!("{:?}", self.version);
+            let protocol = format!("{:?}", request.version);
             let line = format.render(&RequestLogFields {
                 bytes,
                 protocol: &protocol,
-                method: self.method.as_str(),
-                port: self.info.local_port,
-                query: self.uri.query(),
-                path: self.uri.path(),
+                method: request.method.as_str(),
+                port: request.info.local_port,
+                query: request.uri.query(),
+                path: request.uri.path(),
                 status,
                 duration,
                 server_name,
-                virtual_host: self.gateway.server_hostname(self.server),
+                virtual_host: request.gateway.server_hostname(request.server),
                 worker,
                 route: route.as_deref(),
                 first_route: first_route.as_deref(),
                 session: session.as_deref(),
                 member,
-                client: &String::from_utf8_lossy(&self.info.remote_ip),
+                client: &String::from_utf8_lossy(&request.info.remote_ip),
             });
             access_log.write_line(&format!("{} {line}", access_log::timestamp()));
             return;
@@ -792,9 +803,9 @@ impl AccessLine {
             "{} access client={} method={} uri={} status={status} bytes={bytes} \
              duration_us={} worker={worker:?} member={:?} route={:?} first_route={:?} session={:?}",
             access_log::timestamp(),
-            String::from_utf8_lossy(&self.info.remote_ip),
-            self.method,
-            self.uri,
+            String::from_utf8_lossy(&request.info.remote_ip),
+            request.method,
+            request.uri,
             duration.as_micros() as u64,
             member.unwrap_or("-"),
             route.as_deref().unwrap_or("-"),
