@@ -57,7 +57,7 @@ pub struct ForwardContext {
     /// TLS facts when the client leg is TLS.
     pub tls: Option<TlsInfo>,
     /// `JkEnvVar` attributes: fixed names from the configuration, never from the client.
-    pub env_vars: Arc<[(Bytes, Bytes)]>,
+    pub env_vars: Option<Arc<[(Bytes, Bytes)]>>,
     /// True for HEAD: response bodies are never relayed.
     pub is_head: bool,
     /// Route sent as attribute 0x06 (set by the lb on its first attempt).
@@ -156,6 +156,7 @@ impl ForwardContext {
         fixed.into_iter().take(len).chain(
             self.env_vars
                 .iter()
+                .flat_map(|vars| vars.iter())
                 .map(|(name, value)| AttributeRef::ReqAttribute { name, value }),
         )
     }

@@ -459,7 +459,8 @@ pub fn build_context(
         },
         local_addr: conn.local_ip.clone(),
         tls: conn.tls.as_ref().map(|tls| forwarded_tls(tls, &options.jk)),
-        env_vars: options.env_vars.clone(),
+        // (No reference taken on the shared list when it is empty, as it mostly is.)
+        env_vars: (!options.env_vars.is_empty()).then(|| options.env_vars.clone()),
         is_head: parts.method == http::Method::HEAD,
         route: None,
         used_route: None,

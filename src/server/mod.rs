@@ -367,13 +367,9 @@ fn service(
         let req = req.map(|incoming| ClientBody::new(incoming, &clock));
         // Everything up to the start of the relay happens here, at once: the future
         // hyper keeps (and moves) per request holds only what waits for the answer.
-        let handled = handle(
-            current.load_full(),
-            info.clone(),
-            limits.clone(),
-            req,
-            metrics_only,
-        );
+        // Borrowed: a reference count taken per request on what every connection shares
+        // is a cache line the worker threads pass back and forth.
+        let handled = handle(&current.load(), &info, &limits, req, metrics_only);
         async move {
             let response = handled.response().await;
             Ok(response.map(|body| ServedBody::new(body, Some(request))))
@@ -390,15 +386,16 @@ fn service(
 /// locals (the request head, the forward context) would carry them to the end of the
 /// request.
 pub fn handle(
-    gateway: Arc<Gateway>,
-    info: Arc<ConnectionInfo>,
-    limits: Arc<ClientLimits>,
+    gateway: &Arc<Gateway>,
+    info: &Arc<ConnectionInfo>,
+    limits: &ClientLimits,
     req: Request<ClientBody>,
     metrics_only: bool,
 ) -> Handled {
     let (mut parts, incoming) = req.into_parts();
     // The real client behind trusted proxies (mod_remoteip); the header is rewritten as
     // mod_remoteip rewrites it before anything reads it.
+    let walked_info;
     let info = match gateway
         .remote_ip
         .as_ref()
@@ -406,7 +403,8 @@ pub fn handle(
     {
         Some(walked) => {
             tracing::trace!(peer = %info.client, client = %walked.client, proxies = walked.proxies.as_deref().unwrap_or("-"), "RemoteIP: client address from the header");
-            Arc::new(info.with_client(walked.client))
+            walked_info = Arc::new(info.with_client(walked.client));
+            &walked_info
         }
         None => info,
     };
@@ -423,7 +421,7 @@ pub fn handle(
             started: Instant::now(),
         }),
     };
-    if let Some(refused) = over_limits(&limits, &parts, &incoming) {
+    if let Some(refused) = over_limits(limits, &parts, &incoming) {
         tracing::info!(
             client = %String::from_utf8_lossy(&info.remote_ip),
             status = refused.status,
@@ -449,22 +447,22 @@ pub fn handle(
         && (metrics_only || route.on_every_listener)
         && parts.uri.path() == route.path
     {
-        let response = metrics_page::respond(&gateway, &parts);
+        let response = metrics_page::respond(gateway, &parts);
         let bytes = response.body().size_hint().exact().unwrap_or(0);
         log.write(200, bytes, "-", Routing::default());
-        discard_request_body(incoming, &parts, &limits);
+        discard_request_body(incoming, &parts, limits);
         return Handled::Answered(response);
     }
     if metrics_only {
         log.write(404, 0, "-", Routing::default());
-        discard_request_body(incoming, &parts, &limits);
+        discard_request_body(incoming, &parts, limits);
         return Handled::Answered(error_response(404));
     }
     let path = match mapping::matching_path(parts.uri.path()) {
         Ok(path) => path,
         Err(rejected) => {
             log.write(rejected.status, 0, "-", Routing::default());
-            discard_request_body(incoming, &parts, &limits);
+            discard_request_body(incoming, &parts, limits);
             return Handled::Answered(refusal_response(rejected.status, parts.version));
         }
     };
@@ -494,12 +492,12 @@ pub fn handle(
         );
         let worker = mount.map_or("-", |m| m.worker.as_str());
         log.write(403, 0, worker, Routing::default());
-        discard_request_body(incoming, &parts, &limits);
+        discard_request_body(incoming, &parts, limits);
         return Handled::Answered(error_response(403));
     }
     let Some(mount) = mount else {
         log.write(404, 0, "-", Routing::default());
-        discard_request_body(incoming, &parts, &limits);
+        discard_request_body(incoming, &parts, limits);
         return Handled::Answered(error_response(404));
     };
     let worker_name = mount.worker.as_str();
@@ -512,13 +510,13 @@ pub fn handle(
             "Upgrade request answered 501 Not Implemented: AJP13 cannot carry a switched protocol (WebSocket); serve it from another proxy"
         );
         log.write(501, 0, worker_name, Routing::default());
-        discard_request_body(incoming, &parts, &limits);
+        discard_request_body(incoming, &parts, limits);
         return Handled::Answered(error_response(501));
     }
     if let Some(status) = gateway.status.get(worker_name) {
         let worker_name = worker_name.to_owned();
         drop(mounts);
-        let response = status_page::respond(status, &gateway, &parts, &info);
+        let response = status_page::respond(status, gateway, &parts, info);
         let bytes = response.body().size_hint().exact().unwrap_or(0);
         log.write(200, bytes, &worker_name, Routing::default());
         return Handled::Answered(response);
@@ -530,20 +528,20 @@ pub fn handle(
     else {
         tracing::error!(worker = %worker_name, "mapped worker is not defined");
         log.write(500, 0, worker_name, Routing::default());
-        discard_request_body(incoming, &parts, &limits);
+        discard_request_body(incoming, &parts, limits);
         return Handled::Answered(error_response(500));
     };
     let (mut ctx, kind) = match mapping::build_context(
         &parts,
         incoming.is_end_stream(),
-        &info,
+        info,
         &gateway.options,
     ) {
         Ok(built) => built,
         Err(rejected) => {
             tracing::info!(worker = %worker_name, reason = %rejected.reason, "request rejected");
             log.write(rejected.status, 0, &worker_name, Routing::default());
-            discard_request_body(incoming, &parts, &limits);
+            discard_request_body(incoming, &parts, limits);
             return Handled::Answered(refusal_response(rejected.status, parts.version));
         }
     };
@@ -559,7 +557,7 @@ pub fn handle(
     };
     drop(mounts);
     let mut body = RequestBody::new(incoming.map_err(BodyError::from_display).boxed(), kind);
-    apply_body_limits(&mut body, &parts, &limits);
+    apply_body_limits(&mut body, &parts, limits);
     let version = parts.version;
     let prefetch = kind == crate::backend::BodyKind::Chunked && version < http::Version::HTTP_2;
     let (sink, head) = ResponseSink::new();
