@@ -2,7 +2,10 @@
 //! 300-byte cookie, a query string), a SEND_HEADERS with 8 headers, and an 8 KiB body
 //! chunk; the owned decode (`decode`) and the borrowed one (`decode_ref`, which also
 //! walks every header and attribute, as a reader would), and encode + borrowed decode
-//! of the browser request in one iteration (`browser_request/encode_decode_ref`).
+//! of the browser request in one iteration (`browser_request/encode_decode_ref`); the
+//! two-part encoding a front end uses (`forward_request/head_once` writes the head from
+//! borrowed fields, `forward_request/frame_from_head` frames it with an attempt's
+//! attributes: what each retry on another member repeats).
 //! Run: `cargo bench --bench codec -- --warm-up-time 1 --measurement-time 3`.
 
 use std::hint::black_box;
@@ -185,6 +188,43 @@ fn codec(c: &mut Criterion) {
             buffer.clear();
             encode_forward_request(black_box(&request), size, &mut buffer).expect("valid");
             black_box(read_request(black_box(&buffer), &options))
+        })
+    });
+
+    let line = RequestLine {
+        method: request.method,
+        protocol: request.protocol.as_deref().unwrap_or_default(),
+        req_uri: request.req_uri.as_deref().unwrap_or_default(),
+        remote_addr: request.remote_addr.as_deref(),
+        remote_host: request.remote_host.as_deref(),
+        server_name: request.server_name.as_deref(),
+        server_port: request.server_port,
+        is_ssl: request.is_ssl,
+    };
+    let write_head = || {
+        let mut head = ForwardRequestHeadBuilder::new(&line, 1024).expect("valid");
+        for (name, value) in &request.headers {
+            head.header(name.as_borrowed(), value.as_deref().unwrap_or_default())
+                .expect("valid");
+        }
+        head.finish()
+    };
+    c.bench_function("forward_request/head_once", |b| {
+        b.iter(|| black_box(write_head()))
+    });
+    let head = write_head();
+    c.bench_function("forward_request/frame_from_head", |b| {
+        let mut buffer = BytesMut::with_capacity(2048);
+        b.iter(|| {
+            buffer.clear();
+            encode_forward_request_from_head(
+                black_box(&head),
+                request.attributes.iter().map(Attribute::as_borrowed),
+                size,
+                &mut buffer,
+            )
+            .expect("valid");
+            black_box(buffer.len())
         })
     });
 

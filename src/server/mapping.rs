@@ -134,6 +134,39 @@ const PROXY_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'=')
     .remove(b'/');
 
+/// The bytes of a plain path: those ForwardURIProxy leaves as they are, except `;` (mount
+/// matching strips path parameters) and, by construction, `%` and `\\`.
+const fn plain_path_bytes() -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 128 {
+        table[byte] = (byte as u8).is_ascii_alphanumeric();
+        byte += 1;
+    }
+    let punctuation = b"~$-_.+!*'(),:@&=/";
+    let mut at = 0;
+    while at < punctuation.len() {
+        table[punctuation[at] as usize] = true;
+        at += 1;
+    }
+    table
+}
+
+static PLAIN_PATH_BYTE: [bool; 256] = plain_path_bytes();
+
+/// True for a path that decoding, normalising, resolving, ForwardURIProxy's escaping and
+/// the unsafe-path and forbidden-byte checks all leave as it is: it starts with `/`, holds
+/// only plain bytes, and no `/` is followed by another `/` or by `.` (so it has no empty,
+/// `.` or `..` segment). Most request paths are plain; for them one pass replaces the
+/// half dozen the general steps make.
+pub(crate) fn is_plain_path(path: &[u8]) -> bool {
+    path.first() == Some(&b'/')
+        && path.iter().all(|&byte| PLAIN_PATH_BYTE[usize::from(byte)])
+        && !path
+            .windows(2)
+            .any(|pair| pair[0] == b'/' && matches!(pair[1], b'/' | b'.'))
+}
+
 /// Re-encodes a decoded path the way mod_jk's ForwardURIProxy does.
 pub fn proxy_encode(decoded: &[u8]) -> Bytes {
     Bytes::from(proxy_encoded(Cow::Borrowed(decoded)).into_owned())
@@ -152,6 +185,9 @@ fn proxy_encoded(decoded: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
 /// The path of a request, decoded and normalised for mount matching.
 /// Borrows `raw_path` when decoding and normalising change nothing.
 pub fn matching_path(raw_path: &str) -> Result<Cow<'_, [u8]>, Rejected> {
+    if is_plain_path(raw_path.as_bytes()) {
+        return Ok(Cow::Borrowed(raw_path.as_bytes()));
+    }
     if !raw_path.starts_with('/') {
         return Err(reject(400, "request path does not start with /"));
     }
@@ -231,6 +267,9 @@ fn forbidden(bytes: &[u8]) -> bool {
 /// Borrows `raw_path` when decoding and resolving change nothing.
 pub fn httpd_path(raw_path: &str) -> Result<Cow<'_, [u8]>, Rejected> {
     let raw = raw_path.as_bytes();
+    if is_plain_path(raw) {
+        return Ok(Cow::Borrowed(raw));
+    }
     if raw
         .windows(3)
         .any(|w| w[0] == b'%' && w[1] == b'2' && w[2].eq_ignore_ascii_case(&b'f'))
@@ -295,7 +334,8 @@ pub fn build_context(
     let stored_method = (method == Method::Stored).then(|| Bytes::copy_from_slice(method_name));
 
     let raw_path = parts.uri.path();
-    if options.jk.reject_unsafe_uri {
+    let plain = is_plain_path(raw_path.as_bytes());
+    if options.jk.reject_unsafe_uri && !plain {
         // mod_jk: a decoded, normalised path with `%` or `\` is not mapped (404).
         let unsafe_path = percent_decode(raw_path.as_bytes())
             .and_then(|decoded| still_borrowed(decoded, normalize_path).ok())
@@ -308,12 +348,14 @@ pub fn build_context(
         }
     }
     let req_uri: Cow<'_, [u8]> = match options.jk.forward_uri {
+        // Every mode forwards a plain path as it came.
+        _ if plain => Cow::Borrowed(raw_path.as_bytes()),
         ForwardUri::CompatUnparsed => Cow::Borrowed(raw_path.as_bytes()),
         ForwardUri::Compat => httpd_path(raw_path)?,
         // Escaped re-escapes like Proxy here; both never forward a raw `%`-byte.
         ForwardUri::Proxy | ForwardUri::Escaped => proxy_encoded(httpd_path(raw_path)?),
     };
-    if forbidden(&req_uri) {
+    if !plain && forbidden(&req_uri) {
         return Err(reject(400, "forbidden byte in path"));
     }
     let query = parts.uri.query().map(str::as_bytes);
@@ -545,6 +587,101 @@ mod tests {
             "127.0.0.1:80".parse().expect("addr"),
             None,
         )
+    }
+
+    /// What the general steps of the mapping make of a path, without the plain-path
+    /// shortcut.
+    #[derive(Debug, PartialEq)]
+    struct GeneralSteps {
+        matching: Option<Vec<u8>>,
+        httpd: Option<Vec<u8>>,
+        proxy: Option<Vec<u8>>,
+        unsafe_path: bool,
+        forbidden: bool,
+    }
+
+    fn general_steps(raw: &str) -> GeneralSteps {
+        let matching = percent_decode(raw.as_bytes())
+            .filter(|d| !d.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n'))
+            .and_then(|d| normalize_path(&d).ok().map(Cow::into_owned));
+        let escaped_slash = raw.to_ascii_lowercase().contains("%2f");
+        let httpd = percent_decode(raw.as_bytes())
+            .filter(|_| !escaped_slash)
+            .and_then(|d| resolve_dot_segments(&d).ok().map(Cow::into_owned));
+        let proxy = httpd.as_deref().map(|h| proxy_encode(h).to_vec());
+        GeneralSteps {
+            unsafe_path: matching.as_deref().is_none_or(is_unsafe_path),
+            forbidden: forbidden(raw.as_bytes()),
+            matching,
+            httpd,
+            proxy,
+        }
+    }
+
+    /// A plain path is what every general step gives back unchanged.
+    fn assert_plain_is_unchanged(raw: &str) {
+        if is_plain_path(raw.as_bytes()) {
+            let same = Some(raw.as_bytes().to_vec());
+            let unchanged = GeneralSteps {
+                matching: same.clone(),
+                httpd: same.clone(),
+                proxy: same,
+                unsafe_path: false,
+                forbidden: false,
+            };
+            assert_eq!(general_steps(raw), unchanged, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn plain_paths_are_left_unchanged_by_every_step() {
+        let table = [
+            ("/", true),
+            ("/app/static/1k.bin", true),
+            ("/app/", true),
+            ("/a-b_c~d/e.f/g+h!i*j'k(l)m,n:o@p&q=r$s", true),
+            ("/a.b/c..d/e.", true),
+            ("app", false),
+            ("", false),
+            ("//app", false),
+            ("/app//x", false),
+            ("/./x", false),
+            ("/a/../x", false),
+            ("/a/..", false),
+            ("/.well-known/x", false),
+            ("/app;jsessionid=A.n1/x", false),
+            ("/a%20b", false),
+            ("/a b", false),
+            ("/a\\b", false),
+            ("/a\u{e9}", false),
+            ("/a\"b", false),
+            ("/a<b>", false),
+        ];
+        for (raw, plain) in table {
+            assert_eq!(is_plain_path(raw.as_bytes()), plain, "{raw:?}");
+            assert_plain_is_unchanged(raw);
+        }
+        // Every single byte after `/x`: plain exactly when ForwardURIProxy keeps it and it
+        // is neither `;` nor `%`.
+        for byte in 0..=u8::MAX {
+            let path = [b'/', b'x', byte];
+            let kept = proxy_encode(&path[..]) == path[..];
+            assert_eq!(
+                is_plain_path(&path),
+                kept && byte != b';',
+                "byte {byte:#04x}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// Paths from an alphabet of the bytes every step looks at.
+        #[test]
+        fn the_plain_path_shortcut_agrees_with_the_general_steps(
+            raw in "[/a.;%2Fb\\\\ ~é]{0,12}"
+        ) {
+            assert_plain_is_unchanged(&raw);
+        }
     }
 
     #[test]
