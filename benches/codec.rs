@@ -191,24 +191,7 @@ fn codec(c: &mut Criterion) {
         })
     });
 
-    let line = RequestLine {
-        method: request.method,
-        protocol: request.protocol.as_deref().unwrap_or_default(),
-        req_uri: request.req_uri.as_deref().unwrap_or_default(),
-        remote_addr: request.remote_addr.as_deref(),
-        remote_host: request.remote_host.as_deref(),
-        server_name: request.server_name.as_deref(),
-        server_port: request.server_port,
-        is_ssl: request.is_ssl,
-    };
-    let write_head = || {
-        let mut head = ForwardRequestHeadBuilder::new(&line, 1024).expect("valid");
-        for (name, value) in &request.headers {
-            head.header(name.as_borrowed(), value.as_deref().unwrap_or_default())
-                .expect("valid");
-        }
-        head.finish()
-    };
+    let write_head = || request.head().expect("valid");
     c.bench_function("forward_request/head_once", |b| {
         b.iter(|| black_box(write_head()))
     });

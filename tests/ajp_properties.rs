@@ -168,21 +168,7 @@ proptest! {
     fn a_head_framed_with_attributes_equals_the_owned_encoding(request in forward_request(), size in packet_size()) {
         let mut owned = BytesMut::new();
         let owned_result = encode_forward_request(&request, size, &mut owned);
-        let line = RequestLine {
-            method: request.method,
-            protocol: request.protocol.as_deref().unwrap_or_default(),
-            req_uri: request.req_uri.as_deref().unwrap_or_default(),
-            remote_addr: request.remote_addr.as_deref(),
-            remote_host: request.remote_host.as_deref(),
-            server_name: request.server_name.as_deref(),
-            server_port: request.server_port,
-            is_ssl: request.is_ssl,
-        };
-        let mut builder = ForwardRequestHeadBuilder::new(&line, 0).expect("generated fields are valid");
-        for (name, value) in &request.headers {
-            builder.header(name.as_borrowed(), value.as_deref().unwrap_or_default()).expect("valid header");
-        }
-        let head = builder.finish();
+        let head = request.head().expect("generated heads are valid");
         prop_assert_eq!(head.method(), request.method);
         prop_assert_eq!(head.req_uri(), request.req_uri.as_deref().unwrap_or_default());
         let mut two_part = BytesMut::new();

@@ -20,10 +20,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::encode::{
     Forbidden, checked_attribute, checked_header_name, checked_string, frame, put_attribute,
-    too_large,
+    required, too_large,
 };
 use super::error::{Direction, EncodeError};
-use super::message::{ATTRIBUTE_TERMINATOR, CODE_FORWARD_REQUEST, Method};
+use super::message::{ATTRIBUTE_TERMINATOR, CODE_FORWARD_REQUEST, ForwardRequest, Method};
 use super::packet_size::PacketSize;
 use super::view::{AttributeRef, RequestHeaderNameRef};
 
@@ -195,6 +195,37 @@ impl ForwardRequestHead {
     }
 }
 
+impl ForwardRequest {
+    /// This request's head, to frame with [`encode_forward_request_from_head`] and its
+    /// attributes (or others). Refuses what [`encode_forward_request`] refuses in the head:
+    /// a null protocol, path or header value, and the bytes and lengths AJP cannot carry.
+    ///
+    /// [`encode_forward_request`]: super::encode_forward_request
+    pub fn head(&self) -> Result<ForwardRequestHead, EncodeError> {
+        let line = RequestLine {
+            method: self.method,
+            protocol: required("protocol", self.protocol.as_deref())?,
+            req_uri: required("req_uri", self.req_uri.as_deref())?,
+            remote_addr: self.remote_addr.as_deref(),
+            remote_host: self.remote_host.as_deref(),
+            server_name: self.server_name.as_deref(),
+            server_port: self.server_port,
+            is_ssl: self.is_ssl,
+        };
+        let headers_len = self
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_bytes().len() + value.as_ref().map_or(0, |v| v.len()) + 6)
+            .sum();
+        let mut builder = ForwardRequestHeadBuilder::new(&line, headers_len)?;
+        for (name, value) in &self.headers {
+            let value = required("request header value", value.as_deref())?;
+            builder.header(name.as_borrowed(), value)?;
+        }
+        Ok(builder.finish())
+    }
+}
+
 /// Encodes a FORWARD_REQUEST frame from `head` and an attempt's `attributes` into `dst`:
 /// the bytes [`encode_forward_request`](super::encode_forward_request) writes for the
 /// same request. Nothing is written on error (an invalid attribute, a stored method
@@ -237,9 +268,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ajp::{
-        Attribute, ForwardRequest, KnownMethod, RequestHeaderName, encode_forward_request,
-    };
+    use crate::ajp::{Attribute, KnownMethod, RequestHeaderName, encode_forward_request};
 
     fn request() -> ForwardRequest {
         let mut request = ForwardRequest {
@@ -259,30 +288,12 @@ mod tests {
         request
     }
 
-    fn head_of(request: &ForwardRequest) -> Result<ForwardRequestHead, EncodeError> {
-        let line = RequestLine {
-            method: request.method,
-            protocol: request.protocol.as_deref().unwrap_or_default(),
-            req_uri: request.req_uri.as_deref().unwrap_or_default(),
-            remote_addr: request.remote_addr.as_deref(),
-            remote_host: request.remote_host.as_deref(),
-            server_name: request.server_name.as_deref(),
-            server_port: request.server_port,
-            is_ssl: request.is_ssl,
-        };
-        let mut builder = ForwardRequestHeadBuilder::new(&line, 0)?;
-        for (name, value) in &request.headers {
-            builder.header(name.as_borrowed(), value.as_deref().unwrap_or_default())?;
-        }
-        Ok(builder.finish())
-    }
-
     #[test]
     fn a_head_and_its_attributes_frame_as_the_owned_request_does() {
         let request = request();
         let mut owned = BytesMut::new();
         encode_forward_request(&request, PacketSize::DEFAULT, &mut owned).unwrap();
-        let head = head_of(&request).unwrap();
+        let head = request.head().unwrap();
         let mut from_head = BytesMut::new();
         encode_forward_request_from_head(
             &head,
@@ -346,7 +357,7 @@ mod tests {
             breaks(&mut request);
             let owned = encode_forward_request(&request, PacketSize::DEFAULT, &mut BytesMut::new());
             let mut dst = BytesMut::new();
-            let two_part = head_of(&request).and_then(|head| {
+            let two_part = request.head().and_then(|head| {
                 encode_forward_request_from_head(
                     &head,
                     request.attributes.iter().map(Attribute::as_borrowed),
@@ -363,7 +374,7 @@ mod tests {
     fn a_head_over_the_packet_size_is_refused_when_framed() {
         let mut request = request();
         request.headers[1].1 = Some(Bytes::from(vec![b'v'; 9000]));
-        let head = head_of(&request).unwrap();
+        let head = request.head().unwrap();
         let mut dst = BytesMut::new();
         let refused = encode_forward_request_from_head(
             &head,

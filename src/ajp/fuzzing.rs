@@ -12,7 +12,8 @@ use super::decode::{
 };
 use super::encode::{encode_container_message, encode_proxy_message};
 use super::error::DecodeError;
-use super::message::{ContainerMessage, ProxyMessage};
+use super::forward_head::encode_forward_request_from_head;
+use super::message::{Attribute, ContainerMessage, ProxyMessage};
 use super::options::{DecodeOptions, Terminators, TrailingBytes};
 use super::packet_size::PacketSize;
 use super::view::{ContainerMessageRef, ProxyMessageRef};
@@ -52,7 +53,27 @@ pub fn assert_container_round_trip(message: &ContainerMessage, packet_size: Pack
 /// the state a container would be in for it.
 pub fn assert_proxy_round_trip(message: &ProxyMessage, packet_size: PacketSize) {
     let mut encoded = BytesMut::new();
-    if encode_proxy_message(message, packet_size, &mut encoded).is_err() {
+    let result = encode_proxy_message(message, packet_size, &mut encoded);
+    if let ProxyMessage::ForwardRequest(request) = message {
+        // The two-part encoder (head once, attributes per attempt) writes the same frame
+        // and refuses the same requests (maybe naming another of their faults first).
+        let mut two_part = BytesMut::new();
+        let two_part_result = request.head().and_then(|head| {
+            encode_forward_request_from_head(
+                &head,
+                request.attributes.iter().map(Attribute::as_borrowed),
+                packet_size,
+                &mut two_part,
+            )
+        });
+        assert_eq!(
+            two_part_result.is_ok(),
+            result.is_ok(),
+            "two-part {two_part_result:?}, one-part {result:?}"
+        );
+        assert_eq!(two_part, encoded, "two-part and one-part frames differ");
+    }
+    if result.is_err() {
         assert!(encoded.is_empty(), "a failed encode wrote bytes");
         return;
     }
