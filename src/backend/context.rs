@@ -7,6 +7,7 @@ use bytes::Bytes;
 use std::time::Duration;
 
 use crate::ajp::{AttributeRef, ForwardRequestHead};
+use crate::balancer::SharedName;
 use crate::config::FailOnStatus;
 
 /// Settings a mount rule overrides for the requests it maps (mod_jk's rule extensions,
@@ -61,13 +62,13 @@ pub struct ForwardContext {
     /// True for HEAD: response bodies are never relayed.
     pub is_head: bool,
     /// Route sent as attribute 0x06 (set by the lb on its first attempt).
-    pub route: Option<Bytes>,
+    pub route: Option<SharedName>,
     /// The route of the member of the latest attempt (lb only): the route actually used,
     /// for the access log's `%R`.
-    pub used_route: Option<Bytes>,
+    pub used_route: Option<SharedName>,
     /// The route of the first attempt's member (lb only): the session's sticky route, or
     /// the first member balanced to; the access log's `%F`.
-    pub first_route: Option<Bytes>,
+    pub first_route: Option<SharedName>,
     /// `JK_LB_ACTIVATION` of the chosen member (`ACT` for direct workers).
     pub activation: &'static str,
     /// Session id the client sent (cookie or `;jsessionid=`), for the access log.
@@ -125,7 +126,7 @@ impl ForwardContext {
             push(AttributeRef::QueryString(query));
         }
         if let Some(route) = &self.route {
-            push(AttributeRef::Route(route));
+            push(AttributeRef::Route(route.as_bytes()));
         }
         if let Some(tls) = tls {
             if let Some(cert) = &tls.client_cert {

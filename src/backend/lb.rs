@@ -48,13 +48,12 @@ impl<'a> LbMember<Exchange<'a>> for AjpWorker {
     ) -> Result<(Completed, u64), AttemptReport> {
         let Exchange { ctx, body, sink } = request;
         if !context.route.is_empty() {
-            ctx.route = Some(context.route.to_bytes());
+            ctx.route = Some(context.route.clone());
         }
-        let member_route = context.member_route.to_bytes();
         if ctx.first_route.is_none() {
-            ctx.first_route = Some(member_route.clone());
+            ctx.first_route = Some(context.member_route.clone());
         }
-        ctx.used_route = Some(member_route);
+        ctx.used_route = Some(context.member_route.clone());
         ctx.activation = context.activation.status_name();
         sink.set_extra_headers(
             context

@@ -7,12 +7,11 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
 
-use bytes::Bytes;
-
-/// A name shared by the lb's topology and the requests routed with it: as text, and as the
-/// bytes an AJP attribute (`route`) carries, both shared.
+/// A name shared by the lb's topology and the requests routed with it (an AJP `route`
+/// attribute borrows its bytes). One reference count: every request clones the names of its
+/// member and route, and both worker threads write those counts.
 #[derive(Debug, Clone, Default)]
-pub struct SharedName(Arc<str>, Bytes);
+pub struct SharedName(Arc<str>);
 
 impl SharedName {
     /// The name as text.
@@ -20,9 +19,9 @@ impl SharedName {
         &self.0
     }
 
-    /// The name's bytes, shared (for the AJP request; no copy).
-    pub fn to_bytes(&self) -> Bytes {
-        self.1.clone()
+    /// The name's bytes (for the AJP request; no copy).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 
@@ -74,8 +73,7 @@ impl fmt::Display for SharedName {
 
 impl From<&str> for SharedName {
     fn from(name: &str) -> Self {
-        // The first clone makes the buffer a shared one; every later clone only counts.
-        SharedName(Arc::from(name), Bytes::copy_from_slice(name.as_bytes()))
+        SharedName(Arc::from(name))
     }
 }
 
@@ -130,8 +128,8 @@ mod tests {
         let name = SharedName::from("node1");
         let copy = name.clone();
         assert!(Arc::ptr_eq(&name.0, &copy.0));
-        assert_eq!(name.to_bytes().as_ptr(), copy.to_bytes().as_ptr());
-        assert_eq!(&name.to_bytes()[..], b"node1");
+        assert_eq!(name.as_bytes().as_ptr(), copy.as_bytes().as_ptr());
+        assert_eq!(name.as_bytes(), b"node1");
         assert_eq!(name, "node1");
         assert_eq!(name, *"node1");
         assert_eq!(name, "node1".to_owned());

@@ -709,9 +709,9 @@ struct Routing<'a> {
     /// The member of the last attempt.
     member: Option<&'a str>,
     /// The route of that member (lb), or the one sent.
-    route: Option<&'a Bytes>,
+    route: Option<&'a [u8]>,
     /// The route of the first member tried (lb).
-    first_route: Option<&'a Bytes>,
+    first_route: Option<&'a [u8]>,
     /// The session id.
     session: Option<&'a Bytes>,
 }

@@ -15,7 +15,7 @@ use super::{AccessLine, Routing, closing, discard_unread, error_response, refusa
 use crate::backend::dispatch::Target;
 use crate::backend::response::{RelayRest, ResponseBody, ResponseHead};
 use crate::backend::{RequestBody, ResponseSink};
-use crate::balancer::RequestFacts;
+use crate::balancer::{RequestFacts, SharedName};
 
 /// What [`super::handle`] made of a request: jkgate's own answer, or a relay under way.
 pub enum Handled {
@@ -134,8 +134,12 @@ pub(super) fn relay(
             &worker,
             Routing {
                 member: ctx.member.as_deref(),
-                route: ctx.used_route.as_ref().or(ctx.route.as_ref()),
-                first_route: ctx.first_route.as_ref(),
+                route: ctx
+                    .used_route
+                    .as_ref()
+                    .or(ctx.route.as_ref())
+                    .map(SharedName::as_bytes),
+                first_route: ctx.first_route.as_ref().map(SharedName::as_bytes),
                 session: session.as_ref(),
             },
         );
