@@ -193,7 +193,7 @@ pub fn matching_path(raw_path: &str) -> Result<Cow<'_, [u8]>, Rejected> {
     }
     let decoded = percent_decode(raw_path.as_bytes())
         .ok_or_else(|| reject(400, "malformed %-escape in path"))?;
-    if decoded.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
+    if forbidden(&decoded) {
         return Err(reject(400, "NUL, CR or LF in the decoded path"));
     }
     still_borrowed(decoded, normalize_path).map_err(|_| reject(400, "path climbs above the root"))
@@ -267,9 +267,6 @@ fn forbidden(bytes: &[u8]) -> bool {
 /// Borrows `raw_path` when decoding and resolving change nothing.
 pub fn httpd_path(raw_path: &str) -> Result<Cow<'_, [u8]>, Rejected> {
     let raw = raw_path.as_bytes();
-    if is_plain_path(raw) {
-        return Ok(Cow::Borrowed(raw));
-    }
     if raw
         .windows(3)
         .any(|w| w[0] == b'%' && w[1] == b'2' && w[2].eq_ignore_ascii_case(&b'f'))
@@ -602,7 +599,7 @@ mod tests {
 
     fn general_steps(raw: &str) -> GeneralSteps {
         let matching = percent_decode(raw.as_bytes())
-            .filter(|d| !d.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n'))
+            .filter(|d| !forbidden(d))
             .and_then(|d| normalize_path(&d).ok().map(Cow::into_owned));
         let escaped_slash = raw.to_ascii_lowercase().contains("%2f");
         let httpd = percent_decode(raw.as_bytes())
