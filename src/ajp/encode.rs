@@ -18,7 +18,7 @@ use super::packet_size::{HEADER_LEN, PacketSize};
 use super::view::AttributeRef;
 
 /// Bytes an AJP string of `len` bytes occupies (length, bytes, NUL).
-pub(super) const fn string_wire_len(len: usize) -> usize {
+const fn string_wire_len(len: usize) -> usize {
     2 + len + 1
 }
 
@@ -86,11 +86,7 @@ impl Forbidden {
     }
 }
 
-pub(super) fn check_bytes(
-    field: &'static str,
-    value: &[u8],
-    forbidden: Forbidden,
-) -> Result<(), EncodeError> {
+fn check_bytes(field: &'static str, value: &[u8], forbidden: Forbidden) -> Result<(), EncodeError> {
     if !forbidden.found_in(value) {
         return Ok(());
     }
@@ -183,13 +179,13 @@ impl Writer<'_> {
     }
 
     #[inline]
-    pub(super) fn put_u16(&mut self, value: u16) {
+    fn put_u16(&mut self, value: u16) {
         self.put_slice(&value.to_be_bytes());
     }
 
     /// An AJP string (length, bytes, NUL) or the null string `FF FF`.
     #[inline]
-    pub(super) fn put_string(&mut self, value: Option<&[u8]>) {
+    fn put_string(&mut self, value: Option<&[u8]>) {
         match value {
             None => self.put_u16(0xFFFF),
             Some(value) => {

@@ -185,7 +185,6 @@ impl AjpConnection {
         wire::encode_proxy(message, &mut self.write_buf, self.packet_size)
     }
 
-    /// Encodes a FORWARD_REQUEST into the write buffer.
     /// Encodes the FORWARD_REQUEST of `ctx` for a member with `secret` into the write
     /// buffer.
     pub fn queue_forward(

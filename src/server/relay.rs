@@ -229,8 +229,7 @@ mod tests {
     /// A relay that waits for one wake (as for its member's reply), then sends a head:
     /// the whole body at once (`streamed` false) or the head and one chunk of a body
     /// still going on.
-    fn relay_sending_head(sink: ResponseSink, streamed: bool) -> RelayRest {
-        let mut sink = sink;
+    fn relay_sending_head(mut sink: ResponseSink, streamed: bool) -> RelayRest {
         Box::pin(async move {
             pending_once(true).await;
             sink.start(200, None, http::HeaderMap::new(), None, false);
@@ -259,7 +258,7 @@ mod tests {
             let mut cx = Context::from_waker(&waker);
             let mut response = pin!(handled.response());
             assert!(response.as_mut().poll(&mut cx).is_pending());
-            // The relay's own wake (its yield, standing in for the member's socket).
+            // The relay's own wake (standing in for the member's socket).
             assert_eq!(counter.0.load(Ordering::SeqCst), 1, "streamed: {streamed}");
             let Poll::Ready(response) = response.as_mut().poll(&mut cx) else {
                 panic!("no head after the relay sent it (streamed: {streamed})");
