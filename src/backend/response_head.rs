@@ -127,10 +127,14 @@ pub(crate) fn map_response_head(
     let mut length = None;
     let mut mapped = HeaderMap::with_capacity(head.headers.len());
     for (name, value) in head.headers.iter() {
+        // The coded and the known names are none of them hop-by-hop: only a name parsed
+        // here is looked for in that list.
         let name = match name {
             ResponseHeaderNameRef::Coded(code) => coded_name(code),
-            ResponseHeaderNameRef::Named(bytes) => {
-                match known_name(bytes).map_or_else(|| HeaderName::from_bytes(bytes), Ok) {
+            ResponseHeaderNameRef::Named(bytes) => match known_name(bytes) {
+                Some(name) => name,
+                None => match HeaderName::from_bytes(bytes) {
+                    Ok(name) if HOP_BY_HOP.contains(&name.as_str()) => continue,
                     Ok(name) => name,
                     Err(_) => {
                         tracing::warn!(
@@ -139,12 +143,9 @@ pub(crate) fn map_response_head(
                         );
                         continue;
                     }
-                }
-            }
+                },
+            },
         };
-        if HOP_BY_HOP.contains(&name.as_str()) {
-            continue;
-        }
         let value = value.unwrap_or_default();
         if name == header::CONTENT_LENGTH {
             let parsed = std::str::from_utf8(value)
@@ -272,6 +273,10 @@ mod tests {
                 ("Connection", "close"),
                 ("Transfer-Encoding", "chunked"),
                 ("Keep-Alive", "timeout=5"),
+                ("proxy-connection", "keep-alive"),
+                ("Upgrade", "h2c"),
+                ("TE", "trailers"),
+                ("Trailer", "X-Sum"),
                 ("Bad Name", "x"),
                 ("X-Bad-Value", "a\x7fb"),
                 ("X-Good", "y"),
@@ -281,6 +286,32 @@ mod tests {
         .unwrap();
         let names: Vec<_> = mapped.headers.keys().map(|n| n.as_str()).collect();
         assert_eq!(names, ["x-good"]);
+    }
+
+    /// Only names parsed from their bytes are looked for among the hop-by-hop headers.
+    #[test]
+    fn no_coded_or_known_name_is_hop_by_hop() {
+        let coded = ResponseHeaderCode::ALL.iter().map(|&code| coded_name(code));
+        let known = [
+            "Content-Type",
+            "Content-Length",
+            "Date",
+            "Set-Cookie",
+            "Last-Modified",
+            "ETag",
+            "Accept-Ranges",
+            "Location",
+            "Cache-Control",
+            "Content-Language",
+            "Content-Encoding",
+            "Vary",
+            "Expires",
+            "WWW-Authenticate",
+        ]
+        .map(|name| known_name(name.as_bytes()).expect(name));
+        for name in coded.chain(known) {
+            assert!(!HOP_BY_HOP.contains(&name.as_str()), "{name}");
+        }
     }
 
     #[test]
