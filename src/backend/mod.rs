@@ -14,6 +14,7 @@ pub mod lb;
 pub mod outcome;
 pub mod pool;
 pub mod registry;
+mod relay_rest;
 pub mod response;
 pub mod response_head;
 pub mod settings;

@@ -53,7 +53,7 @@ pub struct ResponseHead {
 /// The rest of a relay once its head went out: it reads the member's packets into the
 /// body's outbox, then accounts and logs the request. Its output (the error status of a
 /// relay that answered nothing) no longer matters once a head was sent.
-pub type RelayRest = Pin<Box<dyn Future<Output = Option<u16>> + Send>>;
+pub use super::relay_rest::RelayRest;
 
 /// The response body handed to hyper.
 pub enum ResponseBody {
@@ -157,7 +157,7 @@ fn poll_streaming(
             return Poll::Pending;
         };
         drop(out);
-        match running.as_mut().poll(cx) {
+        match Pin::new(running).poll(cx) {
             Poll::Ready(_) => *relay = None,
             Poll::Pending => {
                 let mut out = lock(outbox);
@@ -497,7 +497,7 @@ mod tests {
             sink.finish().ok()?;
             None
         };
-        body.drive(Box::pin(relay));
+        body.drive(RelayRest::new(relay));
         let all = body.collect().await.unwrap().to_bytes();
         assert_eq!(&all[..4], b"held");
         assert_eq!(all.len(), 4 + 30);
@@ -542,7 +542,7 @@ mod tests {
             let _ = seen_tx.send(result);
             None
         };
-        body.drive(Box::pin(relay));
+        body.drive(RelayRest::new(relay));
         drop(body);
         assert_eq!(seen_rx.await.unwrap(), Err(ClientGone));
     }

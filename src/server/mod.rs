@@ -40,7 +40,7 @@ use tokio::time::Instant;
 use crate::backend::body::BodyError;
 use crate::backend::context::RequestOverrides;
 use crate::backend::dispatch::{Target, Workers};
-use crate::backend::response::{ERROR_PAGE_CONTENT_TYPE, ResponseBody, error_page};
+use crate::backend::response::{ERROR_PAGE_CONTENT_TYPE, RelayRest, ResponseBody, error_page};
 use crate::backend::{RequestBody, ResponseSink};
 use crate::balancer::RequestFacts;
 use crate::config::access::AccessRules;
@@ -561,17 +561,18 @@ pub fn handle(
     let version = parts.version;
     let prefetch = kind == crate::backend::BodyKind::Chunked && version < http::Version::HTTP_2;
     let (sink, head) = ResponseSink::new();
+    let mut relay = Some(relay::relay(
+        target,
+        worker_name,
+        ctx,
+        facts,
+        body,
+        prefetch,
+        sink,
+        log,
+    ));
     Handled::Relaying {
-        relay: Box::pin(relay::relay(
-            target,
-            worker_name,
-            ctx,
-            facts,
-            body,
-            prefetch,
-            sink,
-            log,
-        )),
+        relay: RelayRest::take(&mut relay),
         head,
         version,
     }

@@ -53,7 +53,7 @@ impl Handled {
             };
             // (the head, and whether the relay has ended with it) or the relay's failure
             let outcome = std::future::poll_fn(|cx| {
-                let relayed = relay.as_mut().poll(cx);
+                let relayed = std::pin::Pin::new(&mut relay).poll(cx);
                 match head_rx.try_recv() {
                     Ok(head) => Poll::Ready(Ok((head, relayed.is_ready()))),
                     // No head yet: the relay's own wakers (its member connection, the
@@ -230,7 +230,7 @@ mod tests {
     /// the whole body at once (`streamed` false) or the head and one chunk of a body
     /// still going on.
     fn relay_sending_head(mut sink: ResponseSink, streamed: bool) -> RelayRest {
-        Box::pin(async move {
+        RelayRest::new(async move {
             pending_once(true).await;
             sink.start(200, None, http::HeaderMap::new(), None, false);
             let _ = sink.send(Bytes::from_static(b"first")).await;
