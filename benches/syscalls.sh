@@ -16,6 +16,14 @@
 # the request comes; and the same counts for each proxy. Paths: the 1 KiB file and the
 # 100 KiB file, wrk -t 2 -c 32. Needs perf (Debian linux-perf) and root or
 # kernel.perf_event_paranoid <= -1 for the tracepoints.
+# Also counted for the AJP proxies, from the kernel's own per-socket counters (ss -ti): the TCP
+# segments per request: the data segments Tomcat sends, and the pure ACKs the proxy sends
+# back. (Not for the HTTP peers: Tomcat's HTTP connector closes a connection after
+# maxKeepAliveRequests, 100 by default, and a closed socket's counters are gone.)
+# Tomcat's AJP connector flushes every AJP message as a segment of its own; a reader that then
+# empties a buffer holding two small pushed segments, or more than one segment's worth of
+# unacknowledged data, makes its kernel send an ACK at once (tcp_cleanup_rbuf), and on
+# loopback that ACK's transmission and its processing on Tomcat's socket are the reader's CPU.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,7 +33,7 @@ while (($#)); do
         --secs) SECS=$2; shift ;;
         --nodes) NODES=$2; shift ;;
         --packet-size) PACKET=$2; shift ;;
-        -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -71,6 +79,33 @@ EVENTS=(-e raw_syscalls:sys_enter -e context-switches
 # (in this order: all, cs, read, recvfrom, their EAGAINs, write, writev, sendto, sendfile,
 # futex, epoll_ctl, epoll_wait)
 
+# ajp_segments: per socket to the Tomcat nodes' AJP ports (only the proxy under load sends on
+# them), its local address and its counters: segs_out data_segs_out data_segs_in.
+ajp_segments() {
+    local ports=() k filter
+    for ((k = 1; k <= NODES; k++)); do ports+=("${NODE_AJP[k]}"); done
+    filter=$(printf 'dport = :%s or ' "${ports[@]}")
+    ss -tinH state established "( ${filter% or } )" | awk '
+        /^[^ \t]/ { local = $(NF - 1); next }
+        {
+            delete c
+            for (i = 1; i <= NF; i++) { split($i, kv, ":"); c[kv[1]] = kv[2] }
+            print local, c["segs_out"] + 0, c["data_segs_out"] + 0, c["data_segs_in"] + 0
+        }'
+}
+
+# segments_per_request BEFORE AFTER: data segments from Tomcat, and pure ACKs to it, per
+# FORWARD_REQUEST (one data segment each, for these GETs), over the sockets still open at the
+# end (wrk's stop cuts responses short, and a connection closed then takes its counts along).
+segments_per_request() {
+    awk 'NR == FNR { so[$1] = $2; dso[$1] = $3; dsi[$1] = $4; next }
+        {
+            requests += $3 - dso[$1]; from += $4 - dsi[$1]
+            acks += ($2 - $3) - (so[$1] - dso[$1])
+        }
+        END { if (requests > 0) printf "%.2f %.2f", from / requests, acks / requests; else printf "- -" }' "$1" "$2"
+}
+
 declare -A COUNTS=()
 # count LABEL PROXY: wrk through PROXY while perf counts Tomcat's and the proxy's calls.
 count() {
@@ -87,9 +122,12 @@ count() {
         BG_PIDS+=($!)
     done
     sleep 0.5
+    ajp_segments >"$WORK/segments.before"
     out=$(timeout -k 5 $((SECS + 30)) wrk -t "$THREADS" -c "$CONNS" -d "${SECS}s" "$url")
+    ajp_segments >"$WORK/segments.after"
     wait "${perfs[@]}" # (the proxies and nodes are background jobs too)
     requests=$(awk '/ requests in / { print $1 }' <<<"$out")
+    COUNTS[$label:$p:segments]=$(segments_per_request "$WORK/segments.before" "$WORK/segments.after")
     COUNTS[$label:$p:requests]=$requests
     COUNTS[$label:$p:rps]=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     for t in tomcat proxy; do
@@ -132,5 +170,16 @@ for label in 1k 100k; do
                 "$(awk -v a="$wr" -v b="$wv" -v c="$st" 'BEGIN { printf "%.2f", a + b + c }')" \
                 "$sf" "$fx" "$ec" "$ew" "$cs"
         done
+    done
+done
+
+echo
+echo "== TCP segments per request between the AJP proxy and Tomcat (the proxy's socket counters, ss -ti)"
+echo "   (per FORWARD_REQUEST: data segments Tomcat sent, pure ACKs the proxy sent back)"
+printf '%-5s %-8s %16s %20s\n' path proxy 'data from Tomcat' 'pure ACKs to Tomcat'
+for label in 1k 100k; do
+    for p in mod_jk jkgate; do
+        read -r din acks <<<"${COUNTS[$label:$p:segments]}"
+        printf '%-5s %-8s %16s %20s\n' "$label" "$p" "$din" "$acks"
     done
 done
