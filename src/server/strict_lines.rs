@@ -323,4 +323,58 @@ mod tests {
             }
         }
     }
+
+    /// Scans `input` in reads ending at `cuts` (positions, in any order).
+    fn scan_cut(input: &[u8], cuts: &[usize]) -> Vec<u8> {
+        let mut ends: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
+        ends.push(input.len());
+        ends.sort_unstable();
+        let mut guard = LineGuard::default();
+        let mut out = input.to_vec();
+        let mut from = 0;
+        for end in ends {
+            guard.scan(&mut out[from..end]);
+            from = end;
+        }
+        out
+    }
+
+    /// The lines, line ends and bodies the guard tells apart.
+    const PIECES: &[&str] = &[
+        "GET / HTTP/1.1",
+        "POST / HTTP/1.1",
+        "CONNECT a:1 HTTP/1.1",
+        "Host: x",
+        "X: a",
+        " folded",
+        "Content-Length: 3",
+        "Content-Length: x",
+        "Transfer-Encoding: chunked",
+        "3",
+        "a\nb",
+        "0",
+        "",
+        "\r\n",
+        "\n",
+        "\r",
+    ];
+
+    proptest::proptest! {
+        /// Where the reads split a stream changes nothing: a head read whole and one put
+        /// together across reads (a read may end anywhere, also between two lines) get the
+        /// same bytes turned to NUL.
+        #[test]
+        fn the_reads_splitting_a_stream_change_nothing(
+            picks in proptest::collection::vec(0..PIECES.len(), 0..24),
+            ends in proptest::collection::vec(proptest::bool::ANY, 24),
+            cuts in proptest::collection::vec(proptest::num::usize::ANY, 0..6),
+        ) {
+            let mut input = Vec::new();
+            for (i, &pick) in picks.iter().enumerate() {
+                input.extend_from_slice(PIECES[pick].as_bytes());
+                input.extend_from_slice(if ends[i] { b"\r\n" } else { b"\n" });
+            }
+            proptest::prop_assert_eq!(scan_cut(&input, &cuts), scan(&input, input.len().max(1)));
+        }
+    }
 }
