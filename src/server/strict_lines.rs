@@ -339,6 +339,21 @@ mod tests {
         out
     }
 
+    /// The property test below found this in a rewrite that followed whole heads in place:
+    /// a read that ended between two lines of a head lost that read's lines, so the head
+    /// parsed for its framing had no request line.
+    #[test]
+    fn a_read_ending_between_two_head_lines_loses_no_line() {
+        let input =
+            b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n\n\n\nGET / HTTP/1.1\nHost: x\r\n\r\n";
+        let whole = scan(input, input.len());
+        assert_eq!(whole[55], 0, "the bare LF of the second head");
+        assert_eq!(&whole[38..41], b"\n\n\n", "the body is left alone");
+        for cut in 0..=input.len() {
+            assert_eq!(scan_cut(input, &[cut]), whole, "a read ending at {cut}");
+        }
+    }
+
     /// The lines, line ends and bodies the guard tells apart.
     const PIECES: &[&str] = &[
         "GET / HTTP/1.1",
