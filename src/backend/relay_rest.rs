@@ -4,10 +4,11 @@
 //! A relay's state is about 3.5 KiB (the forward context, the response sink, the access
 //! line and the member exchange under way). Boxed afresh per request it is, for glibc, a
 //! "large" allocation: not served from the per-thread cache, and each one first
-//! consolidates the fast bins. That one box took about 700 of the 32,000 instructions of
-//! a 1 KiB request (callgrind) and 2 to 3 % of jkgate's cycles (perf). A relay that has
-//! ended leaves its box, emptied, on a short per-thread list, and the next relay of the
-//! same type moves into it.
+//! consolidates the fast bins. A relay that has ended leaves its box, emptied, on a short
+//! per-thread list, and the next relay of the same type moves into it: malloc and free
+//! went from about 1,660 to 1,120 of the 32,000 instructions of a 1 KiB request
+//! (callgrind; a copy more of the relay takes back about 370), and with `memmove` from
+//! 7.1 % to 6.2 % of jkgate's cycles (perf).
 
 use std::any::Any;
 use std::cell::RefCell;
