@@ -409,15 +409,19 @@ pub fn build_context(
             || chunked && name == http::header::CONTENT_LENGTH)
     };
     let mut headers_len = 0;
+    // The first Host header's value, met on the way (a map lookup would hash again).
+    let mut host_header = None;
     for (name, value) in &parts.headers {
         if forbidden(value.as_bytes()) {
             return Err(reject(400, format!("forbidden byte in header {name}")));
+        }
+        if host_header.is_none() && name == http::header::HOST {
+            host_header = Some(value.as_bytes());
         }
         headers_len += name.as_str().len() + value.len() + 6;
     }
     // The host the member is told about: the absolute form's, the first Host header's, or
     // HTTP/2's :authority; and the one header carrying it when the Host headers do not.
-    let host_header = parts.headers.get(http::header::HOST).map(|h| h.as_bytes());
     let (host, added_host) = match (absolute_authority, host_header) {
         (Some(authority), _) => (Some(authority), Some(authority)),
         (None, Some(header)) => (Some(header), None),
@@ -888,6 +892,25 @@ mod tests {
             [&b"other.example:8123"[..]],
             "one Host, the target's"
         );
+    }
+
+    #[test]
+    fn the_first_host_header_names_the_server() {
+        let conn = plain_connection();
+        let parts = request_parts(
+            "GET",
+            "/app/x",
+            &[
+                ("x-a", "1"),
+                ("host", "first.example:81"),
+                ("host", "second.example:82"),
+            ],
+        );
+        let (ctx, _) =
+            build_context(&parts, true, &conn, &MappingOptions::default()).expect("mapped");
+        let request = forwarded(&ctx);
+        assert_eq!(request.server_name.as_deref(), Some(&b"first.example"[..]));
+        assert_eq!(request.server_port, 81);
     }
 
     #[test]
