@@ -289,10 +289,16 @@ impl Pool {
 
     /// A connection for the holder of `slot`: a healthy idle one (checked for a
     /// peer close and, with `prepost_timeout`, by CPING), else a new one (checked
-    /// by CPING with `connect_timeout` when set). `fresh` skips the idle list.
-    pub async fn checkout(&self, _slot: &Slot<'_>, fresh: bool) -> Result<Checkout, AttemptError> {
+    /// by CPING with `connect_timeout` when set). `fresh` skips the idle list. `cfg`: the
+    /// member's settings the attempt loaded (one load per attempt: each load of the shared
+    /// settings is a reference count both worker threads write).
+    pub async fn checkout(
+        &self,
+        _slot: &Slot<'_>,
+        fresh: bool,
+        cfg: &MemberConfig,
+    ) -> Result<Checkout, AttemptError> {
         let generation = self.generation.load(Ordering::SeqCst);
-        let cfg = self.cfg.load_full();
         if !fresh {
             while let Some(mut conn) = self.pop_idle() {
                 if !conn.is_idle_healthy() {
@@ -310,7 +316,7 @@ impl Pool {
                 return Ok(Checkout { conn, reused: true });
             }
         }
-        let mut conn = AjpConnection::connect(&cfg).await?;
+        let mut conn = AjpConnection::connect(cfg).await?;
         conn.generation = generation;
         let (counted, open) = OpenConnection::count_in(&self.stats.open);
         conn.counted = Some(counted);
@@ -328,14 +334,15 @@ impl Pool {
         })
     }
 
-    /// Returns a connection whose exchange ended with END_RESPONSE(reuse).
-    pub fn checkin(&self, mut conn: AjpConnection) {
+    /// Returns a connection whose exchange ended with END_RESPONSE(reuse) at `now` (the
+    /// time the attempt already read for its own figures).
+    pub fn checkin(&self, mut conn: AjpConnection, now: Instant) {
         let cfg = self.cfg.load();
         if cfg.disable_reuse || conn.generation != self.generation.load(Ordering::SeqCst) {
             return;
         }
         conn.served += 1;
-        conn.idle_since = Instant::now();
+        conn.idle_since = now;
         conn.shed_read_ahead();
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < cfg.pool_size

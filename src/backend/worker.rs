@@ -206,7 +206,7 @@ impl AjpWorker {
         // The stale connection the fresh one replaces may have delivered the request.
         let mut maybe_received = false;
         loop {
-            let checkout = match self.pool.checkout(&slot, fresh).await {
+            let checkout = match self.pool.checkout(&slot, fresh, &cfg).await {
                 Ok(checkout) => checkout,
                 Err(mut err) => {
                     err.request_reached_member |= maybe_received;
@@ -225,15 +225,16 @@ impl AjpWorker {
             self.pool.stats.record_bytes(written, read);
             match result {
                 Ok(reuse) => {
+                    let ended = Instant::now();
                     let completed = Completed {
                         status: progress.status,
                         body_bytes: sink.body_bytes(),
                         reuse,
-                        elapsed: started.elapsed(),
+                        elapsed: ended - started,
                         ajp_bytes: read + written,
                     };
                     if reuse {
-                        self.pool.checkin(conn);
+                        self.pool.checkin(conn, ended);
                     }
                     return Ok(completed);
                 }
