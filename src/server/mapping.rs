@@ -360,13 +360,43 @@ pub fn build_context(
         return Err(reject(400, "forbidden byte in query"));
     }
 
+    // Absolute-form (`GET http://name:port/path HTTP/1.1`): the target's authority is the
+    // host, whatever a Host header says (RFC 9112 §3.2.2), as httpd takes it.
+    let absolute_authority = (parts.version < Version::HTTP_2)
+        .then(|| parts.uri.authority())
+        .flatten()
+        .map(|authority| authority.as_str().as_bytes());
+    // One pass over the headers: each byte checked, the framing headers and the first Host
+    // header met on the way (a map lookup per name would hash again), the size counted.
+    let mut headers_len = 0;
+    let mut host_header = None;
+    let mut length_header = None;
+    let mut length_headers = 0;
+    let mut chunked = false;
+    for (name, value) in &parts.headers {
+        if forbidden(value.as_bytes()) {
+            return Err(reject(400, format!("forbidden byte in header {name}")));
+        }
+        if *name == http::header::HOST {
+            host_header = host_header.or(Some(value.as_bytes()));
+        } else if *name == http::header::CONTENT_LENGTH {
+            length_headers += 1;
+            length_header = length_header.or(Some(value.as_bytes()));
+        } else if *name == http::header::TRANSFER_ENCODING {
+            chunked |= value
+                .as_bytes()
+                .windows(7)
+                .any(|w| w.eq_ignore_ascii_case(b"chunked"));
+        }
+        headers_len += name.as_str().len() + value.len() + 6;
+    }
     // Content-Length: at most one value, digits only (Tomcat answers 400 otherwise).
-    let mut lengths = parts.headers.get_all(http::header::CONTENT_LENGTH).iter();
-    let content_length = match (lengths.next(), lengths.next()) {
-        (None, _) => None,
-        (Some(_), Some(_)) => return Err(reject(400, "several Content-Length headers")),
-        (Some(v), None) => {
-            let v = v.as_bytes();
+    let content_length = match length_header {
+        None => None,
+        Some(_) if length_headers > 1 => {
+            return Err(reject(400, "several Content-Length headers"));
+        }
+        Some(v) => {
             if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
                 return Err(reject(400, "invalid Content-Length"));
             }
@@ -378,15 +408,6 @@ pub fn build_context(
             )
         }
     };
-    let chunked = parts
-        .headers
-        .get_all(http::header::TRANSFER_ENCODING)
-        .iter()
-        .any(|v| {
-            v.as_bytes()
-                .windows(7)
-                .any(|w| w.eq_ignore_ascii_case(b"chunked"))
-        });
     let kind = if chunked {
         BodyKind::Chunked
     } else {
@@ -397,29 +418,10 @@ pub fn build_context(
             None => BodyKind::Chunked,
         }
     };
-
-    // Absolute-form (`GET http://name:port/path HTTP/1.1`): the target's authority is the
-    // host, whatever a Host header says (RFC 9112 §3.2.2), as httpd takes it.
-    let absolute_authority = (parts.version < Version::HTTP_2)
-        .then(|| parts.uri.authority())
-        .flatten()
-        .map(|authority| authority.as_str().as_bytes());
     let forwarded = |name: &http::HeaderName| {
         !(name == http::header::HOST && absolute_authority.is_some()
             || chunked && name == http::header::CONTENT_LENGTH)
     };
-    let mut headers_len = 0;
-    // The first Host header's value, met on the way (a map lookup would hash again).
-    let mut host_header = None;
-    for (name, value) in &parts.headers {
-        if forbidden(value.as_bytes()) {
-            return Err(reject(400, format!("forbidden byte in header {name}")));
-        }
-        if host_header.is_none() && name == http::header::HOST {
-            host_header = Some(value.as_bytes());
-        }
-        headers_len += name.as_str().len() + value.len() + 6;
-    }
     // The host the member is told about: the absolute form's, the first Host header's, or
     // HTTP/2's :authority; and the one header carrying it when the Host headers do not.
     let (host, added_host) = match (absolute_authority, host_header) {
@@ -911,6 +913,105 @@ mod tests {
         let request = forwarded(&ctx);
         assert_eq!(request.server_name.as_deref(), Some(&b"first.example"[..]));
         assert_eq!(request.server_port, 81);
+    }
+
+    #[test]
+    fn the_body_framing_comes_from_one_content_length_or_a_chunked_coding() {
+        use crate::ajp::{RequestHeaderCode, RequestHeaderName};
+        struct Case {
+            headers: &'static [(&'static str, &'static str)],
+            end_of_stream: bool,
+            /// The framing, or the reason of a 400.
+            framing: Result<BodyKind, &'static str>,
+            /// The Content-Length the member is told: 0 for a request without a body,
+            /// as mod_jk tells it.
+            told: Option<&'static str>,
+        }
+        let case = |headers, end_of_stream, framing, told| Case {
+            headers,
+            end_of_stream,
+            framing,
+            told,
+        };
+        let cases = [
+            case(&[], true, Ok(BodyKind::Empty), Some("0")),
+            case(&[], false, Ok(BodyKind::Chunked), None),
+            case(
+                &[("content-length", "0")],
+                true,
+                Ok(BodyKind::Empty),
+                Some("0"),
+            ),
+            case(
+                &[("content-length", "12")],
+                false,
+                Ok(BodyKind::Length(12)),
+                Some("12"),
+            ),
+            case(
+                &[
+                    ("transfer-encoding", "gzip, CHUNKED"),
+                    ("content-length", "12"),
+                ],
+                false,
+                Ok(BodyKind::Chunked),
+                None,
+            ),
+            case(
+                &[
+                    ("content-length", "12"),
+                    ("x-a", "1"),
+                    ("content-length", "12"),
+                ],
+                false,
+                Err("several Content-Length headers"),
+                None,
+            ),
+            case(
+                &[("content-length", "1x")],
+                false,
+                Err("invalid Content-Length"),
+                None,
+            ),
+            case(
+                &[("content-length", "")],
+                false,
+                Err("invalid Content-Length"),
+                None,
+            ),
+            case(
+                &[("content-length", "99999999999999999999")],
+                false,
+                Err("invalid Content-Length"),
+                None,
+            ),
+        ];
+        let conn = plain_connection();
+        for Case {
+            headers,
+            end_of_stream,
+            framing,
+            told,
+        } in cases
+        {
+            let parts = request_parts("POST", "/app/x", headers);
+            let built = build_context(&parts, end_of_stream, &conn, &MappingOptions::default());
+            match (built, framing) {
+                (Ok((ctx, kind)), Ok(want)) => {
+                    assert_eq!(kind, want, "{headers:?}");
+                    let request = forwarded(&ctx);
+                    let length = request.headers.iter().find_map(|(name, value)| {
+                        (*name == RequestHeaderName::Coded(RequestHeaderCode::ContentLength))
+                            .then(|| value.clone().unwrap_or_default())
+                    });
+                    assert_eq!(length.as_deref(), told.map(str::as_bytes), "{headers:?}");
+                }
+                (Err(rejected), Err(reason)) => {
+                    assert_eq!((rejected.status, rejected.reason.as_str()), (400, reason));
+                }
+                (got, want) => panic!("{headers:?}: {:?} where {want:?} was due", got.map(|r| r.1)),
+            }
+        }
     }
 
     #[test]
