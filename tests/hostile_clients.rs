@@ -160,6 +160,12 @@ const CASES: &[Case] = &[
         differs: None,
     },
     Case {
+        name: "bare_cr_inside_header",
+        raw: "GET /app/echo?mark={m} HTTP/1.1\r\nHost: x\r\nX-Cr: a\rb\r\n\r\n",
+        expect: Expect::Refused(400),
+        differs: None,
+    },
+    Case {
         name: "space_before_colon",
         raw: "POST /app/echo?mark={m} HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\nhello",
         expect: Expect::Refused(400),
