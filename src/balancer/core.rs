@@ -347,6 +347,12 @@ impl RequestPlan {
         self.session.as_deref()
     }
 
+    /// The session id list, moved out of a plan that is done (an answer carries it on;
+    /// a copy would allocate per sticky request).
+    pub fn take_session_id(&mut self) -> Option<String> {
+        self.session.take()
+    }
+
     /// The failed attempts so far.
     pub fn failures(&self) -> &[FailedAttempt] {
         &self.failures
@@ -1170,7 +1176,9 @@ impl Balancer {
         plan: &mut RequestPlan,
         topology: &Topology,
     ) -> Option<usize> {
-        if let Some(session) = plan.session.clone() {
+        // Taken out of the plan for the walk (which needs the plan mutably) and put back
+        // before anything else looks at it: a clone was an allocation per sticky request.
+        if let Some(session) = plan.session.take() {
             // After the first walk only the first candidate is left (mod_jk 1.2.48
             // `get_most_suitable_worker` cuts the list it is given; seen in
             // tests/lb_modjk_differential.rs: a fail-over attempt ignores the other cookies).
@@ -1180,12 +1188,12 @@ impl Balancer {
                 usize::MAX
             };
             plan.first_session_only = true;
-            for candidate in session.split(';').take(candidates) {
-                if let Some(route) = route_of_session(candidate)
-                    && let Some(index) = self.find_by_session_route(rt, plan, route)
-                {
-                    return Some(index);
-                }
+            let found = session.split(';').take(candidates).find_map(|candidate| {
+                self.find_by_session_route(rt, plan, route_of_session(candidate)?)
+            });
+            plan.session = Some(session);
+            if found.is_some() {
+                return found;
             }
             if topology.settings.sticky_session_force {
                 return None;

@@ -159,7 +159,7 @@ where
                     route: context.route,
                     attempts: plan.attempts_made(),
                     set_cookies,
-                    session_id: plan.session_id().map(str::to_owned),
+                    session_id: plan.take_session_id(),
                 });
             }
             Err(report) => {

@@ -104,10 +104,6 @@ pub(super) fn relay(
             return Some(status);
         }
         let result = target.forward(&mut ctx, &mut body, &mut sink, &facts).await;
-        let session = sink
-            .new_session()
-            .cloned()
-            .or_else(|| ctx.session_id.clone());
         // (status for the log, body bytes, jkgate's own answer when nothing reached the
         // client)
         let (logged, bytes, answer) = match result {
@@ -140,7 +136,9 @@ pub(super) fn relay(
                     .or(ctx.route.as_ref())
                     .map(SharedName::as_bytes),
                 first_route: ctx.first_route.as_ref().map(SharedName::as_bytes),
-                session: session.as_ref(),
+                // Borrowed, not cloned: a clone of a session id made a reference count, and
+                // an allocation the first time, for a line that is mostly not written.
+                session: sink.new_session().or(ctx.session_id.as_ref()),
             },
         );
         // A complete answer (the member's or jkgate's own page) went out: what the client
