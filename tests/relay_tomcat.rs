@@ -1356,7 +1356,7 @@ fn a_body_the_servlet_leaves_unread_is_discarded_and_the_connection_kept() {
     assert_eq!(run.reply.status, 200, "{}", run.stderr);
 }
 
-/// A request body of `len` bytes sent as fast as HTTP/2 flow control lets it go.
+/// A request body of `left` bytes sent as fast as HTTP/2 flow control lets it go.
 struct Upload {
     left: usize,
     piece: bytes::Bytes,
@@ -1377,6 +1377,11 @@ impl hyper::body::Body for Upload {
         self.left -= n;
         let data = self.piece.slice(..n);
         std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(data))))
+    }
+
+    /// An empty upload ends its stream with the request's headers, as a GET does.
+    fn is_end_stream(&self) -> bool {
+        self.left == 0
     }
 }
 
@@ -1443,6 +1448,27 @@ fn http2_clients_get_the_response_to_a_body_nobody_read() {
                 assert_eq!(kv.req("bodyRead"), "false");
                 assert_eq!(kv.req("protocol"), "HTTP/2.0");
             }
+        }
+        // Requests whose stream ended with their headers (jkgate keeps no body for them), on
+        // the same connection: each gets its whole response.
+        for round in 0..3 {
+            let request = http::Request::get(format!("http://127.0.0.1:{port}/app/static/1k.bin"))
+                .body(Upload {
+                    left: 0,
+                    piece: bytes::Bytes::new(),
+                })
+                .expect("request");
+            let exchange = async {
+                let response = sender.send_request(request).await?;
+                let code = response.status().as_u16();
+                let body = response.into_body().collect().await?.to_bytes();
+                Ok::<_, hyper::Error>((code, body))
+            };
+            let (code, body) = tokio::time::timeout(Duration::from_secs(30), exchange)
+                .await
+                .unwrap_or_else(|_| panic!("GET {round}: no response within 30 s"))
+                .unwrap_or_else(|e| panic!("GET {round}: the client lost the response: {e:?}"));
+            assert_eq!((code, body.len()), (200, 1024), "GET {round}");
         }
     });
 }

@@ -556,7 +556,13 @@ pub fn handle(
         Target::Ajp(_) => RequestFacts::default(),
     };
     drop(mounts);
-    let mut body = RequestBody::new(incoming.map_err(BodyError::from_display).boxed(), kind);
+    // A body that has ended before it began (a GET's) is not boxed: nothing will be read of
+    // it, and the box was an allocation per request.
+    let mut body = if kind == crate::backend::BodyKind::Empty && incoming.is_end_stream() {
+        RequestBody::empty()
+    } else {
+        RequestBody::new(incoming.map_err(BodyError::from_display).boxed(), kind)
+    };
     apply_body_limits(&mut body, &parts, limits);
     let version = parts.version;
     let prefetch = kind == crate::backend::BodyKind::Chunked && version < http::Version::HTTP_2;
