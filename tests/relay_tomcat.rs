@@ -1385,9 +1385,28 @@ impl hyper::body::Body for Upload {
     }
 }
 
+/// Sends `request` on an HTTP/2 connection and reads the whole answer: its status and body.
+/// Panics, naming `label`, when no answer comes within 30 s or the client loses it.
+async fn h2_exchange(
+    sender: &mut hyper::client::conn::http2::SendRequest<Upload>,
+    request: http::Request<Upload>,
+    label: &str,
+) -> (u16, bytes::Bytes) {
+    use http_body_util::BodyExt as _;
+    let exchange = async {
+        let response = sender.send_request(request).await?;
+        let code = response.status().as_u16();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok::<_, hyper::Error>((code, body))
+    };
+    tokio::time::timeout(Duration::from_secs(30), exchange)
+        .await
+        .unwrap_or_else(|_| panic!("{label}: no response within 30 s"))
+        .unwrap_or_else(|e| panic!("{label}: the client lost the response: {e:?}"))
+}
+
 #[test]
 fn http2_clients_get_the_response_to_a_body_nobody_read() {
-    use http_body_util::BodyExt as _;
     let node = main_node();
     let jk = Jkgate::start(
         "h2-unread",
@@ -1432,16 +1451,7 @@ fn http2_clients_get_the_response_to_a_body_nobody_read() {
                     piece: bytes::Bytes::from(noise(64 * 1024)),
                 })
                 .expect("request");
-            let exchange = async {
-                let response = sender.send_request(request).await?;
-                let code = response.status().as_u16();
-                let body = response.into_body().collect().await?.to_bytes();
-                Ok::<_, hyper::Error>((code, body))
-            };
-            let (code, body) = tokio::time::timeout(Duration::from_secs(30), exchange)
-                .await
-                .unwrap_or_else(|_| panic!("{target}: no response within 30 s"))
-                .unwrap_or_else(|e| panic!("{target}: the client lost the response: {e:?}"));
+            let (code, body) = h2_exchange(&mut sender, request, target).await;
             assert_eq!(code, status, "{target}: {}", String::from_utf8_lossy(&body));
             if target.contains("noread") {
                 let kv = KvReply::parse(&body);
@@ -1458,16 +1468,7 @@ fn http2_clients_get_the_response_to_a_body_nobody_read() {
                     piece: bytes::Bytes::new(),
                 })
                 .expect("request");
-            let exchange = async {
-                let response = sender.send_request(request).await?;
-                let code = response.status().as_u16();
-                let body = response.into_body().collect().await?.to_bytes();
-                Ok::<_, hyper::Error>((code, body))
-            };
-            let (code, body) = tokio::time::timeout(Duration::from_secs(30), exchange)
-                .await
-                .unwrap_or_else(|_| panic!("GET {round}: no response within 30 s"))
-                .unwrap_or_else(|e| panic!("GET {round}: the client lost the response: {e:?}"));
+            let (code, body) = h2_exchange(&mut sender, request, &format!("GET {round}")).await;
             assert_eq!((code, body.len()), (200, 1024), "GET {round}");
         }
     });
