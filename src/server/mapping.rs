@@ -592,6 +592,19 @@ mod tests {
         )
     }
 
+    /// `build_context` for a request on a plain connection whose body has ended, with the
+    /// default options.
+    fn mapped(method: &str, uri: &str, headers: &[(&str, &str)]) -> (ForwardContext, BodyKind) {
+        let parts = request_parts(method, uri, headers);
+        build_context(
+            &parts,
+            true,
+            &plain_connection(),
+            &MappingOptions::default(),
+        )
+        .expect("mapped")
+    }
+
     /// What the general steps of the mapping make of a path, without the plain-path
     /// shortcut.
     #[derive(Debug, PartialEq)]
@@ -850,8 +863,7 @@ mod tests {
 
     #[test]
     fn the_lb_facts_share_the_forwarded_path_and_cookies() {
-        let conn = plain_connection();
-        let parts = request_parts(
+        let (mut ctx, kind) = mapped(
             "GET",
             "/app;jsessionid=A.n1/x?q=1",
             &[
@@ -861,8 +873,6 @@ mod tests {
                 ("cookie", "JSESSIONID=C.n3"),
             ],
         );
-        let (mut ctx, kind) =
-            build_context(&parts, true, &conn, &MappingOptions::default()).expect("mapped");
         let facts = request_facts(&mut ctx, kind, &MountExtensions::default());
         assert_eq!(&facts.uri[..], b"/app;jsessionid=A.n1/x");
         assert_eq!(facts.cookies, ["a=1; JSESSIONID=B.n2", "JSESSIONID=C.n3"]);
@@ -876,10 +886,7 @@ mod tests {
 
     #[test]
     fn an_absolute_form_target_names_the_host() {
-        let conn = plain_connection();
-        let parts = request_parts("GET", "http://other.example:8123/app/x", &[("host", "x")]);
-        let (ctx, _) =
-            build_context(&parts, true, &conn, &MappingOptions::default()).expect("mapped");
+        let (ctx, _) = mapped("GET", "http://other.example:8123/app/x", &[("host", "x")]);
         let request = forwarded(&ctx);
         assert_eq!(request.server_name.as_deref(), Some(&b"other.example"[..]));
         assert_eq!(request.server_port, 8123);
@@ -898,8 +905,7 @@ mod tests {
 
     #[test]
     fn the_first_host_header_names_the_server() {
-        let conn = plain_connection();
-        let parts = request_parts(
+        let (ctx, _) = mapped(
             "GET",
             "/app/x",
             &[
@@ -908,8 +914,6 @@ mod tests {
                 ("host", "second.example:82"),
             ],
         );
-        let (ctx, _) =
-            build_context(&parts, true, &conn, &MappingOptions::default()).expect("mapped");
         let request = forwarded(&ctx);
         assert_eq!(request.server_name.as_deref(), Some(&b"first.example"[..]));
         assert_eq!(request.server_port, 81);
