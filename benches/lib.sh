@@ -15,6 +15,7 @@
 MODS=/usr/lib/apache2/modules
 HTTPD_PID="" JKGATE_PID="" MODJK_URL="" JKGATE_URL="" JKGATE=""
 HAPROXY_PID="" HAPROXY_URL="" NGINX_PID="" NGINX_URL=""
+HYPER_PID="" HYPER_URL="" ANSWER_PID="" ANSWER_URL=""
 TOMCAT_PIDS=() NODE_HTTP=() NODE_AJP=()
 BG_PIDS=() # helpers run in the background (samplers, wrk): stopped on exit
 
@@ -53,6 +54,8 @@ bench_cleanup() {
     stop_pid "$HTTPD_PID" "$WORK/"
     stop_pid "$HAPROXY_PID" "$WORK/"
     stop_pid "$NGINX_PID" "$WORK/"
+    stop_pid "$HYPER_PID" "$WORK/"
+    stop_pid "$ANSWER_PID" "$WORK/"
     for ((k = 1; k <= NODES; k++)); do node_stop "$k" 2>/dev/null || true; done
     if [[ ${KEEP:-0} == 1 || $rc != 0 ]]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
     exit "$rc"
@@ -280,21 +283,49 @@ start_jkgate() { # [WORKERS_FILE [jkgate options...]]: sets JKGATE_PID, JKGATE_U
 
 stop_jkgate() { stop_pid "$JKGATE_PID" "$WORK/"; JKGATE_PID=""; }
 
+# --- the stack's floor (examples/hyper_floor.rs) -------------------------------------------
+# hyper: the smallest HTTP proxy hyper + tokio make (hyper's server, hyper-util's pooled
+# client, no mapping or limits) in front of the nodes' HTTP connectors, in turn and sticky by
+# the session id's .nodeK suffix (as nginx's map here); answer:
+# hyper's server alone, answering node 1's static files from memory (no upstream). Both with
+# jkgate's own hyper settings, run as a copy in WORK so that they are stopped by PID.
+start_hyper_floor() { # sets HYPER_PID HYPER_URL ANSWER_PID ANSWER_URL
+    local port k upstreams=()
+    log "cargo build --release --example hyper_floor"
+    (cd "$ROOT" && cargo build --release -q --example hyper_floor) || die "cargo build --example hyper_floor failed"
+    cp "$ROOT/target/release/examples/hyper_floor" "$WORK/hyper_floor"
+    for ((k = 1; k <= NODES; k++)); do upstreams+=("127.0.0.1:${NODE_HTTP[k]}"); done
+    port=$(free_port)
+    (daemon "$WORK/hyper_floor" proxy "127.0.0.1:$port" "$(IFS=,; echo "${upstreams[*]}")") </dev/null >>"$WORK/hyper_floor.log" 2>&1 &
+    HYPER_PID=$! HYPER_URL="http://127.0.0.1:$port"
+    port=$(free_port)
+    (daemon "$WORK/hyper_floor" answer "127.0.0.1:$port" "$WORK/tomcat1/webapp/static") </dev/null >>"$WORK/hyper_floor.log" 2>&1 &
+    ANSWER_PID=$! ANSWER_URL="http://127.0.0.1:$port"
+    wait_http "$HYPER_URL$URLPATH" 30 || { tail -n 20 "$WORK/hyper_floor.log" >&2; die "hyper_floor proxy does not answer $URLPATH"; }
+    wait_http "$ANSWER_URL$URLPATH" 30 || { tail -n 20 "$WORK/hyper_floor.log" >&2; die "hyper_floor answer does not answer $URLPATH"; }
+    log "hyper_floor: proxy $HYPER_URL (pid $HYPER_PID), answer $ANSWER_URL (pid $ANSWER_PID)"
+}
+
 # --- measuring ----------------------------------------------------------------------------
-# tree_ticks PID: utime+stime+cutime+cstime (clock ticks) of PID and its live descendants.
-tree_ticks() {
+# tree_ticks_split PID: "USER SYSTEM" clock ticks (utime+cutime, stime+cstime) of PID and its
+# live descendants: user space against the kernel's work on its behalf (system calls, and on
+# loopback the receiving side of what it sends).
+tree_ticks_split() {
     { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
         {
             pid = $1; rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " ")
-            parent[pid] = f[2]; ticks[pid] = f[12] + f[13] + f[14] + f[15]
+            parent[pid] = f[2]; user[pid] = f[12] + f[14]; sys[pid] = f[13] + f[15]
         }
         END {
             member[root] = 1; grew = 1
             while (grew) { grew = 0; for (p in parent) if (!(p in member) && (parent[p] in member)) { member[p] = 1; grew = 1 } }
-            for (p in member) if (p in ticks) total += ticks[p]
-            print total + 0
+            for (p in member) if (p in user) { u += user[p]; s += sys[p] }
+            print u + 0, s + 0
         }'
 }
+
+# tree_ticks PID: utime+stime+cutime+cstime (clock ticks) of PID and its live descendants.
+tree_ticks() { tree_ticks_split "$1" | awk '{ print $1 + $2 }'; }
 
 # tree_rss_kib PID: resident set size (KiB) of PID plus its live descendants, summed (pages
 # shared between httpd's children count once per child, as ps shows them).
@@ -343,17 +374,19 @@ to_ms() { # wrk duration (812.00us, 1.20ms, 2.00s) -> ms
         printf "%.3f", n }'
 }
 
-declare -A RPS P50 P99 US ERR RUNS BACK
+declare -A RPS P50 P99 US ERR RUNS BACK USR SYS
 # measure NAME URL PID [wrk options...]: one measured wrk run (-t THREADS -c CONNS -d SECS);
-# sets RPS P50 P99 US ERR BACK [NAME] and appends "rps p50 p99 us err tomcat-us" to RUNS[NAME].
+# sets RPS P50 P99 US ERR BACK USR SYS [NAME] (US = USR + SYS: the proxy's CPU per request,
+# in user space and in the kernel) and appends "rps p50 p99 us err tomcat-us usr sys" to
+# RUNS[NAME].
 measure() {
-    local name=$1 url=$2 pid=$3 out t0 t1 hz requests b0 b1 tpid
+    local name=$1 url=$2 pid=$3 out u0 s0 u1 s1 hz requests b0 b1 tpid
     shift 3
-    t0=$(tree_ticks "$pid")
+    read -r u0 s0 < <(tree_ticks_split "$pid")
     b0=0
     for tpid in "${TOMCAT_PIDS[@]}"; do b0=$((b0 + $(tree_ticks "$tpid"))); done
     out=$(timeout -k 5 $((SECS + 30)) wrk -t "$THREADS" -c "$CONNS" -d "${SECS}s" --latency "$@" "$url")
-    t1=$(tree_ticks "$pid")
+    read -r u1 s1 < <(tree_ticks_split "$pid")
     b1=0
     for tpid in "${TOMCAT_PIDS[@]}"; do b1=$((b1 + $(tree_ticks "$tpid"))); done
     echo "--- $name: wrk -t $THREADS -c $CONNS -d ${SECS}s ${*:+$* }$url" >&2
@@ -364,16 +397,22 @@ measure() {
     P50[$name]=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
     P99[$name]=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
     ERR[$name]=$(awk '/Socket errors:/ { gsub(",", ""); e += $4 + $6 + $8 + $10 } /Non-2xx/ { e += $5 } END { print e + 0 }' <<<"$out")
-    US[$name]=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v r="${requests:-0}" 'BEGIN { printf "%.1f", (r > 0) ? (d / hz * 1e6 / r) : 0 }')
-    BACK[$name]=$(awk -v d=$((b1 - b0)) -v hz="$hz" -v r="${requests:-0}" 'BEGIN { printf "%.1f", (r > 0) ? (d / hz * 1e6 / r) : 0 }')
-    RUNS[$name]+="${RPS[$name]} ${P50[$name]} ${P99[$name]} ${US[$name]} ${ERR[$name]} ${BACK[$name]}"$'\n'
+    USR[$name]=$(per_request $((u1 - u0)) "$hz" "$requests")
+    SYS[$name]=$(per_request $((s1 - s0)) "$hz" "$requests")
+    US[$name]=$(per_request $((u1 - u0 + s1 - s0)) "$hz" "$requests")
+    BACK[$name]=$(per_request $((b1 - b0)) "$hz" "$requests")
+    RUNS[$name]+="${RPS[$name]} ${P50[$name]} ${P99[$name]} ${US[$name]} ${ERR[$name]} ${BACK[$name]} ${USR[$name]} ${SYS[$name]}"$'\n'
 }
 
-# median_run NAME: sets RPS P50 P99 US ERR BACK [NAME] from the median run by requests/s
+per_request() { # TICKS HZ REQUESTS: microseconds per request, 1 decimal (0 without requests)
+    awk -v d="$1" -v hz="$2" -v r="${3:-0}" 'BEGIN { printf "%.1f", (r > 0) ? (d / hz * 1e6 / r) : 0 }'
+}
+
+# median_run NAME: sets RPS P50 P99 US ERR BACK USR SYS [NAME] from the median run by requests/s
 median_run() {
     local name=$1
     [[ -n ${RUNS[$name]:-} ]] || return 0
-    read -r RPS[$name] P50[$name] P99[$name] US[$name] ERR[$name] BACK[$name] < <(
+    read -r RPS[$name] P50[$name] P99[$name] US[$name] ERR[$name] BACK[$name] USR[$name] SYS[$name] < <(
         printf '%s' "${RUNS[$name]}" | sort -n -k1,1 | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }')
 }
 
@@ -403,13 +442,13 @@ warm_up() { # URL [wrk options...]: an unmeasured run
 }
 
 # round_ratio_range A B FIELD: the lowest and highest ratio A/B of one field (1 req/s, 2 p50,
-# 3 p99, 4 CPU per request, 6 Tomcat CPU) between runs of the same round (RUNS[A] and RUNS[B]
+# 3 p99, 4 CPU per request, 6 Tomcat CPU, 7 user, 8 system) between runs of the same round (RUNS[A] and RUNS[B]
 # hold one line per round, in order): how far one round's ratio is from another's, so a
 # median ratio can be told from the run-to-run spread. "-" with fewer than two rounds.
 round_ratio_range() {
     paste -d ' ' <(printf '%s' "${RUNS[$1]:-}") <(printf '%s' "${RUNS[$2]:-}") |
         awk -v f="$3" '
-            NF >= 12 && $(f + 6) + 0 != 0 { r = $f / $(f + 6); if (n == 0 || r < lo) lo = r; if (n == 0 || r > hi) hi = r; n++ }
+            NF >= 16 && $(f + 8) + 0 != 0 { r = $f / $(f + 8); if (n == 0 || r < lo) lo = r; if (n == 0 || r > hi) hi = r; n++ }
             END { if (n < 2) print "-"; else printf "%.2f-%.2f\n", lo, hi }'
 }
 
