@@ -442,9 +442,10 @@ warm_up() { # URL [wrk options...]: an unmeasured run
 }
 
 # round_ratio_range A B FIELD: the lowest and highest ratio A/B of one field (1 req/s, 2 p50,
-# 3 p99, 4 CPU per request, 6 Tomcat CPU, 7 user, 8 system) between runs of the same round (RUNS[A] and RUNS[B]
-# hold one line per round, in order): how far one round's ratio is from another's, so a
-# median ratio can be told from the run-to-run spread. "-" with fewer than two rounds.
+# 3 p99, 4 CPU per request, 6 Tomcat CPU, 7 user, 8 system) between runs of the same round
+# (RUNS[A] and RUNS[B] hold one line per round, in order): how far one round's ratio is from
+# another's, so a median ratio can be told from the run-to-run spread. "-" with fewer than two
+# rounds.
 round_ratio_range() {
     paste -d ' ' <(printf '%s' "${RUNS[$1]:-}") <(printf '%s' "${RUNS[$2]:-}") |
         awk -v f="$3" '

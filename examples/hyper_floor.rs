@@ -24,6 +24,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
+use http::uri::{Authority, Scheme, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
@@ -38,8 +39,8 @@ use tokio::net::TcpListener;
 enum Mode {
     /// The files to answer with, by name.
     Answer(HashMap<String, Bytes>),
-    /// The upstreams (`host:port`), and the turn of the next request without a session.
-    Proxy(Vec<String>, AtomicUsize),
+    /// The upstreams, parsed once, and the turn of the next request without a session.
+    Proxy(Vec<Authority>, AtomicUsize),
 }
 
 fn usage() -> ExitCode {
@@ -65,10 +66,10 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
-        "proxy" => Mode::Proxy(
-            what.split(',').map(str::to_owned).collect(),
-            AtomicUsize::new(0),
-        ),
+        "proxy" => match what.split(',').map(str::parse).collect() {
+            Ok(upstreams) => Mode::Proxy(upstreams, AtomicUsize::new(0)),
+            Err(_) => return usage(),
+        },
         _ => return usage(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -129,7 +130,8 @@ async fn serve(addr: SocketAddr, mode: Mode) -> std::io::Result<()> {
     }
 }
 
-type Answer = Response<http_body_util::combinators::BoxBody<Bytes, hyper::Error>>;
+type AnswerBody = http_body_util::combinators::BoxBody<Bytes, hyper::Error>;
+type Answer = Response<AnswerBody>;
 
 async fn respond(
     mode: &Mode,
@@ -147,11 +149,7 @@ async fn respond(
                 .header("etag", format!("W/\"{}-1733400000000\"", body.len()))
                 .header("last-modified", "Sat, 05 Dec 2026 12:00:00 GMT")
                 .header("content-type", "application/octet-stream")
-                .body(
-                    Full::new(body.clone())
-                        .map_err(|never| match never {})
-                        .boxed(),
-                )
+                .body(full(body.clone()))
                 .unwrap_or_else(|_| status_only(http::StatusCode::INTERNAL_SERVER_ERROR))
         }
         Mode::Proxy(upstreams, turn) => {
@@ -160,8 +158,11 @@ async fn respond(
                 _ => &upstreams[turn.fetch_add(1, Ordering::Relaxed) % upstreams.len()],
             };
             let (mut parts, body) = req.into_parts();
-            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-            let Ok(uri) = format!("http://{upstream}{path}").parse() else {
+            // The client's path (origin form) on the upstream, from parts parsed already.
+            let mut uri = std::mem::take(&mut parts.uri).into_parts();
+            uri.scheme = Some(Scheme::HTTP);
+            uri.authority = Some(upstream.clone());
+            let Ok(uri) = Uri::from_parts(uri) else {
                 return status_only(http::StatusCode::BAD_GATEWAY);
             };
             parts.uri = uri;
@@ -184,11 +185,12 @@ fn session_node(req: &Request<Incoming>) -> Option<usize> {
 /// An answer with no body (the bench counts non-2xx answers as errors): no such file, or
 /// the upstream failed (502).
 fn status_only(status: http::StatusCode) -> Answer {
-    let mut answer = Response::new(
-        Full::new(Bytes::new())
-            .map_err(|never| match never {})
-            .boxed(),
-    );
+    let mut answer = Response::new(full(Bytes::new()));
     *answer.status_mut() = status;
     answer
+}
+
+/// `bytes` as a whole body of the boxed type both modes answer with.
+fn full(bytes: Bytes) -> AnswerBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
 }
